@@ -1,0 +1,1 @@
+"""Every side effect of the workflows: notifications, records, directory reads."""

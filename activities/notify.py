@@ -1,0 +1,173 @@
+"""Notify partners by email (SMTP) and signed webhooks, at most once per idempotency key.
+
+A key already in the ledger is not sent again, so Temporal's retries and replays never
+duplicate a message. The key also travels with the message (``Message-ID`` and
+``Idempotency-Key``) so a receiver can drop the rare duplicate sent just before a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage as MimeMessage
+from typing import Any
+
+import aiohttp
+import aiosmtplib
+import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.notification import Delivery, EmailMessage, WebhookMessage
+from domain.signature import SIGNATURE_HEADER, sign
+from store.db import Sessions
+from store.schema import NotificationRecord
+
+log = structlog.get_logger(__name__)
+
+# Client errors that will not go away by retrying the same request.
+_PERMANENT_HTTP = {400, 401, 403, 404, 405, 410, 413, 422}
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotifierConfig:
+    """Where and how notifications are sent."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    sender: str = "partnerflow@localhost"
+    webhook_secret: str = "change-me"  # noqa: S105 - dev default, overridden by settings
+    webhook_timeout_seconds: float = 10.0
+
+
+class Notifier:
+    """The notification activities, bound to their configuration and the ledger."""
+
+    def __init__(self, config: NotifierConfig, sessions: Sessions) -> None:
+        self._config = config
+        self._sessions = sessions
+
+    @activity.defn(name="send_email")
+    async def send_email(self, message: EmailMessage) -> Delivery:
+        """Send one email unless its idempotency key was delivered before."""
+        if await self._delivered(message.idempotency_key):
+            return Delivery(idempotency_key=message.idempotency_key, channel="email", sent=False)
+        mime = MimeMessage()
+        mime["From"] = self._config.sender
+        mime["To"] = ", ".join(message.to)
+        mime["Subject"] = message.subject
+        mime["Message-ID"] = f"<{message.idempotency_key}@partnerflow>"
+        mime["X-Idempotency-Key"] = message.idempotency_key
+        mime.set_content(message.text)
+        if message.html:
+            mime.add_alternative(message.html, subtype="html")
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            mime.add_attachment(
+                attachment.content.encode(),
+                maintype=maintype,
+                subtype=subtype or "octet-stream",
+                filename=attachment.filename,
+            )
+        await aiosmtplib.send(
+            mime,
+            hostname=self._config.smtp_host,
+            port=self._config.smtp_port,
+            username=self._config.smtp_username,
+            password=self._config.smtp_password,
+            start_tls=self._config.smtp_starttls,
+            timeout=30,
+        )
+        await self._record(
+            message.idempotency_key,
+            "email",
+            ", ".join(message.to),
+            message.subject_ref,
+            message.subject,
+        )
+        _logger().info("email sent", to=len(message.to), key=message.idempotency_key)
+        return Delivery(idempotency_key=message.idempotency_key, channel="email", sent=True)
+
+    @activity.defn(name="send_webhook")
+    async def send_webhook(self, message: WebhookMessage) -> Delivery:
+        """POST one signed JSON event unless its idempotency key was delivered before."""
+        if await self._delivered(message.idempotency_key):
+            return Delivery(idempotency_key=message.idempotency_key, channel="webhook", sent=False)
+        body = json.dumps(
+            {"event": message.event, "id": message.idempotency_key, "data": message.payload},
+            separators=(",", ":"),
+            default=str,
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": message.idempotency_key,
+            "X-Partnerflow-Event": message.event,
+            SIGNATURE_HEADER: sign(self._config.webhook_secret, int(time.time()), body),
+        }
+        timeout = aiohttp.ClientTimeout(total=self._config.webhook_timeout_seconds)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as http,
+                http.post(str(message.url), data=body, headers=headers) as response,
+            ):
+                status = response.status
+                reason = (await response.text())[:200]
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ApplicationError(
+                f"webhook unreachable: {exc!r}", type="WebhookUnreachable"
+            ) from exc
+        if status in _PERMANENT_HTTP:
+            raise ApplicationError(
+                f"webhook refused the event: HTTP {status} {reason}",
+                type="WebhookRefused",
+                non_retryable=True,
+            )
+        if status >= 300:
+            raise ApplicationError(f"webhook failed: HTTP {status} {reason}", type="WebhookFailed")
+        await self._record(
+            message.idempotency_key, "webhook", str(message.url), message.subject_ref, message.event
+        )
+        _logger().info(
+            "webhook delivered", webhook_event=message.event, key=message.idempotency_key
+        )
+        return Delivery(idempotency_key=message.idempotency_key, channel="webhook", sent=True)
+
+    async def _delivered(self, key: str) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(NotificationRecord.idempotency_key).where(
+                    NotificationRecord.idempotency_key == key
+                )
+            )
+        return found is not None
+
+    async def _record(self, key: str, channel: str, recipient: str, ref: str, summary: str) -> None:
+        try:
+            async with self._sessions.begin() as session:
+                session.add(
+                    NotificationRecord(
+                        idempotency_key=key,
+                        channel=channel,
+                        recipient=recipient,
+                        subject_ref=ref,
+                        summary=summary[:500],
+                        sent_at=datetime.now(UTC),
+                    )
+                )
+        except IntegrityError:
+            # Another attempt recorded the same key first; the ledger already says sent.
+            pass
+
+
+def _logger() -> Any:
+    info = activity.info()
+    return log.bind(
+        workflow_id=info.workflow_id, run_id=info.workflow_run_id, activity=info.activity_type
+    )

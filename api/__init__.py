@@ -1,0 +1,1 @@
+"""The HTTP API: JSON endpoints described by OpenAPI, authentication, errors."""

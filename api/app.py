@@ -1,0 +1,51 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiohttp import web
+
+from api import health, tokens
+from api.errors import error_middleware
+from api.health import OPENAPI
+from api.openapi import build_openapi
+from api.routing import Endpoint, RouteTable, wrap
+from api.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
+from domain.access import Principal
+from store.db import Sessions
+from store.tokens import principal_for
+
+ROUTE_TABLES: tuple[RouteTable, ...] = (health.routes, tokens.routes)
+ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def endpoints(tables: Iterable[RouteTable] = ROUTE_TABLES) -> list[Endpoint]:
+    """Every endpoint of the API."""
+    return [ep for table in tables for ep in table.endpoints]
+
+
+async def bearer_principal(request: web.Request) -> Principal | None:
+    """The principal of the request's bearer token, if any."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return await principal_for(request.app[SESSIONS], token.strip())
+
+
+def create_app(*, sessions: Sessions, temporal: TemporalLink, task_queue: str) -> web.Application:
+    """Build the API with its routes, error handling and shared state."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    app[SESSIONS] = sessions
+    app[TEMPORAL] = temporal
+    app[TASK_QUEUE] = task_queue
+    eps = endpoints()
+    app[ENDPOINTS] = eps
+    for ep in eps:
+        app.router.add_route(
+            ep.method, ep.path, wrap(ep, bearer_principal), name=ep.handler.__name__
+        )
+    app[OPENAPI] = build_openapi(eps, title="partnerflow API", version="0.1.0")
+    return app

@@ -1,0 +1,105 @@
+"""The OpenAPI 3.1 document, generated from the route tables and their pydantic models."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from api.errors import Problem
+from api.routing import Endpoint
+
+_PARAM = re.compile(r"{(\w+)}")
+_REF = "#/components/schemas/{model}"
+_STATUS_TEXT = {
+    400: "Malformed request",
+    401: "Not authenticated",
+    403: "Not allowed for this role",
+    404: "Not found",
+    409: "Refused in the current state",
+    413: "Body too large",
+    422: "Invalid input",
+    503: "A dependency is unavailable",
+}
+
+
+def build_openapi(endpoints: Iterable[Endpoint], *, title: str, version: str) -> dict[str, Any]:
+    """Describe every endpoint, its parameters, body, responses and security."""
+    endpoints = list(endpoints)
+    models: set[type[BaseModel]] = {Problem}
+    for ep in endpoints:
+        models.update(m for m in (ep.body, ep.response) if m is not None)
+    ordered = sorted(models, key=lambda m: m.__name__)
+    _, defs = models_json_schema([(m, "validation") for m in ordered], ref_template=_REF)
+    schemas: dict[str, Any] = dict(defs.get("$defs", {}))
+
+    paths: dict[str, dict[str, Any]] = {}
+    for ep in endpoints:
+        op: dict[str, Any] = {
+            "summary": ep.summary,
+            "operationId": ep.handler.__name__,
+            "tags": [ep.tag],
+            "responses": {},
+        }
+        doc = (ep.handler.__doc__ or "").strip()
+        if doc:
+            op["description"] = doc
+        params: list[dict[str, Any]] = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _PARAM.findall(ep.path)
+        ]
+        if ep.query is not None:
+            qschema = ep.query.model_json_schema(ref_template=_REF)
+            required = set(qschema.get("required", []))
+            for name, prop in qschema.get("properties", {}).items():
+                params.append(
+                    {"name": name, "in": "query", "required": name in required, "schema": prop}
+                )
+        if params:
+            op["parameters"] = params
+        if ep.body is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": _REF.format(model=ep.body.__name__)}}
+                },
+            }
+        ok: dict[str, Any] = {"description": "Success"}
+        if ep.response is not None:
+            ok["content"] = {
+                ep.content_type: {"schema": {"$ref": _REF.format(model=ep.response.__name__)}}
+            }
+        elif ep.content_type != "application/json":
+            ok["content"] = {ep.content_type: {"schema": {"type": "string"}}}
+        op["responses"][str(ep.status)] = ok
+        codes = set(ep.errors)
+        if ep.body is not None or ep.query is not None:
+            codes |= {400, 422}
+        if not ep.public:
+            codes |= {401}
+            if ep.roles:
+                codes |= {403}
+            op["security"] = [{"bearer": []}]
+        else:
+            op["security"] = []
+        for code in sorted(codes):
+            op["responses"][str(code)] = {
+                "description": _STATUS_TEXT.get(code, "Error"),
+                "content": {"application/json": {"schema": {"$ref": _REF.format(model="Problem")}}},
+            }
+        if ep.roles:
+            op["x-roles"] = sorted(r.value for r in ep.roles)
+        paths.setdefault(ep.path, {})[ep.method.lower()] = op
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,158 @@
+"""Route tables: each endpoint declares its models and roles once, for routing, auth and OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from domain.access import Principal, Role
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call:
+    """One validated request as a handler sees it."""
+
+    request: web.Request
+    principal: Principal | None
+    body: BaseModel | None = None
+    query: BaseModel | None = None
+
+    def body_as(self, model: type[M]) -> M:
+        """The parsed body, typed."""
+        assert isinstance(self.body, model)
+        return self.body
+
+    def query_as(self, model: type[M]) -> M:
+        """The parsed query string, typed."""
+        assert isinstance(self.query, model)
+        return self.query
+
+    def user(self) -> Principal:
+        """The authenticated caller (every non-public endpoint has one)."""
+        assert self.principal is not None
+        return self.principal
+
+    def path(self, name: str) -> str:
+        """A path parameter."""
+        return self.request.match_info[name]
+
+
+Handler = Callable[[Call], Awaitable[BaseModel | web.StreamResponse]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    """An HTTP endpoint and everything the API knows about it."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    public: bool = False
+    roles: frozenset[Role] = frozenset()  # empty: any authenticated caller
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    content_type: str = "application/json"
+    errors: tuple[int, ...] = ()
+
+
+@dataclass
+class RouteTable:
+    """The endpoints of one feature, registered with a decorator."""
+
+    tag: str
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        public: bool = False,
+        roles: Iterable[Role] = (),
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        content_type: str = "application/json",
+        errors: Iterable[int] = (),
+    ) -> Callable[[Handler], Handler]:
+        """Register ``handler`` for ``method path``."""
+
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(
+                Endpoint(
+                    method=method.upper(),
+                    path=path,
+                    handler=handler,
+                    summary=summary,
+                    tag=self.tag,
+                    public=public,
+                    roles=frozenset(roles),
+                    body=body,
+                    query=query,
+                    response=response,
+                    status=status,
+                    content_type=content_type,
+                    errors=tuple(errors),
+                )
+            )
+            return handler
+
+        return register
+
+
+def json_response(model: BaseModel, status: int = 200) -> web.Response:
+    """Serialise a model as a JSON response."""
+    return web.Response(
+        body=model.model_dump_json(by_alias=True), status=status, content_type="application/json"
+    )
+
+
+Authenticator = Callable[[web.Request], Awaitable[Principal | None]]
+
+
+def wrap(
+    endpoint: Endpoint, authenticate: Authenticator
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The aiohttp handler for an endpoint: authenticate, authorise, validate, call, serialise."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        principal = None
+        if not endpoint.public:
+            principal = await authenticate(request)
+            if principal is None:
+                raise web.HTTPUnauthorized(
+                    reason="a valid bearer token is required",
+                    headers={"WWW-Authenticate": 'Bearer realm="partnerflow"'},
+                )
+            if endpoint.roles and not principal.has_role(*endpoint.roles):
+                allowed = ", ".join(sorted(r.value for r in endpoint.roles))
+                raise web.HTTPForbidden(reason=f"this needs one of the roles: {allowed}")
+        body = None
+        if endpoint.body is not None:
+            raw = await request.read()
+            if not raw:
+                raise web.HTTPBadRequest(reason="a JSON request body is required")
+            body = endpoint.body.model_validate_json(raw)
+        query = None
+        if endpoint.query is not None:
+            query = endpoint.query.model_validate(dict(request.query))
+        result = await endpoint.handler(
+            Call(request=request, principal=principal, body=body, query=query)
+        )
+        if isinstance(result, web.StreamResponse):
+            return result
+        return json_response(result, endpoint.status)
+
+    return handle

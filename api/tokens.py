@@ -1,0 +1,89 @@
+"""API tokens: who am I, issue a token, revoke one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.routing import Call, RouteTable
+from api.state import SESSIONS
+from domain.access import Principal, Role
+from store.tokens import issue_token, revoke_token
+
+routes = RouteTable("tokens")
+
+
+class TokenRequest(BaseModel):
+    """A token to issue for one user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=200, description="Who the token is for.")
+    role: Role
+    agency_id: str | None = Field(default=None, max_length=100)
+    valid_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class IssuedToken(BaseModel):
+    """A new token: the secret is shown only here, once."""
+
+    id: str
+    token: str
+    subject: str
+    role: Role
+    agency_id: str | None
+    expires_at: datetime | None
+
+
+@routes.route("GET", "/api/me", summary="The caller's identity", response=Principal)
+async def whoami(call: Call) -> Principal:
+    """The authenticated principal behind the bearer token."""
+    return call.user()
+
+
+@routes.route(
+    "POST",
+    "/api/tokens",
+    summary="Issue an API token",
+    roles=[Role.ADMIN],
+    body=TokenRequest,
+    response=IssuedToken,
+    status=201,
+)
+async def create_token(call: Call) -> IssuedToken:
+    """Issue a bearer token for a user with one role (agency users name their agency)."""
+    req = call.body_as(TokenRequest)
+    Principal(subject=req.subject, role=req.role, agency_id=req.agency_id)  # 422 if inconsistent
+    valid_for = timedelta(days=req.valid_days) if req.valid_days else None
+    token_id, token = await issue_token(
+        call.request.app[SESSIONS],
+        subject=req.subject,
+        role=req.role,
+        agency_id=req.agency_id,
+        valid_for=valid_for,
+    )
+    return IssuedToken(
+        id=token_id,
+        token=token,
+        subject=req.subject,
+        role=req.role,
+        agency_id=req.agency_id,
+        expires_at=datetime.now(UTC) + valid_for if valid_for else None,
+    )
+
+
+@routes.route(
+    "DELETE",
+    "/api/tokens/{token_id}",
+    summary="Revoke an API token",
+    roles=[Role.ADMIN],
+    status=204,
+    errors=(404,),
+)
+async def delete_token(call: Call) -> web.Response:
+    """Revoke a token at once; later requests with it get 401."""
+    if not await revoke_token(call.request.app[SESSIONS], call.path("token_id")):
+        raise web.HTTPNotFound(reason="no live token with that id")
+    return web.Response(status=204)

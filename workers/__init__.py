@@ -1,0 +1,1 @@
+"""Process entry points and wiring: settings, logs, Temporal client, worker, API, embedded stack."""

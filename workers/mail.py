@@ -1,0 +1,34 @@
+"""A local SMTP sink for the embedded stack: every email lands as an .eml file under var/mail/."""
+
+from __future__ import annotations
+
+import asyncio
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+class MailFolder:
+    """aiosmtpd handler that writes each message to a folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    async def handle_DATA(self, _server: Any, _session: Session, envelope: Envelope) -> str:
+        """Store one message; its key header names the file so resends overwrite, not add."""
+        content = envelope.content if isinstance(envelope.content, bytes) else b""
+        message = message_from_bytes(content, policy=default_policy)
+        name = str(message.get("X-Idempotency-Key") or abs(hash(content)))
+        (self.folder / f"{name}.eml").write_bytes(content)
+        return "250 Message accepted for delivery"
+
+
+async def start_mail_sink(host: str, port: int, folder: Path) -> asyncio.Server:
+    """Serve SMTP on ``host:port`` into ``folder``."""
+    handler = MailFolder(folder)
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(lambda: SMTP(handler, hostname="partnerflow"), host, port)

@@ -1,0 +1,57 @@
+"""Run the worker and the API in this process until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+from temporalio.client import Client
+
+from api.app import create_app
+from store.db import Sessions
+from workers.settings import Settings
+from workers.temporal import LazyTemporal
+from workers.worker import build_worker
+
+log = structlog.get_logger(__name__)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, so shutdown runs in order instead of by exception."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+@contextlib.asynccontextmanager
+async def api_server(
+    settings: Settings, sessions: Sessions, temporal: LazyTemporal
+) -> AsyncIterator[web.AppRunner]:
+    """Serve the API on the configured host and port for the duration of the block."""
+    app = create_app(sessions=sessions, temporal=temporal, task_queue=settings.temporal_task_queue)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.api_host, settings.api_port)
+    await site.start()
+    log.info("api listening", url=settings.api_url)
+    try:
+        yield runner
+    finally:
+        await runner.cleanup()
+
+
+async def run_worker_until(
+    client: Client, settings: Settings, sessions: Sessions, stop: asyncio.Event
+) -> None:
+    """Poll the task queue until ``stop`` is set, then finish running tasks and return."""
+    worker = build_worker(client, settings, sessions)
+    async with worker:
+        log.info("worker polling", task_queue=settings.temporal_task_queue)
+        await stop.wait()
+    log.info("worker stopped")

@@ -1,0 +1,97 @@
+"""The one settings object: every knob partnerflow has, read from ``PARTNERFLOW_*`` and ``.env``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LogFormat(StrEnum):
+    """How log lines are rendered."""
+
+    AUTO = "auto"  # console in a terminal, JSON otherwise
+    CONSOLE = "console"
+    JSON = "json"
+
+
+class Settings(BaseSettings):
+    """Configuration of every partnerflow process.
+
+    The defaults describe the embedded stack on one machine: a Temporal dev server on
+    localhost and a SQLite database under ``var/``. Pointing at a Temporal cluster and
+    PostgreSQL is a matter of setting ``PARTNERFLOW_TEMPORAL_ADDRESS`` and
+    ``PARTNERFLOW_DATABASE_URL``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="PARTNERFLOW_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    var_dir: Path = Field(default=Path("var"), description="Where the embedded stack keeps data.")
+
+    temporal_address: str = Field(default="127.0.0.1:7233", description="Temporal frontend.")
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "partnerflow"
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = Field(default=None, description="Client certificate (mTLS).")
+    temporal_tls_key: Path | None = Field(default=None, description="Client private key (mTLS).")
+    temporal_tls_ca: Path | None = Field(default=None, description="CA bundle of the server.")
+    temporal_api_key: SecretStr | None = Field(default=None, description="Temporal Cloud API key.")
+    temporal_ui_port: int = Field(default=8233, description="Temporal UI port (embedded stack).")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; defaults to SQLite at var/partnerflow.db.",
+    )
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    public_url: str | None = Field(default=None, description="Base URL shown to users.")
+
+    embedded_mail: bool = Field(
+        default=True, description="`partnerflow up` runs a local SMTP sink writing to var/mail/."
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP relay for notifications.")
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_sender: str = "partnerflow@localhost"
+    webhook_secret: SecretStr = Field(
+        default=SecretStr("partnerflow-dev-webhook-secret"),
+        description="HMAC key that signs outgoing webhooks; set a long random value in production.",
+    )
+
+    log_format: LogFormat = LogFormat.AUTO
+    log_level: str = "INFO"
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The database URL in force: the configured one or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'partnerflow.db').resolve()}"
+
+    @property
+    def temporal_port(self) -> int:
+        """Port part of the Temporal address (the embedded server listens on it)."""
+        return int(self.temporal_address.rsplit(":", 1)[1])
+
+    @property
+    def temporal_host(self) -> str:
+        """Host part of the Temporal address."""
+        return self.temporal_address.rsplit(":", 1)[0]
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the HTTP API."""
+        return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def temporal_ui_url(self) -> str:
+        """Base URL of the Temporal UI of the embedded server."""
+        return f"http://{self.temporal_host}:{self.temporal_ui_port}"
