@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Index, MetaData, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -50,3 +51,28 @@ class NotificationRecord(Base):
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_notifications_subject_ref", "subject_ref"),)
+
+
+class OrganisationRow(Base):
+    """A directory organisation; ``data`` holds the full domain model as JSON."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ServiceRow(Base):
+    """A directory service: routing columns indexed, the full model in ``data``."""
+
+    __tablename__ = "services"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    capacity: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))

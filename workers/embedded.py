@@ -21,6 +21,7 @@ from temporalio.client import Client
 
 from domain.access import Role
 from store.db import create_engine, sessionmaker
+from store.demo import load_demo_directory
 from store.migrate import upgrade
 from store.tokens import has_live_admin, issue_token
 from workers.mail import start_mail_sink
@@ -202,6 +203,8 @@ async def run_embedded(settings: Settings) -> None:
             )
         await upgrade(engine)
         sessions = sessionmaker(engine)
+        if await load_demo_directory(sessions):
+            log.info("demo directory loaded")
         token = None
         if not await has_live_admin(sessions):
             _, token = await issue_token(sessions, subject="admin", role=Role.ADMIN)

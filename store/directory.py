@@ -1,0 +1,83 @@
+"""Directory queries: load and save organisations and services."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.directory import Directory, Organisation, Service, ServiceStatus
+from store.db import Sessions
+from store.schema import OrganisationRow, ServiceRow
+
+
+async def save_directory(session: AsyncSession, directory: Directory) -> None:
+    """Insert or update every organisation and service of ``directory`` (in the caller's
+    transaction); rows not mentioned are left as they are."""
+    now = datetime.now(UTC)
+    for org in directory.organisations:
+        await session.merge(
+            OrganisationRow(
+                id=org.id, name=org.name, data=org.model_dump(mode="json"), last_modified=now
+            )
+        )
+    await session.flush()
+    for svc in directory.services:
+        await session.merge(
+            ServiceRow(
+                id=svc.id,
+                organisation_id=svc.organisation_id,
+                name=svc.name,
+                status=svc.status.value,
+                capacity=svc.capacity.value,
+                data=svc.model_dump(mode="json"),
+                last_modified=now,
+            )
+        )
+
+
+async def load_directory(sessions: Sessions) -> Directory:
+    """The whole directory."""
+    async with sessions() as session:
+        orgs = (await session.scalars(select(OrganisationRow).order_by(OrganisationRow.id))).all()
+        svcs = (await session.scalars(select(ServiceRow).order_by(ServiceRow.id))).all()
+    return Directory(
+        organisations=[Organisation.model_validate(o.data) for o in orgs],
+        services=[Service.model_validate(s.data) for s in svcs],
+    )
+
+
+async def active_services(sessions: Sessions) -> list[Service]:
+    """Services that may receive new referrals."""
+    async with sessions() as session:
+        rows = (
+            await session.scalars(
+                select(ServiceRow)
+                .where(ServiceRow.status == ServiceStatus.ACTIVE.value)
+                .order_by(ServiceRow.id)
+            )
+        ).all()
+    return [Service.model_validate(r.data) for r in rows]
+
+
+async def get_service(sessions: Sessions, service_id: str) -> Service | None:
+    """One service by id."""
+    async with sessions() as session:
+        row = await session.get(ServiceRow, service_id)
+    return Service.model_validate(row.data) if row else None
+
+
+async def directory_is_empty(sessions: Sessions) -> bool:
+    """Whether no organisation has been loaded yet."""
+    async with sessions() as session:
+        return (await session.scalar(select(OrganisationRow.id).limit(1))) is None
+
+
+__all__ = [
+    "active_services",
+    "directory_is_empty",
+    "get_service",
+    "load_directory",
+    "save_directory",
+]
