@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from aiohttp import web
+from temporalio.converter import PayloadCodec
 
-from api import health, tokens
+from api import codec, health, tokens
+from api.codec import CODEC, CORS_ORIGINS, codec_cors
 from api.errors import error_middleware
 from api.health import OPENAPI
 from api.openapi import build_openapi
@@ -16,7 +18,7 @@ from domain.access import Principal
 from store.db import Sessions
 from store.tokens import principal_for
 
-ROUTE_TABLES: tuple[RouteTable, ...] = (health.routes, tokens.routes)
+ROUTE_TABLES: tuple[RouteTable, ...] = (health.routes, tokens.routes, codec.routes)
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -35,9 +37,25 @@ async def bearer_principal(request: web.Request) -> Principal | None:
     return await principal_for(request.app[SESSIONS], token.strip())
 
 
-def create_app(*, sessions: Sessions, temporal: TemporalLink, task_queue: str) -> web.Application:
-    """Build the API with its routes, error handling and shared state."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+def create_app(
+    *,
+    sessions: Sessions,
+    temporal: TemporalLink,
+    task_queue: str,
+    codec: PayloadCodec | None = None,
+    cors_origins: Iterable[str] = (),
+) -> web.Application:
+    """Build the API with its routes, error handling and shared state.
+
+    ``codec`` is the payload codec the codec endpoint serves to the Temporal UI;
+    ``cors_origins`` are the browser origins (the Temporal UI) allowed to call it.
+    """
+    app = web.Application(
+        middlewares=[error_middleware, codec_cors], client_max_size=MAX_BODY_BYTES
+    )
+    if codec is not None:
+        app[CODEC] = codec
+    app[CORS_ORIGINS] = frozenset(cors_origins)
     app[SESSIONS] = sessions
     app[TEMPORAL] = temporal
     app[TASK_QUEUE] = task_queue

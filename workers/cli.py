@@ -18,7 +18,7 @@ from workers.embedded import AlreadyRunning, StartupFailed, exclusive, run_embed
 from workers.logs import configure_logging
 from workers.serve import api_server, run_worker_until, stop_on_signals
 from workers.settings import Settings
-from workers.temporal import LazyTemporal, connect
+from workers.temporal import LazyTemporal, connect, payload_codec
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +45,9 @@ async def _api(settings: Settings) -> None:
     stop = stop_on_signals()
     engine = create_engine(settings.resolved_database_url)
     try:
-        async with api_server(settings, sessionmaker(engine), LazyTemporal(settings)):
+        codec = payload_codec(settings)
+        temporal = LazyTemporal(settings, codec)
+        async with api_server(settings, sessionmaker(engine), temporal, codec):
             await stop.wait()
     finally:
         await engine.dispose()

@@ -24,10 +24,11 @@ from store.db import create_engine, sessionmaker
 from store.demo import load_demo_directory
 from store.migrate import upgrade
 from store.tokens import has_live_admin, issue_token
+from workers.codec import EncryptionCodec
 from workers.mail import start_mail_sink
 from workers.serve import api_server, run_worker_until, stop_on_signals
 from workers.settings import Settings
-from workers.temporal import LazyTemporal, connect
+from workers.temporal import LazyTemporal, connect, payload_codec
 from workflows.search_attributes import cli_flags
 
 log = structlog.get_logger(__name__)
@@ -125,7 +126,9 @@ def start_temporal(settings: Settings) -> subprocess.Popen[bytes]:
     )
 
 
-async def wait_for_temporal(settings: Settings, server: subprocess.Popen[bytes]) -> Client:
+async def wait_for_temporal(
+    settings: Settings, server: subprocess.Popen[bytes], codec: EncryptionCodec
+) -> Client:
     """Connect once the dev server answers; fail with its log if it exits first."""
     deadline = asyncio.get_running_loop().time() + 60
     while True:
@@ -133,7 +136,7 @@ async def wait_for_temporal(settings: Settings, server: subprocess.Popen[bytes])
             tail = (settings.var_dir / "temporal.log").read_text(errors="replace")[-2000:]
             raise StartupFailed(f"the Temporal dev server exited ({server.returncode}):\n{tail}")
         try:
-            return await connect(settings)
+            return await connect(settings, codec)
         except RuntimeError:
             if asyncio.get_running_loop().time() > deadline:
                 raise StartupFailed("the Temporal dev server did not answer within 60 s") from None
@@ -208,8 +211,9 @@ async def run_embedded(settings: Settings) -> None:
         token = None
         if not await has_live_admin(sessions):
             _, token = await issue_token(sessions, subject="admin", role=Role.ADMIN)
-        client = await wait_for_temporal(settings, server)
-        async with api_server(settings, sessions, LazyTemporal(settings, client)):
+        codec = payload_codec(settings)
+        client = await wait_for_temporal(settings, server, codec)
+        async with api_server(settings, sessions, LazyTemporal(settings, codec, client), codec):
             sys.stdout.write(banner(settings, token))
             sys.stdout.flush()
             await run_worker_until(client, settings, sessions, stop)

@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from store.db import Sessions
+from workers.codec import EncryptionCodec
 from workers.settings import Settings
 from workers.temporal import LazyTemporal
 from workers.worker import build_worker
@@ -31,10 +32,17 @@ def stop_on_signals() -> asyncio.Event:
 
 @contextlib.asynccontextmanager
 async def api_server(
-    settings: Settings, sessions: Sessions, temporal: LazyTemporal
+    settings: Settings, sessions: Sessions, temporal: LazyTemporal, codec: EncryptionCodec
 ) -> AsyncIterator[web.AppRunner]:
     """Serve the API on the configured host and port for the duration of the block."""
-    app = create_app(sessions=sessions, temporal=temporal, task_queue=settings.temporal_task_queue)
+    ui = settings.temporal_ui_url
+    app = create_app(
+        sessions=sessions,
+        temporal=temporal,
+        task_queue=settings.temporal_task_queue,
+        codec=codec,
+        cors_origins=[*settings.codec_cors_origins, ui, ui.replace("127.0.0.1", "localhost")],
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.api_host, settings.api_port)

@@ -66,6 +66,18 @@ class Settings(BaseSettings):
         description="HMAC key that signs outgoing webhooks; set a long random value in production.",
     )
 
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Payload encryption keys, `id=base64(32 bytes)` separated by commas, active first; "
+            "unset: a key generated once in var/encryption-keys."
+        ),
+    )
+    codec_cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call the codec endpoint (the embedded UI is added).",
+    )
+
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = "INFO"
 

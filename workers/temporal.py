@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import TLSConfig
 
+from workers.codec import EncryptionCodec, encrypted_converter, keyring_from_settings
 from workers.settings import Settings
 
 
@@ -25,12 +25,17 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: Settings) -> Client:
-    """Connect to Temporal with the pydantic data converter and the configured TLS."""
+def payload_codec(settings: Settings) -> EncryptionCodec:
+    """The payload codec every client and the codec endpoint share."""
+    return EncryptionCodec(keyring_from_settings(settings))
+
+
+async def connect(settings: Settings, codec: EncryptionCodec | None = None) -> Client:
+    """Connect with the pydantic data converter, payload encryption and the configured TLS."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=encrypted_converter(codec or payload_codec(settings)),
         tls=_tls(settings),
         api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
     )
@@ -39,8 +44,11 @@ async def connect(settings: Settings) -> Client:
 class LazyTemporal:
     """Connects on first use and keeps the client; lets the API start before Temporal answers."""
 
-    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+    def __init__(
+        self, settings: Settings, codec: EncryptionCodec, client: Client | None = None
+    ) -> None:
         self._settings = settings
+        self._codec = codec
         self._client = client
         self._lock = asyncio.Lock()
 
@@ -49,5 +57,5 @@ class LazyTemporal:
         if self._client is None:
             async with self._lock:
                 if self._client is None:
-                    self._client = await connect(self._settings)
+                    self._client = await connect(self._settings, self._codec)
         return self._client

@@ -1,0 +1,139 @@
+"""The codec endpoint: lets the Temporal UI show decrypted payloads to authorised staff only.
+
+Protocol of Temporal's remote codec: POST ``/codec/decode`` (or ``/encode``) with
+``{"payloads": [{"metadata": {k: base64}, "data": base64}]}`` and the same shape back.
+The UI calls it from the browser, so it is served with CORS for the UI's origin.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
+
+from api.routing import Call, RouteTable
+from domain.access import Role
+
+routes = RouteTable("codec")
+
+CODEC = web.AppKey("codec", PayloadCodec)
+CORS_ORIGINS = web.AppKey("cors_origins", frozenset[str])
+PREFIX = "/codec/"
+STAFF = (Role.ADMIN, Role.OPERATIONS, Role.COORDINATOR)
+
+
+class CodecPayload(BaseModel):
+    """One payload in Temporal's JSON form: metadata values and data in base64."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metadata: dict[str, str] = Field(default_factory=dict)
+    data: str = ""
+
+
+class CodecPayloads(BaseModel):
+    """The body of a codec request and of its answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    payloads: list[CodecPayload] = Field(max_length=1000)
+
+
+def _b64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise web.HTTPBadRequest(reason=f"{what} is not valid base64") from None
+
+
+def _to_proto(items: Iterable[CodecPayload]) -> list[Payload]:
+    return [
+        Payload(
+            metadata={k: _b64(v, f"metadata {k!r}") for k, v in p.metadata.items()},
+            data=_b64(p.data, "data"),
+        )
+        for p in items
+    ]
+
+
+def _from_proto(payloads: Iterable[Payload]) -> CodecPayloads:
+    return CodecPayloads(
+        payloads=[
+            CodecPayload(
+                metadata={k: base64.b64encode(v).decode() for k, v in p.metadata.items()},
+                data=base64.b64encode(p.data).decode(),
+            )
+            for p in payloads
+        ]
+    )
+
+
+def _codec(call: Call) -> PayloadCodec:
+    codec = call.request.app.get(CODEC)
+    if codec is None:
+        raise web.HTTPServiceUnavailable(reason="payload encryption is not configured here")
+    return codec
+
+
+@routes.route(
+    "POST",
+    "/codec/decode",
+    summary="Decrypt payloads for the Temporal UI",
+    roles=STAFF,
+    body=CodecPayloads,
+    response=CodecPayloads,
+    errors=(503,),
+)
+async def codec_decode(call: Call) -> CodecPayloads:
+    """Decrypt workflow payloads so authorised staff can read them in the Temporal UI."""
+    try:
+        decoded = await _codec(call).decode(_to_proto(call.body_as(CodecPayloads).payloads))
+    except ValueError as exc:
+        raise web.HTTPBadRequest(reason=str(exc)) from None
+    return _from_proto(decoded)
+
+
+@routes.route(
+    "POST",
+    "/codec/encode",
+    summary="Encrypt payloads for the Temporal UI",
+    roles=STAFF,
+    body=CodecPayloads,
+    response=CodecPayloads,
+    errors=(503,),
+)
+async def codec_encode(call: Call) -> CodecPayloads:
+    """Encrypt payloads (the UI uses it when staff send a signal or update by hand)."""
+    return _from_proto(await _codec(call).encode(_to_proto(call.body_as(CodecPayloads).payloads)))
+
+
+def _cors_headers(origin: str) -> dict[str, str]:
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Credentials": "true",
+        "Access-Control-Allow-Methods": "POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Namespace",
+        "Access-Control-Max-Age": "600",
+        "Vary": "Origin",
+    }
+
+
+@web.middleware
+async def codec_cors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Answer CORS preflights for the codec endpoint and label its responses for allowed origins."""
+    origin = request.headers.get("Origin", "")
+    allowed = request.path.startswith(PREFIX) and origin in request.app[CORS_ORIGINS]
+    if request.method == "OPTIONS" and request.path.startswith(PREFIX):
+        if not allowed:
+            raise web.HTTPForbidden(reason="origin not allowed to use the codec endpoint")
+        return web.Response(status=204, headers=_cors_headers(origin))
+    response: web.StreamResponse = await handler(request)
+    if allowed:
+        response.headers.update(_cors_headers(origin))
+    return response
