@@ -7,9 +7,11 @@ from collections.abc import Iterable
 from aiohttp import web
 from temporalio.converter import PayloadCodec
 
-from api import codec, health, tokens
+from api import audit, codec, health, tokens
+from api.audit import audit_trail
 from api.codec import CODEC, CORS_ORIGINS, codec_cors
 from api.errors import error_middleware
+from api.headers import request_context
 from api.health import OPENAPI
 from api.openapi import build_openapi
 from api.routing import Endpoint, RouteTable, wrap
@@ -18,7 +20,12 @@ from domain.access import Principal
 from store.db import Sessions
 from store.tokens import principal_for
 
-ROUTE_TABLES: tuple[RouteTable, ...] = (health.routes, tokens.routes, codec.routes)
+ROUTE_TABLES: tuple[RouteTable, ...] = (
+    health.routes,
+    tokens.routes,
+    codec.routes,
+    audit.routes,
+)
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -51,7 +58,8 @@ def create_app(
     ``cors_origins`` are the browser origins (the Temporal UI) allowed to call it.
     """
     app = web.Application(
-        middlewares=[error_middleware, codec_cors], client_max_size=MAX_BODY_BYTES
+        middlewares=[request_context, audit_trail, error_middleware, codec_cors],
+        client_max_size=MAX_BODY_BYTES,
     )
     if codec is not None:
         app[CODEC] = codec

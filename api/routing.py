@@ -121,6 +121,10 @@ def json_response(model: BaseModel, status: int = 200) -> web.Response:
 
 Authenticator = Callable[[web.Request], Awaitable[Principal | None]]
 
+# What the audit trail reads back from a handled request.
+ENDPOINT = web.RequestKey("endpoint", Endpoint)
+PRINCIPAL = web.RequestKey("principal", Principal)
+
 
 def wrap(
     endpoint: Endpoint, authenticate: Authenticator
@@ -129,6 +133,7 @@ def wrap(
 
     async def handle(request: web.Request) -> web.StreamResponse:
         principal = None
+        request[ENDPOINT] = endpoint
         if not endpoint.public:
             principal = await authenticate(request)
             if principal is None:
@@ -136,6 +141,7 @@ def wrap(
                     reason="a valid bearer token is required",
                     headers={"WWW-Authenticate": 'Bearer realm="partnerflow"'},
                 )
+            request[PRINCIPAL] = principal
             if endpoint.roles and not principal.has_role(*endpoint.roles):
                 allowed = ", ".join(sorted(r.value for r in endpoint.roles))
                 raise web.HTTPForbidden(reason=f"this needs one of the roles: {allowed}")

@@ -76,3 +76,21 @@ class ServiceRow(Base):
     capacity: Mapped[str] = mapped_column(String(16))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(Base):
+    """One authenticated request: who, as what, from where, did what. Append-only."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    request_id: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(200), index=True)
+    role: Mapped[str | None] = mapped_column(String(32))
+    agency_id: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(Text)
+    status: Mapped[int]
+    remote: Mapped[str | None] = mapped_column(String(64))
