@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: up test lint types pytest bench clean
+.PHONY: up test lint types pytest bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Longer API fuzzing with a fresh seed each run (CI runs a seeded, bounded pass in `make test`).
+fuzz: $(STAMP)
+	PARTNERFLOW_FUZZ_SEED= PARTNERFLOW_FUZZ_EXAMPLES=200 $(BIN)/pytest tests/e2e/test_api_fuzz.py

@@ -12,7 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.headers import REQUEST_ID
-from api.routing import ENDPOINT, PRINCIPAL, Call, RouteTable
+from api.routing import ENDPOINT, PRINCIPAL, Call, QueryDateTime, RouteTable
 from api.state import SESSIONS
 from domain.access import Role
 from store.audit import append_audit, read_audit
@@ -70,9 +70,9 @@ class AuditQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject: str | None = Field(default=None, max_length=200)
-    since: datetime | None = None
-    until: datetime | None = None
-    page: int = Field(default=1, ge=1)
+    since: QueryDateTime | None = None
+    until: QueryDateTime | None = None
+    page: int = Field(default=1, ge=1, le=100_000)
     per_page: int = Field(default=50, ge=1, le=500)
 
 

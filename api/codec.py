@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,13 +28,25 @@ PREFIX = "/codec/"
 STAFF = (Role.ADMIN, Role.OPERATIONS, Role.COORDINATOR)
 
 
+Base64Text = Annotated[
+    str, Field(pattern=r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
+]
+
+MetadataKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]{1,100}$")]
+
+
 class CodecPayload(BaseModel):
     """One payload in Temporal's JSON form: metadata values and data in base64."""
 
     model_config = ConfigDict(extra="forbid")
 
-    metadata: dict[str, str] = Field(default_factory=dict)
-    data: str = ""
+    metadata: dict[MetadataKey, Base64Text] = Field(
+        default_factory=dict,
+        max_length=50,
+        # pydantic states the key pattern as patternProperties; other keys are refused too.
+        json_schema_extra={"additionalProperties": False},
+    )
+    data: Base64Text = ""
 
 
 class CodecPayloads(BaseModel):

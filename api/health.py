@@ -41,7 +41,7 @@ async def healthz(_call: Call) -> Health:
     summary="Temporal and the database answer",
     public=True,
     response=Readiness,
-    errors=(503,),
+    also=(503,),
 )
 async def readyz(call: Call) -> web.Response:
     """200 when Temporal and the database both answer; 503 with the reasons when not."""

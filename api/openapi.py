@@ -75,6 +75,8 @@ def build_openapi(endpoints: Iterable[Endpoint], *, title: str, version: str) ->
         elif ep.content_type != "application/json":
             ok["content"] = {ep.content_type: {"schema": {"type": "string"}}}
         op["responses"][str(ep.status)] = ok
+        for code in ep.also:
+            op["responses"][str(code)] = {**ok, "description": _STATUS_TEXT.get(code, "Error")}
         codes = set(ep.errors)
         if ep.body is not None or ep.query is not None:
             codes |= {400, 422}

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from datetime import datetime
+from typing import Annotated, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, BeforeValidator
 
 from domain.access import Principal, Role
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def _iso_8601(value: object) -> object:
+    # Query strings are text; refuse pydantic's lax reading of "0.5" as a Unix time.
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("expected an RFC 3339 date-time, e.g. 2026-11-23T09:00:00Z") from None
+    return value
+
+
+QueryDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
+"""A date-time query parameter: RFC 3339 with an offset, nothing else."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +78,7 @@ class Endpoint:
     status: int = 200
     content_type: str = "application/json"
     errors: tuple[int, ...] = ()
+    also: tuple[int, ...] = ()  # other statuses that carry the response model
 
 
 @dataclass
@@ -86,6 +102,7 @@ class RouteTable:
         status: int = 200,
         content_type: str = "application/json",
         errors: Iterable[int] = (),
+        also: Iterable[int] = (),
     ) -> Callable[[Handler], Handler]:
         """Register ``handler`` for ``method path``."""
 
@@ -105,6 +122,7 @@ class RouteTable:
                     status=status,
                     content_type=content_type,
                     errors=tuple(errors),
+                    also=tuple(also),
                 )
             )
             return handler

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from api.routing import Call, RouteTable
 from api.state import SESSIONS
@@ -15,15 +16,35 @@ from store.tokens import issue_token, revoke_token
 routes = RouteTable("tokens")
 
 
-class TokenRequest(BaseModel):
-    """A token to issue for one user."""
+Subject = Annotated[str, Field(min_length=1, max_length=200, description="Who it is for.")]
+ValidDays = Annotated[int | None, Field(ge=1, le=3650, description="Expiry; none: no expiry.")]
+
+
+class StaffTokenRequest(BaseModel):
+    """A token for a member of staff, who belongs to no agency."""
 
     model_config = ConfigDict(extra="forbid")
 
-    subject: str = Field(min_length=1, max_length=200, description="Who the token is for.")
-    role: Role
-    agency_id: str | None = Field(default=None, max_length=100)
-    valid_days: int | None = Field(default=None, ge=1, le=3650)
+    subject: Subject
+    role: Literal[Role.ADMIN, Role.COORDINATOR, Role.REFERRER, Role.OPERATIONS]
+    valid_days: ValidDays = None
+
+
+class AgencyTokenRequest(BaseModel):
+    """A token for a partner agency's user, bound to that agency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: Subject
+    role: Literal[Role.AGENCY]
+    agency_id: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    valid_days: ValidDays = None
+
+
+class TokenRequest(
+    RootModel[Annotated[StaffTokenRequest | AgencyTokenRequest, Field(discriminator="role")]]
+):
+    """A token to issue for one user; agency users name their agency, staff do not."""
 
 
 class IssuedToken(BaseModel):
@@ -54,14 +75,14 @@ async def whoami(call: Call) -> Principal:
 )
 async def create_token(call: Call) -> IssuedToken:
     """Issue a bearer token for a user with one role (agency users name their agency)."""
-    req = call.body_as(TokenRequest)
-    Principal(subject=req.subject, role=req.role, agency_id=req.agency_id)  # 422 if inconsistent
+    req = call.body_as(TokenRequest).root
+    agency_id = req.agency_id if isinstance(req, AgencyTokenRequest) else None
     valid_for = timedelta(days=req.valid_days) if req.valid_days else None
     token_id, token = await issue_token(
         call.request.app[SESSIONS],
         subject=req.subject,
         role=req.role,
-        agency_id=req.agency_id,
+        agency_id=agency_id,
         valid_for=valid_for,
     )
     return IssuedToken(
@@ -69,7 +90,7 @@ async def create_token(call: Call) -> IssuedToken:
         token=token,
         subject=req.subject,
         role=req.role,
-        agency_id=req.agency_id,
+        agency_id=agency_id,
         expires_at=datetime.now(UTC) + valid_for if valid_for else None,
     )
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -15,6 +17,29 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database.
+
+    SQLite keeps no offset and hands back naive values; this stores UTC and gives back
+    aware UTC datetimes everywhere, so API responses are always RFC 3339 with an offset.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -33,9 +58,9 @@ class ApiToken(Base):
     subject: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
     agency_id: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class NotificationRecord(Base):
@@ -48,7 +73,7 @@ class NotificationRecord(Base):
     recipient: Mapped[str] = mapped_column(Text)
     subject_ref: Mapped[str] = mapped_column(String(200), default="")
     summary: Mapped[str] = mapped_column(Text, default="")
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_notifications_subject_ref", "subject_ref"),)
 
@@ -61,7 +86,7 @@ class OrganisationRow(Base):
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_modified: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ServiceRow(Base):
@@ -75,7 +100,7 @@ class ServiceRow(Base):
     status: Mapped[str] = mapped_column(String(32), index=True)
     capacity: Mapped[str] = mapped_column(String(16))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_modified: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AuditEvent(Base):
@@ -84,7 +109,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     request_id: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str | None] = mapped_column(String(200), index=True)
     role: Mapped[str | None] = mapped_column(String(32))

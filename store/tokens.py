@@ -56,7 +56,7 @@ async def principal_for(sessions: Sessions, token: str) -> Principal | None:
         row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token)))
     if row is None or row.revoked_at is not None:
         return None
-    if row.expires_at is not None and _aware(row.expires_at) <= datetime.now(UTC):
+    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
         return None
     return Principal(subject=row.subject, role=Role(row.role), agency_id=row.agency_id)
 
@@ -81,8 +81,3 @@ async def has_live_admin(sessions: Sessions) -> bool:
             )
         )
     return row is not None
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes even for timezone-aware columns.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -185,6 +185,13 @@ def banner(settings: Settings, admin_token: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+async def _watch(server: subprocess.Popen[bytes], stop: asyncio.Event) -> None:
+    # A stack whose Temporal server died serves nothing useful: stop it all, loudly.
+    await asyncio.to_thread(server.wait)
+    log.error("temporal dev server exited", returncode=server.returncode)
+    stop.set()
+
+
 async def run_embedded(settings: Settings) -> None:
     """Start every part, serve until SIGINT/SIGTERM, then stop them in reverse order."""
     ports = {
@@ -213,10 +220,17 @@ async def run_embedded(settings: Settings) -> None:
             _, token = await issue_token(sessions, subject="admin", role=Role.ADMIN)
         codec = payload_codec(settings)
         client = await wait_for_temporal(settings, server, codec)
+        watch = asyncio.create_task(_watch(server, stop))
         async with api_server(settings, sessions, LazyTemporal(settings, codec, client), codec):
             sys.stdout.write(banner(settings, token))
             sys.stdout.flush()
             await run_worker_until(client, settings, sessions, stop)
+        watch.cancel()
+        if server.poll() is not None:
+            raise StartupFailed(
+                f"the Temporal dev server stopped unexpectedly (exit {server.returncode}); "
+                f"see {settings.var_dir / 'temporal.log'}"
+            )
     finally:
         if mail is not None:
             mail.close()
