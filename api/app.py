@@ -16,6 +16,8 @@ from api.health import OPENAPI
 from api.openapi import build_openapi
 from api.routing import Endpoint, RouteTable, wrap
 from api.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
+from api.web import overview, session
+from api.web.pages import STATIC, WEB_CONFIG, Page, PageTable, WebConfig, wrap_page
 from domain.access import Principal
 from store.db import Sessions
 from store.tokens import principal_for
@@ -26,6 +28,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     codec.routes,
     audit.routes,
 )
+PAGE_TABLES: tuple[PageTable, ...] = (session.pages, overview.pages)
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -33,6 +36,11 @@ MAX_BODY_BYTES = 1024 * 1024
 def endpoints(tables: Iterable[RouteTable] = ROUTE_TABLES) -> list[Endpoint]:
     """Every endpoint of the API."""
     return [ep for table in tables for ep in table.endpoints]
+
+
+def pages(tables: Iterable[PageTable] = PAGE_TABLES) -> list[Page]:
+    """Every dashboard page and form target."""
+    return [page for table in tables for page in table.pages]
 
 
 async def bearer_principal(request: web.Request) -> Principal | None:
@@ -51,6 +59,7 @@ def create_app(
     task_queue: str,
     codec: PayloadCodec | None = None,
     cors_origins: Iterable[str] = (),
+    web_config: WebConfig | None = None,
 ) -> web.Application:
     """Build the API with its routes, error handling and shared state.
 
@@ -64,6 +73,7 @@ def create_app(
     if codec is not None:
         app[CODEC] = codec
     app[CORS_ORIGINS] = frozenset(cors_origins)
+    app[WEB_CONFIG] = web_config or WebConfig()
     app[SESSIONS] = sessions
     app[TEMPORAL] = temporal
     app[TASK_QUEUE] = task_queue
@@ -73,5 +83,10 @@ def create_app(
         app.router.add_route(
             ep.method, ep.path, wrap(ep, bearer_principal), name=ep.handler.__name__
         )
+    for page in pages():
+        app.router.add_route(
+            page.method, page.path, wrap_page(page), name=f"page.{page.handler.__name__}"
+        )
+    app.router.add_static("/static", STATIC, name="static", append_version=True)
     app[OPENAPI] = build_openapi(eps, title="partnerflow API", version="0.1.0")
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -13,6 +14,7 @@ import structlog
 from domain.access import Role
 from store.db import create_engine, sessionmaker
 from store.migrate import upgrade
+from store.staff import create_user
 from store.tokens import issue_token, revoke_token
 from workers.embedded import AlreadyRunning, StartupFailed, exclusive, run_embedded
 from workers.logs import configure_logging
@@ -81,6 +83,24 @@ async def _token_revoke(settings: Settings, args: argparse.Namespace) -> None:
     print(f"revoked {args.token_id}")
 
 
+async def _user_create(settings: Settings, args: argparse.Namespace) -> None:
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await upgrade(engine)
+        await create_user(
+            sessionmaker(engine),
+            username=args.username,
+            password=password,
+            role=Role(args.role),
+            agency_id=args.agency,
+            display_name=args.name,
+        )
+    finally:
+        await engine.dispose()
+    print(f"user {args.username} ({args.role}) can now sign in to the dashboard")
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line: one subcommand per process or task."""
     p = argparse.ArgumentParser(prog="partnerflow", description=__doc__)
@@ -99,6 +119,15 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--days", type=int, help="valid for this many days (default: no expiry)")
     revoke = token.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("token_id")
+    user = sub.add_parser("user", help="manage dashboard users").add_subparsers(
+        dest="user_command", required=True
+    )
+    new_user = user.add_parser("create", help="add a staff user (asks for the password)")
+    new_user.add_argument("--username", required=True)
+    new_user.add_argument("--role", required=True, choices=[r.value for r in Role])
+    new_user.add_argument("--agency", help="agency id (agency users only)")
+    new_user.add_argument("--name", help="display name")
+    new_user.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     return p
 
 
@@ -123,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 asyncio.run(_token_create(settings, args))
             case "token":
                 asyncio.run(_token_revoke(settings, args))
+            case "user":
+                asyncio.run(_user_create(settings, args))
     except (AlreadyRunning, StartupFailed) as exc:
         sys.stderr.write(f"partnerflow: {exc}\n")
         raise SystemExit(1) from None

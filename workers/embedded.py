@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -23,6 +24,7 @@ from domain.access import Role
 from store.db import create_engine, sessionmaker
 from store.demo import load_demo_directory
 from store.migrate import upgrade
+from store.staff import create_user, has_users
 from store.tokens import has_live_admin, issue_token
 from workers.codec import EncryptionCodec
 from workers.mail import start_mail_sink
@@ -156,7 +158,7 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
             process.wait()
 
 
-def banner(settings: Settings, admin_token: str | None) -> str:
+def banner(settings: Settings, admin_token: str | None, admin_password: str | None) -> str:
     """What a newcomer needs to know once the stack is up."""
     lines = [
         "",
@@ -169,6 +171,11 @@ def banner(settings: Settings, admin_token: str | None) -> str:
         f"  Mail sink    smtp://{settings.smtp_host}:{settings.smtp_port} -> "
         f"{(settings.var_dir / 'mail').resolve()}",
     ]
+    if admin_password:
+        lines += [
+            "",
+            f"  Dashboard sign-in (shown once): user admin, password {admin_password}",
+        ]
     if admin_token:
         lines += [
             "",
@@ -218,11 +225,21 @@ async def run_embedded(settings: Settings) -> None:
         token = None
         if not await has_live_admin(sessions):
             _, token = await issue_token(sessions, subject="admin", role=Role.ADMIN)
+        password = None
+        if not await has_users(sessions):
+            password = secrets.token_urlsafe(12)
+            await create_user(
+                sessions,
+                username="admin",
+                password=password,
+                role=Role.ADMIN,
+                display_name="Administrator",
+            )
         codec = payload_codec(settings)
         client = await wait_for_temporal(settings, server, codec)
         watch = asyncio.create_task(_watch(server, stop))
         async with api_server(settings, sessions, LazyTemporal(settings, codec, client), codec):
-            sys.stdout.write(banner(settings, token))
+            sys.stdout.write(banner(settings, token, password))
             sys.stdout.flush()
             await run_worker_until(client, settings, sessions, stop)
         watch.cancel()

@@ -12,6 +12,7 @@ from aiohttp import web
 from temporalio.client import Client
 
 from api.app import create_app
+from api.web.pages import WebConfig
 from store.db import Sessions
 from workers.codec import EncryptionCodec
 from workers.settings import Settings
@@ -42,6 +43,11 @@ async def api_server(
         task_queue=settings.temporal_task_queue,
         codec=codec,
         cors_origins=[*settings.codec_cors_origins, ui, ui.replace("127.0.0.1", "localhost")],
+        web_config=WebConfig(
+            temporal_ui_url=ui,
+            namespace=settings.temporal_namespace,
+            secure_cookies=settings.secure_cookies,
+        ),
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

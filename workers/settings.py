@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         description="Origins allowed to call the codec endpoint (the embedded UI is added).",
     )
 
+    secure_cookies: bool = Field(
+        default=True,
+        description="Mark dashboard cookies Secure (browsers still accept them on localhost).",
+    )
+
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = "INFO"
 

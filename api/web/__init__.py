@@ -1,0 +1,1 @@
+"""The operations dashboard: server-rendered HTML pages behind a staff sign-in."""

@@ -1,0 +1,159 @@
+"""Page tables: each dashboard page declares its roles once, like the JSON endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from domain.access import Role
+from store.staff import SignedIn
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+SESSION_COOKIE = "pf_session"
+PAGE_CSP = (
+    "default-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebConfig:
+    """What pages need to know about the deployment."""
+
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    namespace: str = "default"
+    secure_cookies: bool = True
+
+
+WEB_CONFIG = web.AppKey("web_config", WebConfig)
+SIGNED_IN = web.RequestKey("signed_in", SignedIn)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageCall:
+    """One request to a page, with the signed-in user (None only on public pages)."""
+
+    request: web.Request
+    user: SignedIn | None
+
+    def me(self) -> SignedIn:
+        """The signed-in user of a protected page."""
+        assert self.user is not None
+        return self.user
+
+
+PageHandler = Callable[[PageCall], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Page:
+    """A dashboard page or form target."""
+
+    method: str
+    path: str
+    handler: PageHandler
+    summary: str
+    public: bool = False
+    roles: frozenset[Role] = frozenset()
+
+
+@dataclass
+class PageTable:
+    """The pages of one part of the dashboard."""
+
+    pages: list[Page] = field(default_factory=list)
+
+    def page(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        public: bool = False,
+        roles: Iterable[Role] = (),
+    ) -> Callable[[PageHandler], PageHandler]:
+        """Register ``handler`` for ``method path``."""
+
+        def register(handler: PageHandler) -> PageHandler:
+            self.pages.append(
+                Page(
+                    method=method.upper(),
+                    path=path,
+                    handler=handler,
+                    summary=summary,
+                    public=public,
+                    roles=frozenset(roles),
+                )
+            )
+            return handler
+
+        return register
+
+
+def render(call: PageCall, template: str, status: int = 200, **context: Any) -> web.Response:
+    """Render a template with the common context (user, CSRF token, Temporal UI link)."""
+    config = call.request.app[WEB_CONFIG]
+    html = _env.get_template(template).render(
+        user=call.user,
+        csrf_token=call.user.csrf_token if call.user else "",
+        temporal_ui=config.temporal_ui_url,
+        namespace=config.namespace,
+        path=call.request.path,
+        **context,
+    )
+    response = web.Response(text=html, content_type="text/html", status=status)
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def require_form(call: PageCall) -> dict[str, str]:
+    """The posted form, after checking its CSRF token against the session's."""
+    form = await call.request.post()
+    token = form.get("csrf_token")
+    if call.user is None or not isinstance(token, str) or token != call.user.csrf_token:
+        raise web.HTTPForbidden(reason="the form has expired; reload the page and try again")
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def wrap_page(page: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The aiohttp handler for a page: session, role check, friendly HTML errors."""
+    from api.state import SESSIONS  # the app's state keys; imported late to keep this module light
+    from store.staff import session_for
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        user = None
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            user = await session_for(request.app[SESSIONS], cookie)
+        call = PageCall(request=request, user=user)
+        if not page.public:
+            if user is None:
+                if request.method == "GET":
+                    raise web.HTTPSeeOther(f"/login?next={request.path_qs}")
+                return render(call, "error.html", 401, message="Please sign in again.")
+            request[SIGNED_IN] = user
+            if page.roles and not user.principal.has_role(*page.roles):
+                return render(call, "error.html", 403, message="Your role cannot open this page.")
+        try:
+            return await page.handler(call)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return render(call, "error.html", exc.status, message=exc.reason)
+
+    return handle
