@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 import sysconfig
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,32 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 async def sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
     """A fresh, migrated SQLite app database for one test."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+    await upgrade(engine)
+    yield sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server for the session (Debian's package); yields its base URL."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer()
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest_asyncio.fixture
+async def pg_sessions(postgres_server: str) -> AsyncIterator[Sessions]:
+    """A fresh, migrated PostgreSQL database for one test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(f"{postgres_server}/postgres")
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    await admin.dispose()
+    engine = create_engine(f"{postgres_server}/{name}")
     await upgrade(engine)
     yield sessionmaker(engine)
     await engine.dispose()
