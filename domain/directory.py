@@ -157,3 +157,16 @@ class Directory(BaseModel):
         if missing:
             raise ValueError(f"services name unknown organisations: {sorted(missing)}")
         return self
+
+
+SERVICE_WITHDRAWN_SIGNAL = "service_withdrawn"
+"""The referral workflow's signal name for :class:`ServiceWithdrawn`."""
+
+
+class ServiceWithdrawn(BaseModel):
+    """Signal to a referral: a service it waits on stopped taking referrals; re-route its legs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: str
+    reason: str = Field(description="Why, e.g. 'inactive in the directory feed' or 'removed'.")

@@ -20,6 +20,8 @@ STAGE = SearchAttributeKey.for_keyword("PfStage")
 CYCLE = SearchAttributeKey.for_int("PfCycle")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("PfNextDeadline")
 OVERDUE = SearchAttributeKey.for_bool("PfOverdue")
+WAITING_ON = SearchAttributeKey.for_keyword_list("PfWaitingOn")
+"""Service ids a referral has an open leg with: how a withdrawn service finds its referrals."""
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     KIND,
@@ -32,6 +34,7 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     CYCLE,
     NEXT_DEADLINE,
     OVERDUE,
+    WAITING_ON,
 )
 
 # Names the `temporal` CLI uses for each indexed value type.
