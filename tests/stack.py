@@ -70,6 +70,13 @@ class Stack:
             time.sleep(0.5)
         pytest.fail(f"not ready in {timeout}s:\n{self.out.read_text()}")
 
+    def wait_printed(self, text: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.out.read_text():
+            if time.monotonic() > deadline:
+                pytest.fail(f"{text!r} not printed in {timeout}s:\n{self.out.read_text()}")
+            time.sleep(0.2)
+
     def printed_token(self) -> str | None:
         found = re.search(r"pf_[A-Za-z0-9_-]{20,}", self.out.read_text())
         return found.group(0) if found else None

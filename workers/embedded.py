@@ -238,10 +238,16 @@ async def run_embedded(settings: Settings) -> None:
         codec = payload_codec(settings)
         client = await wait_for_temporal(settings, server, codec)
         watch = asyncio.create_task(_watch(server, stop))
-        async with api_server(settings, sessions, LazyTemporal(settings, codec, client), codec):
-            sys.stdout.write(banner(settings, token, password))
-            sys.stdout.flush()
-            await run_worker_until(client, settings, sessions, stop)
+        try:
+            async with api_server(settings, sessions, LazyTemporal(settings, codec, client), codec):
+                sys.stdout.write(banner(settings, token, password))
+                sys.stdout.flush()
+                await run_worker_until(client, settings, sessions, stop)
+        except Exception:
+            # The server dying can surface first as the worker's or API's own error.
+            if server.poll() is None:
+                raise
+            log.exception("stopping after the Temporal dev server exited")
         watch.cancel()
         if server.poll() is not None:
             raise StartupFailed(

@@ -36,9 +36,10 @@ def test_up_stops_loudly_when_the_temporal_server_dies(stack: Stack) -> None:
     process = stack.start()
     try:
         stack.wait_ready(process)
+        stack.wait_printed("partnerflow is running")
         [server] = [c for c in psutil.Process(process.pid).children() if "temporal" in c.name()]
         server.kill()
-        assert process.wait(timeout=60) == 1
+        assert process.wait(timeout=60) == 1, stack.out.read_text()
     finally:
         if process.poll() is None:
             process.kill()
