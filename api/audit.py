@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.headers import REQUEST_ID
 from api.routing import ENDPOINT, PRINCIPAL, Call, QueryDateTime, RouteTable
 from api.state import SESSIONS
-from domain.access import Role
+from domain.access import Action
 from store.audit import append_audit, read_audit
 from store.schema import AuditEvent
 
@@ -106,7 +106,7 @@ class AuditPage(BaseModel):
     "GET",
     "/api/audit",
     summary="Read the audit trail",
-    roles=[Role.ADMIN],
+    action=Action.READ_AUDIT,
     query=AuditQuery,
     response=AuditPage,
 )
@@ -133,7 +133,7 @@ async def audit_list(call: Call) -> AuditPage:
     "GET",
     "/api/audit.csv",
     summary="Export the audit trail as CSV",
-    roles=[Role.ADMIN],
+    action=Action.READ_AUDIT,
     query=AuditQuery,
     content_type="text/csv",
 )

@@ -18,14 +18,13 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
 from api.routing import Call, RouteTable
-from domain.access import Role
+from domain.access import Action
 
 routes = RouteTable("codec")
 
 CODEC = web.AppKey("codec", PayloadCodec)
 CORS_ORIGINS = web.AppKey("cors_origins", frozenset[str])
 PREFIX = "/codec/"
-STAFF = (Role.ADMIN, Role.OPERATIONS, Role.COORDINATOR)
 
 
 Base64Text = Annotated[
@@ -97,7 +96,7 @@ def _codec(call: Call) -> PayloadCodec:
     "POST",
     "/codec/decode",
     summary="Decrypt payloads for the Temporal UI",
-    roles=STAFF,
+    action=Action.DECODE_PAYLOADS,
     body=CodecPayloads,
     response=CodecPayloads,
     errors=(503,),
@@ -115,7 +114,7 @@ async def codec_decode(call: Call) -> CodecPayloads:
     "POST",
     "/codec/encode",
     summary="Encrypt payloads for the Temporal UI",
-    roles=STAFF,
+    action=Action.DECODE_PAYLOADS,
     body=CodecPayloads,
     response=CodecPayloads,
     errors=(503,),

@@ -10,7 +10,7 @@ from typing import Annotated, TypeVar
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, BeforeValidator
 
-from domain.access import Principal, Role
+from domain.access import Action, Principal, Role, may, roles_for
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -71,7 +71,8 @@ class Endpoint:
     summary: str
     tag: str
     public: bool = False
-    roles: frozenset[Role] = frozenset()  # empty: any authenticated caller
+    action: Action | None = None  # what the access policy in domain.access is asked about
+    roles: frozenset[Role] = frozenset()  # the roles the policy allows for ``action``
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
@@ -95,6 +96,7 @@ class RouteTable:
         *,
         summary: str,
         public: bool = False,
+        action: Action | None = None,
         roles: Iterable[Role] = (),
         body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
@@ -115,7 +117,8 @@ class RouteTable:
                     summary=summary,
                     tag=self.tag,
                     public=public,
-                    roles=frozenset(roles),
+                    action=action,
+                    roles=roles_for(action) if action is not None else frozenset(roles),
                     body=body,
                     query=query,
                     response=response,
@@ -160,7 +163,11 @@ def wrap(
                     headers={"WWW-Authenticate": 'Bearer realm="partnerflow"'},
                 )
             request[PRINCIPAL] = principal
-            if endpoint.roles and not principal.has_role(*endpoint.roles):
+            if endpoint.action is not None:
+                if not may(principal, endpoint.action):
+                    allowed = ", ".join(sorted(r.value for r in endpoint.roles))
+                    raise web.HTTPForbidden(reason=f"this needs one of the roles: {allowed}")
+            elif endpoint.roles and not principal.has_role(*endpoint.roles):
                 allowed = ", ".join(sorted(r.value for r in endpoint.roles))
                 raise web.HTTPForbidden(reason=f"this needs one of the roles: {allowed}")
         body = None

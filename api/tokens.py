@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from api.routing import Call, RouteTable
 from api.state import SESSIONS
-from domain.access import Principal, Role
+from domain.access import Action, Principal, Role
 from store.tokens import issue_token, revoke_token
 
 routes = RouteTable("tokens")
@@ -58,7 +58,9 @@ class IssuedToken(BaseModel):
     expires_at: datetime | None
 
 
-@routes.route("GET", "/api/me", summary="The caller's identity", response=Principal)
+@routes.route(
+    "GET", "/api/me", summary="The caller's identity", action=Action.VIEW_SELF, response=Principal
+)
 async def whoami(call: Call) -> Principal:
     """The authenticated principal behind the bearer token."""
     return call.user()
@@ -68,7 +70,7 @@ async def whoami(call: Call) -> Principal:
     "POST",
     "/api/tokens",
     summary="Issue an API token",
-    roles=[Role.ADMIN],
+    action=Action.MANAGE_TOKENS,
     body=TokenRequest,
     response=IssuedToken,
     status=201,
@@ -99,7 +101,7 @@ async def create_token(call: Call) -> IssuedToken:
     "DELETE",
     "/api/tokens/{token_id}",
     summary="Revoke an API token",
-    roles=[Role.ADMIN],
+    action=Action.MANAGE_TOKENS,
     status=204,
     errors=(404,),
 )

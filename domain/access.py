@@ -1,8 +1,17 @@
-"""Who is calling: roles and the authenticated principal."""
+"""Who may do what: roles, the authenticated principal, and the one access policy.
+
+Every API endpoint and dashboard page names the :class:`Action` it performs; whether a
+caller may perform it is decided here and nowhere else. Record-level rules (an agency sees
+only legs sent to it, a referrer only the referrals they made, operations no clinical notes)
+live here too, so handlers ask rather than decide.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -37,3 +46,105 @@ class Principal(BaseModel):
     def has_role(self, *roles: Role) -> bool:
         """Whether this principal holds one of ``roles``; admins hold every role."""
         return self.role is Role.ADMIN or self.role in roles
+
+
+class Action(StrEnum):
+    """Something a caller asks partnerflow to do; each endpoint and page performs one."""
+
+    VIEW_SELF = "view_self"
+    MANAGE_TOKENS = "manage_tokens"
+    DECODE_PAYLOADS = "decode_payloads"
+    READ_AUDIT = "read_audit"
+    VIEW_DASHBOARD = "view_dashboard"
+    READ_DIRECTORY = "read_directory"
+    MANAGE_DIRECTORY = "manage_directory"
+    SUBMIT_REFERRAL = "submit_referral"
+    READ_REFERRALS = "read_referrals"
+    ACT_ON_LEG = "act_on_leg"
+    MANAGE_REFERRAL = "manage_referral"
+    ERASE_PERSONAL_DATA = "erase_personal_data"
+    READ_STATISTICS = "read_statistics"
+    READ_PARTNERSHIPS = "read_partnerships"
+    MANAGE_PARTNERSHIPS = "manage_partnerships"
+    SUBMIT_PARTNER_RETURN = "submit_partner_return"
+
+
+_ALL: Final = frozenset(Role)
+_STAFF: Final = frozenset({Role.ADMIN, Role.COORDINATOR, Role.OPERATIONS})
+
+POLICY: Final[Mapping[Action, frozenset[Role]]] = MappingProxyType(
+    {
+        Action.VIEW_SELF: _ALL,
+        Action.MANAGE_TOKENS: frozenset({Role.ADMIN}),
+        # Decoding history shows personal data: only staff who run the system.
+        Action.DECODE_PAYLOADS: _STAFF,
+        Action.READ_AUDIT: frozenset({Role.ADMIN}),
+        Action.VIEW_DASHBOARD: _ALL,
+        Action.READ_DIRECTORY: _ALL,
+        Action.MANAGE_DIRECTORY: frozenset({Role.ADMIN, Role.COORDINATOR}),
+        # Front-desk staff of any agency refer too, as do Reach Out workers (referrers).
+        Action.SUBMIT_REFERRAL: frozenset(
+            {Role.ADMIN, Role.COORDINATOR, Role.REFERRER, Role.AGENCY}
+        ),
+        # Everyone may list, but each sees only what the record-level rules below allow.
+        Action.READ_REFERRALS: _ALL,
+        Action.ACT_ON_LEG: frozenset({Role.ADMIN, Role.AGENCY}),
+        # Withdraw a referral, record a follow-up, withdraw consent.
+        Action.MANAGE_REFERRAL: frozenset({Role.ADMIN, Role.COORDINATOR, Role.REFERRER}),
+        Action.ERASE_PERSONAL_DATA: frozenset({Role.ADMIN, Role.COORDINATOR}),
+        Action.READ_STATISTICS: _STAFF,
+        Action.READ_PARTNERSHIPS: frozenset(
+            {Role.ADMIN, Role.COORDINATOR, Role.OPERATIONS, Role.AGENCY}
+        ),
+        Action.MANAGE_PARTNERSHIPS: frozenset({Role.ADMIN, Role.COORDINATOR}),
+        Action.SUBMIT_PARTNER_RETURN: frozenset({Role.ADMIN, Role.COORDINATOR, Role.AGENCY}),
+    }
+)
+
+
+def may(principal: Principal, action: Action) -> bool:
+    """Whether ``principal``'s role allows ``action`` at all."""
+    return principal.role in POLICY[action]
+
+
+def roles_for(action: Action) -> frozenset[Role]:
+    """The roles allowed to perform ``action``."""
+    return POLICY[action]
+
+
+def sees_all_referrals(principal: Principal) -> bool:
+    """Staff see every referral; agencies and referrers only their own share."""
+    return principal.role in _STAFF
+
+
+def may_see_referral(principal: Principal, *, referrer: str, agency_ids: Iterable[str]) -> bool:
+    """Whether ``principal`` may see a referral made by ``referrer`` with legs to ``agency_ids``."""
+    if sees_all_referrals(principal):
+        return True
+    if principal.role is Role.AGENCY:
+        return principal.agency_id in set(agency_ids)
+    return principal.role is Role.REFERRER and principal.subject == referrer
+
+
+def may_act_for_agency(principal: Principal, agency_id: str) -> bool:
+    """Whether ``principal`` may act on a leg sent to ``agency_id`` (only that agency's staff)."""
+    if principal.role is Role.AGENCY:
+        return principal.agency_id == agency_id
+    return principal.role is Role.ADMIN
+
+
+def may_manage_referral(principal: Principal, *, referrer: str) -> bool:
+    """Whether ``principal`` may withdraw, follow up or withdraw consent for a referral."""
+    if principal.role in {Role.ADMIN, Role.COORDINATOR}:
+        return True
+    return principal.role is Role.REFERRER and principal.subject == referrer
+
+
+def may_read_notes(principal: Principal, *, referrer: str, agency_ids: Iterable[str]) -> bool:
+    """Whether ``principal`` may read a referral's clinical notes and the resident's details.
+
+    Operations staff watch processes, not people: they see status without notes.
+    """
+    if principal.role is Role.OPERATIONS:
+        return False
+    return may_see_referral(principal, referrer=referrer, agency_ids=agency_ids)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from api.state import SESSIONS
 from api.web.pages import PageCall, PageTable, render
+from domain.access import Action
 from domain.directory import ServiceStatus
 from store.schema import OrganisationRow, ServiceRow
 
@@ -22,7 +23,7 @@ class DirectorySummary(BaseModel):
     closed: int
 
 
-@pages.page("GET", "/", summary="Overview of every running process")
+@pages.page("GET", "/", summary="Overview of every running process", action=Action.VIEW_DASHBOARD)
 async def overview(call: PageCall) -> web.StreamResponse:
     """Counts and lists that tell staff what needs attention."""
     async with call.request.app[SESSIONS]() as session:

@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from domain.access import Role
+from domain.access import Action, Role, may, roles_for
 from store.staff import SignedIn
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -68,6 +68,7 @@ class Page:
     handler: PageHandler
     summary: str
     public: bool = False
+    action: Action | None = None
     roles: frozenset[Role] = frozenset()
 
 
@@ -84,6 +85,7 @@ class PageTable:
         *,
         summary: str,
         public: bool = False,
+        action: Action | None = None,
         roles: Iterable[Role] = (),
     ) -> Callable[[PageHandler], PageHandler]:
         """Register ``handler`` for ``method path``."""
@@ -96,7 +98,8 @@ class PageTable:
                     handler=handler,
                     summary=summary,
                     public=public,
-                    roles=frozenset(roles),
+                    action=action,
+                    roles=roles_for(action) if action is not None else frozenset(roles),
                 )
             )
             return handler
@@ -147,7 +150,12 @@ def wrap_page(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
                     raise web.HTTPSeeOther(f"/login?next={request.path_qs}")
                 return render(call, "error.html", 401, message="Please sign in again.")
             request[SIGNED_IN] = user
-            if page.roles and not user.principal.has_role(*page.roles):
+            if page.action is not None:
+                if not may(user.principal, page.action):
+                    return render(
+                        call, "error.html", 403, message="Your role cannot open this page."
+                    )
+            elif page.roles and not user.principal.has_role(*page.roles):
                 return render(call, "error.html", 403, message="Your role cannot open this page.")
         try:
             return await page.handler(call)

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from api.state import SESSIONS
 from api.web.pages import SESSION_COOKIE, WEB_CONFIG, PageCall, PageTable, render, require_form
+from domain.access import Action
 from store.staff import SESSION_LIFETIME, Throttled, sign_in, sign_out
 
 pages = PageTable()
@@ -90,7 +91,7 @@ async def login(call: PageCall) -> web.StreamResponse:
     raise response
 
 
-@pages.page("POST", "/logout", summary="Sign out")
+@pages.page("POST", "/logout", summary="Sign out", action=Action.VIEW_SELF)
 async def logout(call: PageCall) -> web.StreamResponse:
     """End the session and return to the sign-in form."""
     await require_form(call)

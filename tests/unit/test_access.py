@@ -1,7 +1,17 @@
 import pytest
 from pydantic import ValidationError
 
-from domain.access import Principal, Role
+from domain.access import (
+    POLICY,
+    Action,
+    Principal,
+    Role,
+    may,
+    may_act_for_agency,
+    may_manage_referral,
+    may_read_notes,
+    may_see_referral,
+)
 
 
 def test_agency_user_must_name_agency() -> None:
@@ -20,3 +30,39 @@ def test_admin_holds_every_role_others_only_their_own() -> None:
     assert admin.has_role(Role.COORDINATOR)
     assert ops.has_role(Role.OPERATIONS, Role.COORDINATOR)
     assert not ops.has_role(Role.COORDINATOR)
+
+
+def test_record_level_rules() -> None:
+    cab = Principal(subject="cab-1", role=Role.AGENCY, agency_id="cab")
+    police = Principal(subject="pc", role=Role.AGENCY, agency_id="police")
+    reach_out = Principal(subject="ro-1", role=Role.REFERRER)
+    other_referrer = Principal(subject="ro-2", role=Role.REFERRER)
+    ops = Principal(subject="o", role=Role.OPERATIONS)
+    coord = Principal(subject="c", role=Role.COORDINATOR)
+    referral = {"referrer": "ro-1", "agency_ids": ["cab", "housing"]}
+
+    assert may_see_referral(cab, **referral)
+    assert not may_see_referral(police, **referral)
+    assert may_see_referral(reach_out, **referral)
+    assert not may_see_referral(other_referrer, **referral)
+    assert may_see_referral(ops, **referral)
+
+    assert may_read_notes(cab, **referral)
+    assert may_read_notes(coord, **referral)
+    assert not may_read_notes(ops, **referral)
+    assert not may_read_notes(police, **referral)
+
+    assert may_act_for_agency(cab, "cab")
+    assert not may_act_for_agency(cab, "police")
+    assert not may_act_for_agency(coord, "cab")
+
+    assert may_manage_referral(reach_out, referrer="ro-1")
+    assert not may_manage_referral(other_referrer, referrer="ro-1")
+    assert not may_manage_referral(cab, referrer="ro-1")
+
+
+def test_every_action_has_a_policy_and_admin_may_do_everything() -> None:
+    admin = Principal(subject="a", role=Role.ADMIN)
+    assert set(POLICY) == set(Action)
+    assert all(may(admin, action) for action in Action)
+    assert not may(Principal(subject="o", role=Role.OPERATIONS), Action.MANAGE_TOKENS)

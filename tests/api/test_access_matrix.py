@@ -1,0 +1,126 @@
+"""Every endpoint and page by every role: allowed or refused, exactly as the policy says.
+
+The table below is written out by hand, independently of ``domain.access.POLICY``: a change
+to the policy, or a new endpoint or page without a row here, fails this test.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from api.app import endpoints, pages
+from api.web.pages import SESSION_COOKIE
+from domain.access import Role
+from store.db import Sessions
+from store.staff import create_user, sign_in
+
+A, C, OPS, R, G = Role.ADMIN, Role.COORDINATOR, Role.OPERATIONS, Role.REFERRER, Role.AGENCY
+EVERYONE = frozenset(Role)
+PUBLIC = "public"
+
+# (method, path) → the roles allowed, or PUBLIC.
+EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/api/openapi.json"): PUBLIC,
+    ("GET", "/api/me"): EVERYONE,
+    ("POST", "/api/tokens"): frozenset({A}),
+    ("DELETE", "/api/tokens/{token_id}"): frozenset({A}),
+    ("POST", "/codec/decode"): frozenset({A, C, OPS}),
+    ("POST", "/codec/encode"): frozenset({A, C, OPS}),
+    ("GET", "/api/audit"): frozenset({A}),
+    ("GET", "/api/audit.csv"): frozenset({A}),
+}
+
+EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): EVERYONE,
+    ("GET", "/"): EVERYONE,
+}
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "no-such-id", path)
+
+
+def test_every_endpoint_and_page_has_a_row() -> None:
+    declared_api = {(ep.method, ep.path) for ep in endpoints()}
+    declared_pages = {(p.method, p.path) for p in pages()}
+    assert declared_api == set(EXPECTED_API), "add each new endpoint to EXPECTED_API"
+    assert declared_pages == set(EXPECTED_PAGES), "add each new page to EXPECTED_PAGES"
+
+
+def test_public_in_the_table_means_public_in_the_code() -> None:
+    for ep in endpoints():
+        assert ep.public == (EXPECTED_API[(ep.method, ep.path)] == PUBLIC), ep.path
+    for page in pages():
+        assert page.public == (EXPECTED_PAGES[(page.method, page.path)] == PUBLIC), page.path
+
+
+def test_every_protected_endpoint_and_page_names_its_action() -> None:
+    assert [ep.path for ep in endpoints() if not ep.public and ep.action is None] == []
+    assert [p.path for p in pages() if not p.public and p.action is None] == []
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_api_allows_and_refuses_by_role(role: Role, api: TestClient, bearer: object) -> None:
+    headers = await bearer(role, "cab" if role is Role.AGENCY else None)  # type: ignore[operator]
+    wrong: list[str] = []
+    for ep in endpoints():
+        expected = EXPECTED_API[(ep.method, ep.path)]
+        if expected == PUBLIC:
+            continue
+        resp = await api.request(ep.method, _concrete(ep.path), headers=headers)
+        assert resp.status != 401, ep.path
+        assert resp.status < 500, (ep.path, await resp.text())
+        allowed = role in expected
+        if (resp.status == 403) == allowed:
+            wrong.append(f"{ep.method} {ep.path}: {resp.status} for {role}")
+    assert wrong == []
+
+
+async def test_api_refuses_everything_protected_without_a_token(api: TestClient) -> None:
+    for ep in endpoints():
+        if EXPECTED_API[(ep.method, ep.path)] != PUBLIC:
+            resp = await api.request(ep.method, _concrete(ep.path))
+            assert resp.status == 401, ep.path
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_pages_allow_and_refuse_by_role(
+    role: Role, api: TestClient, sessions: Sessions
+) -> None:
+    await create_user(
+        sessions,
+        username=f"u-{role}",
+        password="a long enough password",
+        role=role,
+        agency_id="cab" if role is Role.AGENCY else None,
+    )
+    signed = await sign_in(
+        sessions, username=f"u-{role}", password="a long enough password", remote="t"
+    )
+    assert signed is not None
+    cookie, user = signed
+    wrong: list[str] = []
+    for page in pages():
+        expected = EXPECTED_PAGES[(page.method, page.path)]
+        if expected == PUBLIC:
+            continue
+        data = {"csrf_token": user.csrf_token} if page.method == "POST" else None
+        resp = await api.request(
+            page.method,
+            _concrete(page.path),
+            cookies={SESSION_COOKIE: cookie},
+            data=data,
+            allow_redirects=False,
+        )
+        assert resp.status < 500, (page.path, await resp.text())
+        allowed = role in expected
+        if (resp.status == 403) == allowed:
+            wrong.append(f"{page.method} {page.path}: {resp.status} for {role}")
+    assert wrong == []
