@@ -17,15 +17,15 @@ from typing import Any
 import aiohttp
 import aiosmtplib
 import structlog
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.notification import Delivery, EmailMessage, WebhookMessage
 from domain.signature import SIGNATURE_HEADER, sign
 from store.db import Sessions
-from store.schema import NotificationRecord
+from store.schema import NotificationFailure, NotificationRecord
 
 log = structlog.get_logger(__name__)
 
@@ -76,21 +76,27 @@ class Notifier:
                 subtype=subtype or "octet-stream",
                 filename=attachment.filename,
             )
-        await aiosmtplib.send(
-            mime,
-            hostname=self._config.smtp_host,
-            port=self._config.smtp_port,
-            username=self._config.smtp_username,
-            password=self._config.smtp_password,
-            start_tls=self._config.smtp_starttls,
-            timeout=30,
-        )
+        recipient = ", ".join(message.to)
+        try:
+            await aiosmtplib.send(
+                mime,
+                hostname=self._config.smtp_host,
+                port=self._config.smtp_port,
+                username=self._config.smtp_username,
+                password=self._config.smtp_password,
+                start_tls=self._config.smtp_starttls,
+                timeout=30,
+            )
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            error = ApplicationError(
+                f"mail server refused or unreachable: {exc!r}", type="SmtpFailed"
+            )
+            await self._failed(
+                message.idempotency_key, "email", recipient, message.subject_ref, error
+            )
+            raise error from exc
         await self._record(
-            message.idempotency_key,
-            "email",
-            ", ".join(message.to),
-            message.subject_ref,
-            message.subject,
+            message.idempotency_key, "email", recipient, message.subject_ref, message.subject
         )
         _logger().info("email sent", to=len(message.to), key=message.idempotency_key)
         return Delivery(idempotency_key=message.idempotency_key, channel="email", sent=True)
@@ -111,11 +117,27 @@ class Notifier:
             "X-Partnerflow-Event": message.event,
             SIGNATURE_HEADER: sign(self._config.webhook_secret, int(time.time()), body),
         }
+        try:
+            await self._post(str(message.url), body, headers)
+        except ApplicationError as error:
+            await self._failed(
+                message.idempotency_key, "webhook", str(message.url), message.subject_ref, error
+            )
+            raise
+        await self._record(
+            message.idempotency_key, "webhook", str(message.url), message.subject_ref, message.event
+        )
+        _logger().info(
+            "webhook delivered", webhook_event=message.event, key=message.idempotency_key
+        )
+        return Delivery(idempotency_key=message.idempotency_key, channel="webhook", sent=True)
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
         timeout = aiohttp.ClientTimeout(total=self._config.webhook_timeout_seconds)
         try:
             async with (
                 aiohttp.ClientSession(timeout=timeout) as http,
-                http.post(str(message.url), data=body, headers=headers) as response,
+                http.post(url, data=body, headers=headers) as response,
             ):
                 status = response.status
                 reason = (await response.text())[:200]
@@ -131,13 +153,42 @@ class Notifier:
             )
         if status >= 300:
             raise ApplicationError(f"webhook failed: HTTP {status} {reason}", type="WebhookFailed")
-        await self._record(
-            message.idempotency_key, "webhook", str(message.url), message.subject_ref, message.event
+
+    async def _failed(
+        self, key: str, channel: str, recipient: str, ref: str, error: ApplicationError
+    ) -> None:
+        """Note the failure where staff can see it; never let the note hide the error."""
+        info = activity.info()
+        now = datetime.now(UTC)
+        gave_up = error.non_retryable or (
+            info.retry_policy is not None
+            and info.retry_policy.maximum_attempts > 0
+            and info.attempt >= info.retry_policy.maximum_attempts
         )
-        _logger().info(
-            "webhook delivered", webhook_event=message.event, key=message.idempotency_key
-        )
-        return Delivery(idempotency_key=message.idempotency_key, channel="webhook", sent=True)
+        activity.metric_meter().create_counter(
+            "partnerflow_notification_failures", "Failed notification attempts."
+        ).add(1, {"channel": channel})
+        _logger().warning("notification failed", channel=channel, key=key, error=error.message)
+        try:
+            async with self._sessions.begin() as session:
+                row = await session.get(NotificationFailure, key)
+                if row is None:
+                    row = NotificationFailure(
+                        idempotency_key=key,
+                        channel=channel,
+                        recipient=recipient,
+                        subject_ref=ref,
+                        workflow_id=info.workflow_id or "",
+                        attempts=0,
+                        first_failed_at=now,
+                    )
+                    session.add(row)
+                row.attempts = info.attempt
+                row.last_error = error.message[:1000]
+                row.last_failed_at = now
+                row.gave_up = gave_up
+        except SQLAlchemyError:
+            _logger().exception("could not note the notification failure", key=key)
 
     async def _delivered(self, key: str) -> bool:
         async with self._sessions() as session:
@@ -149,6 +200,9 @@ class Notifier:
         return found is not None
 
     async def _record(self, key: str, channel: str, recipient: str, ref: str, summary: str) -> None:
+        activity.metric_meter().create_counter(
+            "partnerflow_notifications_sent", "Notifications delivered."
+        ).add(1, {"channel": channel})
         try:
             async with self._sessions.begin() as session:
                 session.add(
@@ -160,6 +214,9 @@ class Notifier:
                         summary=summary[:500],
                         sent_at=datetime.now(UTC),
                     )
+                )
+                await session.execute(
+                    delete(NotificationFailure).where(NotificationFailure.idempotency_key == key)
                 )
         except IntegrityError:
             # Another attempt recorded the same key first; the ledger already says sent.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -76,6 +76,23 @@ class NotificationRecord(Base):
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_notifications_subject_ref", "subject_ref"),)
+
+
+class NotificationFailure(Base):
+    """A notification that is failing now: its last error, until it is delivered or given up."""
+
+    __tablename__ = "notification_failures"
+
+    idempotency_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(Text)
+    subject_ref: Mapped[str] = mapped_column(String(200), default="")
+    workflow_id: Mapped[str] = mapped_column(String(200), default="")
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(Text)
+    first_failed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_failed_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    gave_up: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class OrganisationRow(Base):

@@ -37,7 +37,7 @@ async def _worker(settings: Settings) -> None:
     stop = stop_on_signals()
     engine = create_engine(settings.resolved_database_url)
     try:
-        client = await connect(settings)
+        client = await connect(settings, worker=True)
         await run_worker_until(client, settings, sessionmaker(engine), stop)
     finally:
         await engine.dispose()

@@ -138,7 +138,7 @@ async def wait_for_temporal(
             tail = (settings.var_dir / "temporal.log").read_text(errors="replace")[-2000:]
             raise StartupFailed(f"the Temporal dev server exited ({server.returncode}):\n{tail}")
         try:
-            return await connect(settings, codec)
+            return await connect(settings, codec, worker=True)
         except RuntimeError:
             if asyncio.get_running_loop().time() > deadline:
                 raise StartupFailed("the Temporal dev server did not answer within 60 s") from None

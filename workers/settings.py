@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL; defaults to SQLite at var/partnerflow.db.",
     )
 
+    worker_metrics_address: str | None = Field(
+        default=None,
+        description="host:port where a worker serves Prometheus metrics (the Temporal SDK's own "
+        "and notification attempts), e.g. 0.0.0.0:9464; unset: not served.",
+    )
+
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     public_url: str | None = Field(default=None, description="Base URL shown to users.")

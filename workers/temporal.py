@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
 from workers.codec import EncryptionCodec, encrypted_converter, keyring_from_settings
@@ -30,10 +31,34 @@ def payload_codec(settings: Settings) -> EncryptionCodec:
     return EncryptionCodec(keyring_from_settings(settings))
 
 
-async def connect(settings: Settings, codec: EncryptionCodec | None = None) -> Client:
-    """Connect with the pydantic data converter, payload encryption and the configured TLS."""
+_runtimes: dict[str, Runtime] = {}
+
+
+def metrics_runtime(address: str) -> Runtime:
+    """A runtime serving SDK metrics to Prometheus at ``address`` (one per process, address)."""
+    if address not in _runtimes:
+        _runtimes[address] = Runtime(
+            telemetry=TelemetryConfig(
+                metrics=PrometheusConfig(bind_address=address, durations_as_seconds=True),
+                global_tags={"service": "partnerflow"},
+            )
+        )
+    return _runtimes[address]
+
+
+async def connect(
+    settings: Settings, codec: EncryptionCodec | None = None, *, worker: bool = False
+) -> Client:
+    """Connect with the pydantic data converter, payload encryption and the configured TLS.
+
+    A ``worker`` client exports the SDK's metrics when ``worker_metrics_address`` is set.
+    """
+    runtime = None
+    if worker and settings.worker_metrics_address:
+        runtime = metrics_runtime(settings.worker_metrics_address)
     return await Client.connect(
         settings.temporal_address,
+        runtime=runtime,
         namespace=settings.temporal_namespace,
         data_converter=encrypted_converter(codec or payload_codec(settings)),
         tls=_tls(settings),

@@ -33,6 +33,7 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/codec/encode"): frozenset({A, C, OPS}),
     ("GET", "/api/audit"): frozenset({A}),
     ("GET", "/api/audit.csv"): frozenset({A}),
+    ("GET", "/metrics"): PUBLIC,
 }
 
 EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {

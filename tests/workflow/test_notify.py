@@ -1,12 +1,15 @@
 """Notification activities against a real SMTP server and a real HTTP receiver."""
 
 import pytest
+from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.notify import Notifier, NotifierConfig
 from domain.notification import Attachment, EmailMessage, WebhookMessage, idempotency_key
 from store.db import Sessions
+from store.schema import NotificationFailure
+from tests.conftest import free_port
 from tests.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
 
 
@@ -72,12 +75,33 @@ async def test_webhook_server_error_is_retryable_refusal_is_not(
     with pytest.raises(ApplicationError) as err:
         await env.run(n.send_webhook, msg)
     assert not err.value.non_retryable
+    [failing] = await _failures(sessions)
+    assert (failing.channel, failing.gave_up) == ("webhook", False)
+    assert "HTTP 503" in failing.last_error
     webhook_sink.fail_next, webhook_sink.fail_status = 1, 410
     with pytest.raises(ApplicationError) as err:
         await env.run(n.send_webhook, msg)
     assert err.value.non_retryable
-    # Nothing was recorded as sent, so the next attempt delivers it.
+    [failing] = await _failures(sessions)
+    assert failing.gave_up
+    assert "HTTP 410" in failing.last_error
+    # Nothing was recorded as sent, so the next attempt delivers it, and the failure clears.
     assert (await env.run(n.send_webhook, msg)).sent
+    assert await _failures(sessions) == []
+
+
+async def test_unreachable_mail_server_is_noted_as_failing(sessions: Sessions) -> None:
+    n = Notifier(NotifierConfig(smtp_port=free_port()), sessions)
+    msg = EmailMessage(idempotency_key="m" * 16, to=["a@b.example"], subject="s", text="t")
+    with pytest.raises(ApplicationError, match="unreachable"):
+        await ActivityEnvironment().run(n.send_email, msg)
+    [failing] = await _failures(sessions)
+    assert (failing.channel, failing.recipient) == ("email", "a@b.example")
+
+
+async def _failures(sessions: Sessions) -> list[NotificationFailure]:
+    async with sessions() as session:
+        return list((await session.scalars(select(NotificationFailure))).all())
 
 
 async def test_wrong_secret_is_refused_by_the_receiver(

@@ -1,0 +1,109 @@
+"""Prometheus metrics: API latency, and the state of the work read from the store at scrape time.
+
+Counts come from the store, not from in-process counters, so every API replica reports the
+same truth and a restart loses nothing. Worker-side metrics (the Temporal SDK's own, and
+notification attempts) are served by the worker: see ``Settings.worker_metrics_address``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.routing import ENDPOINT, Call, RouteTable
+from api.state import SESSIONS
+from store.schema import NotificationFailure, NotificationRecord
+
+routes = RouteTable("monitoring")
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+REQUEST_SECONDS = Histogram(
+    "partnerflow_api_request_seconds",
+    "API request latency by endpoint and status.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+StoreGauge = Callable[[AsyncSession, CollectorRegistry], Awaitable[None]]
+"""Reads one family of figures from the store into a scrape's registry."""
+
+
+async def notification_gauges(session: AsyncSession, registry: CollectorRegistry) -> None:
+    """Notifications delivered, and those failing now (given up or still retrying)."""
+    sent = Gauge(
+        "partnerflow_notifications_delivered",
+        "Notifications delivered, by channel.",
+        ["channel"],
+        registry=registry,
+    )
+    for channel in ("email", "webhook"):
+        sent.labels(channel).set(0)
+    rows = await session.execute(
+        select(NotificationRecord.channel, func.count()).group_by(NotificationRecord.channel)
+    )
+    for channel, count in rows.all():
+        sent.labels(channel).set(count)
+    failing = Gauge(
+        "partnerflow_notifications_failing",
+        "Notifications failing now, by channel and whether retries were given up.",
+        ["channel", "gave_up"],
+        registry=registry,
+    )
+    failures = await session.execute(
+        select(NotificationFailure.channel, NotificationFailure.gave_up, func.count()).group_by(
+            NotificationFailure.channel, NotificationFailure.gave_up
+        )
+    )
+    for channel, gave_up, count in failures.all():
+        failing.labels(channel, str(bool(gave_up)).lower()).set(count)
+
+
+STORE_GAUGES: list[StoreGauge] = [notification_gauges]
+
+
+@routes.route(
+    "GET",
+    "/metrics",
+    summary="Prometheus metrics",
+    public=True,
+    content_type=CONTENT_TYPE_LATEST,
+)
+async def metrics(call: Call) -> web.Response:
+    """Latency histograms and the current figures of the work, in the Prometheus text format."""
+    scrape = CollectorRegistry(auto_describe=True)
+    async with call.request.app[SESSIONS]() as session:
+        for gauge in STORE_GAUGES:
+            await gauge(session, scrape)
+    body = generate_latest(REGISTRY) + generate_latest(scrape)
+    response = web.Response(body=body)
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    response.charset = "utf-8"
+    return response
+
+
+@web.middleware
+async def request_timing(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Observe each API request's latency under its route template (never the raw path)."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response: web.StreamResponse = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        endpoint = request.get(ENDPOINT)
+        if endpoint is not None:
+            REQUEST_SECONDS.labels(endpoint.method, endpoint.path, str(status)).observe(
+                time.perf_counter() - started
+            )

@@ -1,0 +1,62 @@
+"""Prometheus metrics: latency per route template, and figures read from the store."""
+
+from datetime import UTC, datetime
+
+from aiohttp.test_utils import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from store.db import Sessions
+from store.schema import NotificationFailure, NotificationRecord
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+async def test_metrics_count_requests_by_route_and_read_the_store(
+    api: TestClient, sessions: Sessions
+) -> None:
+    now = datetime.now(UTC)
+    async with sessions.begin() as session:
+        session.add_all(
+            [
+                NotificationRecord(
+                    idempotency_key=f"k{i}", channel="email", recipient="x", sent_at=now
+                )
+                for i in range(3)
+            ]
+        )
+        session.add(
+            NotificationFailure(
+                idempotency_key="f1",
+                channel="webhook",
+                recipient="https://cab.example/hook",
+                attempts=4,
+                last_error="HTTP 503",
+                first_failed_at=now,
+                last_failed_at=now,
+                gave_up=False,
+            )
+        )
+    before = samples(await (await api.get("/metrics")).text())
+    for _ in range(2):
+        assert (await api.get("/api/tokens/abc")).status == 405
+        assert (await api.get("/api/me")).status == 401
+    resp = await api.get("/metrics")
+    assert resp.status == 200
+    assert resp.content_type == "text/plain"
+    after = samples(await resp.text())
+
+    me = ("method", "GET"), ("route", "/api/me"), ("status", "401")
+    key = ("partnerflow_api_request_seconds_count", me)
+    assert after[key] - before.get(key, 0) == 2
+    # Raw paths never become labels: only declared route templates do.
+    assert not any("abc" in str(labels) for _, labels in after)
+    assert after[("partnerflow_notifications_delivered", (("channel", "email"),))] == 3
+    assert after[("partnerflow_notifications_delivered", (("channel", "webhook"),))] == 0
+    failing = (("channel", "webhook"), ("gave_up", "false"))
+    assert after[("partnerflow_notifications_failing", failing)] == 1
