@@ -27,10 +27,12 @@ types: $(STAMP)
 pytest: $(STAMP) system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Debian packages that tests start themselves: a PostgreSQL server.
+# Debian packages the tests start themselves: a PostgreSQL server, and Chromium for the
+# browser tests (driven by Playwright through its executable path; no browser is downloaded).
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
