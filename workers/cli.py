@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import structlog
+from rich.console import Console
 
 from domain.access import Role
 from store.db import create_engine, sessionmaker
 from store.migrate import upgrade
 from store.staff import create_user
 from store.tokens import issue_token, revoke_token
+from workers import status
 from workers.embedded import AlreadyRunning, StartupFailed, exclusive, run_embedded
 from workers.logs import configure_logging
 from workers.serve import api_server, run_worker_until, stop_on_signals
@@ -109,6 +111,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run a Temporal worker against the configured cluster")
     sub.add_parser("api", help="serve the HTTP API")
     sub.add_parser("migrate", help="bring the app database to the newest schema")
+    sub.add_parser("status", help="what is running, waiting, late or failing, as tables")
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(
         dest="token_command", required=True
     )
@@ -148,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             case "migrate":
                 asyncio.run(_migrate(settings))
                 print("database is up to date")
+            case "status":
+                status.render(asyncio.run(status.read(settings)), Console())
             case "token" if args.token_command == "create":  # noqa: S105
                 asyncio.run(_token_create(settings, args))
             case "token":

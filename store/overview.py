@@ -1,0 +1,83 @@
+"""The overview every operator starts from: one read of the store, shared by the dashboard,
+the ``partnerflow status`` command and the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from domain.directory import ServiceStatus
+from store.db import Sessions
+from store.schema import NotificationFailure, OrganisationRow, ServiceRow
+
+
+class DirectorySummary(BaseModel):
+    """How much of the directory can take referrals."""
+
+    organisations: int
+    active: int
+    closed: int
+
+
+class FailingNotification(BaseModel):
+    """A notification that keeps failing: whom it is for and the last error."""
+
+    channel: str
+    recipient: str
+    subject_ref: str
+    workflow_id: str
+    attempts: int
+    last_error: str
+    since: datetime
+    last_failed_at: datetime
+    gave_up: bool
+
+
+class Overview(BaseModel):
+    """What is running, what waits on whom, what is late and what failed."""
+
+    directory: DirectorySummary
+    failing_notifications: list[FailingNotification]
+
+
+async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overview:
+    """The overview as the store knows it now."""
+    async with sessions() as session:
+        organisations = await session.scalar(select(func.count()).select_from(OrganisationRow))
+        by_status: dict[str, int] = {
+            status: count
+            for status, count in (
+                await session.execute(
+                    select(ServiceRow.status, func.count()).group_by(ServiceRow.status)
+                )
+            ).all()
+        }
+        failures = (
+            await session.scalars(
+                select(NotificationFailure)
+                .order_by(NotificationFailure.last_failed_at.desc())
+                .limit(failing_limit)
+            )
+        ).all()
+    active = by_status.pop(ServiceStatus.ACTIVE.value, 0)
+    return Overview(
+        directory=DirectorySummary(
+            organisations=organisations or 0, active=active, closed=sum(by_status.values())
+        ),
+        failing_notifications=[
+            FailingNotification(
+                channel=f.channel,
+                recipient=f.recipient,
+                subject_ref=f.subject_ref,
+                workflow_id=f.workflow_id,
+                attempts=f.attempts,
+                last_error=f.last_error,
+                since=f.first_failed_at,
+                last_failed_at=f.last_failed_at,
+                gave_up=f.gave_up,
+            )
+            for f in failures
+        ],
+    )

@@ -1,0 +1,47 @@
+"""``partnerflow status``: the dashboard's overview as tables in a terminal."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from store.db import create_engine, sessionmaker
+from store.overview import Overview, read_overview
+from workers.settings import Settings
+
+
+async def read(settings: Settings) -> Overview:
+    """Read the overview from the configured database."""
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        return await read_overview(sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
+def render(overview: Overview, console: Console) -> None:
+    """Print the overview: one table per concern, problems in red."""
+    directory = Table(title="Service directory")
+    directory.add_column("partner organisations", justify="right")
+    directory.add_column("services taking referrals", justify="right")
+    directory.add_column("services not taking referrals", justify="right")
+    d = overview.directory
+    directory.add_row(str(d.organisations), str(d.active), str(d.closed))
+    console.print(directory)
+
+    if not overview.failing_notifications:
+        console.print("[green]Every notification was delivered.[/green]")
+        return
+    failing = Table(title="Failing notifications", title_style="bold red")
+    for column in ("to", "about", "attempts", "last error", "since"):
+        failing.add_column(column)
+    for f in overview.failing_notifications:
+        failing.add_row(
+            f"{f.channel}: {f.recipient}",
+            f.subject_ref or f.workflow_id,
+            f"{f.attempts}{' (gave up)' if f.gave_up else ''}",
+            f.last_error,
+            f.since.strftime("%d %b %H:%M"),
+            style="red" if f.gave_up else None,
+        )
+    console.print(failing)
