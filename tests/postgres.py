@@ -41,6 +41,7 @@ class PostgresServer:
         subprocess.run([*self._as, *args], check=True, capture_output=True, timeout=120)
 
     def start(self) -> str:
+        """Create the cluster and start it; returns the base URL."""
         self._run(
             str(self.bin / "initdb"),
             "-D",
@@ -53,6 +54,14 @@ class PostgresServer:
             "UTF8",
             "--no-sync",
         )
+        return self.resume()
+
+    def pause(self) -> None:
+        """Stop the server at once, keeping its data: the database is 'down'."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+
+    def resume(self) -> str:
+        """Start (again) on the same port and data; returns the base URL once it answers."""
         self._run(
             str(self.bin / "pg_ctl"),
             "-D",
