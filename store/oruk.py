@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.directory import Directory, Organisation, Service, ServiceWithdrawn
 from domain.oruk.importing import Feed, ImportPlan, plan_import
 from domain.oruk.mapping import OrukMapping, Ward, default_mapping
-from domain.oruk.validation import Problem
+from domain.oruk.validation import RecordProblem
 from store.db import Sessions
 from store.demo import demo_wards
 from store.schema import DirectoryMappingRow, OrganisationRow, ServiceRow
@@ -32,7 +32,7 @@ class ImportReport(BaseModel):
     withdrawn: list[ServiceWithdrawn] = Field(
         description="Services that stopped taking referrals; their open referrals are re-routed."
     )
-    problems: list[Problem]
+    problems: list[RecordProblem]
 
     @property
     def refused(self) -> int:

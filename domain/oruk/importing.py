@@ -25,7 +25,12 @@ from domain.directory import (
     ServiceWithdrawn,
 )
 from domain.oruk.mapping import NAMESPACE, OrukMapping, TermRef, slug
-from domain.oruk.validation import Problem, dropped_ids, organisation_problems, service_problems
+from domain.oruk.validation import (
+    RecordProblem,
+    dropped_ids,
+    organisation_problems,
+    service_problems,
+)
 
 EXTENSION_FIELDS = ("webhook_url", "response_days", "capacity")
 """Service fields ORUK cannot carry: kept from the stored directory on every re-import."""
@@ -43,7 +48,7 @@ class Feed(BaseModel):
     phones: dict[str, str] = Field(
         default_factory=dict, description="Service id → phone number (only tables carry phones)."
     )
-    problems: list[Problem] = Field(default_factory=list)
+    problems: list[RecordProblem] = Field(default_factory=list)
 
     def extend(self, other: Feed) -> Feed:
         """Both feeds as one."""
@@ -73,10 +78,10 @@ class ImportPlan(BaseModel):
     withdrawn: list[ServiceWithdrawn] = Field(
         description="Services that took referrals and no longer do (turned non-active or removed)."
     )
-    problems: list[Problem]
+    problems: list[RecordProblem]
 
     @property
-    def refused(self) -> list[Problem]:
+    def refused(self) -> list[RecordProblem]:
         """Problems that kept a whole record out."""
         return [p for p in self.problems if p.refused]
 
@@ -194,9 +199,9 @@ def _locations(doc: dict[str, Any], dropped: set[str]) -> list[dict[str, Any]]:
 
 def _areas(
     doc: dict[str, Any], locations: list[dict[str, Any]], mapping: OrukMapping
-) -> tuple[list[str], list[Problem]]:
+) -> tuple[list[str], list[RecordProblem]]:
     areas: list[str] = []
-    notes: list[Problem] = []
+    notes: list[RecordProblem] = []
     for area in doc.get("service_areas") or []:
         if not isinstance(area, dict):
             continue
@@ -208,7 +213,7 @@ def _areas(
         if ward is None:
             ward = slug(names[0])
             notes.append(
-                Problem(
+                RecordProblem(
                     record="service_area",
                     id=str(area.get("id", "")),
                     field="name",
@@ -257,7 +262,7 @@ def _service(
     existing: Service | None,
     phone: str | None,
     dropped: set[str],
-) -> tuple[Service, list[Problem]]:
+) -> tuple[Service, list[RecordProblem]]:
     name = _text(doc.get("name"))
     description = _text(doc.get("description"))
     terms = [
@@ -310,9 +315,9 @@ def _service(
     return Service.model_validate(data), notes
 
 
-def _validation_problems(record: str, rid: str, exc: ValidationError) -> list[Problem]:
+def _validation_problems(record: str, rid: str, exc: ValidationError) -> list[RecordProblem]:
     return [
-        Problem(
+        RecordProblem(
             record=record,
             id=rid,
             field=".".join(str(p) for p in err["loc"]) or "(record)",
@@ -387,7 +392,9 @@ def plan_import(
             continue
         if sid in {oruk_id(i) for i in imported}:
             problems.append(
-                Problem(record="service", id=sid, field="id", reason="appears twice in the feed")
+                RecordProblem(
+                    record="service", id=sid, field="id", reason="appears twice in the feed"
+                )
             )
             continue
         existing = svcs_by_oruk.get(sid)
@@ -404,7 +411,9 @@ def plan_import(
                 dropped_ids(found),
             )
         except _Refused as exc:
-            problems.append(Problem(record="service", id=sid, field=exc.field, reason=exc.reason))
+            problems.append(
+                RecordProblem(record="service", id=sid, field=exc.field, reason=exc.reason)
+            )
             continue
         except ValidationError as exc:
             problems.extend(_validation_problems("service", sid, exc))
@@ -430,7 +439,7 @@ def plan_import(
                     service=gone.model_copy(update={"status": ServiceStatus.INACTIVE})
                 )
                 problems.append(
-                    Problem(
+                    RecordProblem(
                         record="service",
                         id=oruk_id(sid),
                         field="(record)",

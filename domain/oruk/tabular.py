@@ -17,7 +17,7 @@ from typing import Any
 
 from domain.oruk.importing import Feed
 from domain.oruk.mapping import NAMESPACE
-from domain.oruk.validation import Problem
+from domain.oruk.validation import RecordProblem
 
 Row = dict[str, str]
 
@@ -50,7 +50,7 @@ def _fields(resource: str) -> dict[str, dict[str, Any]]:
     return {}
 
 
-def _typed(resource: str, row: Row, problems: list[Problem]) -> dict[str, Any]:
+def _typed(resource: str, row: Row, problems: list[RecordProblem]) -> dict[str, Any]:
     fields = _fields(resource)
     out: dict[str, Any] = {}
     for key, raw in row.items():
@@ -63,7 +63,7 @@ def _typed(resource: str, row: Row, problems: list[Problem]) -> dict[str, Any]:
                 number = float(raw)
             except ValueError:
                 problems.append(
-                    Problem(
+                    RecordProblem(
                         record=resource,
                         id=row.get("id", ""),
                         field=key,
@@ -82,7 +82,7 @@ def feed_from_tables(tables: dict[str, list[Row]]) -> Feed:
 
     Tables the datapackage does not describe are ignored.
     """
-    problems: list[Problem] = []
+    problems: list[RecordProblem] = []
     rows: dict[str, list[dict[str, Any]]] = {
         name: [_typed(name, r, problems) for r in tables.get(path, [])]
         for name, path in table_names().items()
@@ -104,7 +104,7 @@ def feed_from_tables(tables: dict[str, list[Row]]) -> Feed:
             for r in rows[resource["name"]]:
                 if field in r and r[field] not in by_id[target]:
                     problems.append(
-                        Problem(
+                        RecordProblem(
                             record=resource["name"],
                             id=r.get("id", ""),
                             field=field,
@@ -116,7 +116,7 @@ def feed_from_tables(tables: dict[str, list[Row]]) -> Feed:
     for attr in rows["attribute"]:
         if attr.get("link_id") not in every_id:
             problems.append(
-                Problem(
+                RecordProblem(
                     record="attribute",
                     id=attr.get("id", ""),
                     field="link_id",

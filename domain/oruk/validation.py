@@ -32,7 +32,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Outcome = Literal["refused", "dropped", "noted"]
 
 
-class Problem(BaseModel):
+class RecordProblem(BaseModel):
     """Why one record (or part of one) was not taken as it is."""
 
     model_config = ConfigDict(frozen=True)
@@ -120,7 +120,7 @@ def _items(doc: dict[str, Any], key: str) -> Iterator[tuple[int, dict[str, Any]]
                 yield i, item
 
 
-def service_problems(doc: dict[str, Any]) -> list[Problem]:
+def service_problems(doc: dict[str, Any]) -> list[RecordProblem]:
     """Every problem of one ORUK service record: schema first, then the checks it misses.
 
     Problems in the service's own fields refuse the service; problems inside a nested
@@ -129,18 +129,18 @@ def service_problems(doc: dict[str, Any]) -> list[Problem]:
     """
     sid = str(doc.get("id", ""))
     problems = [
-        Problem(record="service", id=sid, field=field, reason=reason)
+        RecordProblem(record="service", id=sid, field=field, reason=reason)
         for field, reason in schema_errors("service.json", doc)
     ]
     if problems:
         return problems
 
     def refuse(field: str, reason: str) -> None:
-        problems.append(Problem(record="service", id=sid, field=field, reason=reason))
+        problems.append(RecordProblem(record="service", id=sid, field=field, reason=reason))
 
     def drop(record: str, item: dict[str, Any], field: str, reason: str) -> None:
         problems.append(
-            Problem(
+            RecordProblem(
                 record=record,
                 id=str(item.get("id", "")),
                 field=field,
@@ -205,16 +205,16 @@ def service_problems(doc: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def organisation_problems(doc: dict[str, Any]) -> list[Problem]:
+def organisation_problems(doc: dict[str, Any]) -> list[RecordProblem]:
     """Every problem of one ORUK organization record (its nested services aside)."""
     oid = str(doc.get("id", ""))
     flat = {k: v for k, v in doc.items() if k != "services"}
     return [
-        Problem(record="organization", id=oid, field=field, reason=reason)
+        RecordProblem(record="organization", id=oid, field=field, reason=reason)
         for field, reason in schema_errors("organization.json", flat)
     ]
 
 
-def dropped_ids(problems: list[Problem]) -> set[str]:
+def dropped_ids(problems: list[RecordProblem]) -> set[str]:
     """Ids of nested records to leave out (their problems did not refuse the service)."""
     return {p.id for p in problems if p.outcome == "dropped" and p.id}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,7 @@ from store.db import Sessions
 from store.directory import get_service, load_directory
 from store.oruk import get_mapping, import_feed, set_mapping
 from store.schema import ServiceRow
-
-ORUK = Path("/work/shared/oruk")
-EXAMPLE = ORUK / "uk-profile/examples/service_full.json"
-EXAMPLE_ID = "ac148810-d857-441c-9679-408f346de14b"
+from tests.oruk_files import EXAMPLE, EXAMPLE_ID, ORUK, example_service
 
 
 async def test_dry_run_reports_and_writes_nothing(sessions: Sessions) -> None:
@@ -45,7 +41,7 @@ async def test_import_then_reimport_updates_in_place_and_keeps_extensions(
     again = await import_feed(sessions, feed, source="example")
     assert (again.created, again.updated, again.unchanged) == ([], [], [EXAMPLE_ID])
 
-    doc = json.loads(EXAMPLE.read_text())
+    doc = example_service()
     doc.update(name="Counselling", status="defunct", last_modified="2024-01-01T00:00:00Z")
     changed = await import_feed(sessions, read_document(doc), source="example")
     assert changed.updated == [EXAMPLE_ID]
@@ -57,7 +53,7 @@ async def test_import_then_reimport_updates_in_place_and_keeps_extensions(
 
 
 async def test_full_feed_withdraws_only_services_of_its_own_source(sessions: Sessions) -> None:
-    doc = json.loads(EXAMPLE.read_text())
+    doc = example_service()
     other = {**doc, "id": "0b8e7a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c", "name": "Second counselling"}
     await import_feed(sessions, read_document([doc, other]), source="feed-a")
     elsewhere = {**doc, "id": "1c9f8b4d-2e3f-4a6b-9cad-1e2f3a4b5c6d"}
@@ -75,7 +71,7 @@ async def test_full_feed_withdraws_only_services_of_its_own_source(sessions: Ses
 
 
 async def test_a_feed_with_refused_records_imports_the_valid_ones(sessions: Sessions) -> None:
-    doc = json.loads(EXAMPLE.read_text())
+    doc = example_service()
     broken = {**doc, "id": "2d0a9c5e-3f4a-4b7c-8dbe-2f3a4b5c6d7e", "minimum_age": 101}
     report = await import_feed(sessions, Feed().extend(read_document([doc, broken])), source="x")
     assert report.created == [EXAMPLE_ID]
@@ -86,7 +82,7 @@ async def test_a_feed_with_refused_records_imports_the_valid_ones(sessions: Sess
 async def test_the_mapping_is_stored_and_used_by_the_next_import(sessions: Sessions) -> None:
     mapping = await get_mapping(sessions)
     assert any(w.id == "pier" for w in mapping.wards)
-    doc = json.loads(EXAMPLE.read_text())
+    doc = example_service()
     doc["attributes"][0]["taxonomy_term"]["name"] = "Tenancy sustainment"
     edited = mapping.model_copy(
         update={

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,9 @@ from domain.oruk.mapping import OrukMapping, TaxonomyRule, Ward, default_mapping
 from domain.oruk.tabular import feed_from_tables, tables_from_records
 from domain.oruk.validation import schema_errors
 from store.demo import demo_directory, demo_wards
+from tests.oruk_files import EXAMPLE_ID, ORUK, load
 
-ORUK = Path(__file__).resolve().parents[3] / "shared" / "oruk"
-if not ORUK.is_dir():  # the worktree may sit elsewhere; the shared copy lives at /work/shared
-    ORUK = Path("/work/shared/oruk")
 EMPTY = Directory(organisations=[], services=[])
-EXAMPLE_ID = "ac148810-d857-441c-9679-408f346de14b"
 
 # The upstream examples' own defects, which the schemas let through (see the shared README).
 LATITUDE_100 = (
@@ -48,10 +44,6 @@ MYCITY_AREA = (
     "residents of the MyCity area. We provide the ser' names no ward of the mapping; kept as "
     "'the-service-is-available-to-all-residents-of-the-mycity-area' (noted)"
 )
-
-
-def load(rel: str) -> Any:
-    return json.loads((ORUK / rel).read_text())
 
 
 def export_directory(directory: Directory, mapping: OrukMapping) -> list[dict[str, Any]]:
