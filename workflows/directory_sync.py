@@ -13,6 +13,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    # pydantic validates EmailStr with email_validator, imported on first use: load it here
+    # so the sandbox shares the module instead of re-importing it during a run.
+    import email_validator  # noqa: F401
+
     from domain.notification import Delivery, EmailMessage, idempotency_key
     from domain.oruk.sync import (
         DirectorySyncInput,

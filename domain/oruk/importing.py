@@ -108,7 +108,9 @@ def read_document(doc: object) -> Feed:
         raise ValueError("not an ORUK document: expected a JSON object or a list of objects")
     if isinstance(doc.get("contents"), list):
         return read_document(doc["contents"])
-    if {"status", "organization", "organization_id"} & doc.keys():
+    if {"organization", "organization_id"} & doc.keys() or (
+        "status" in doc and {"id", "name"} & doc.keys()
+    ):
         return Feed(services=[doc])
     if isinstance(doc.get("services"), list):
         org = {k: v for k, v in doc.items() if k != "services"}
