@@ -123,7 +123,7 @@ async def list_services(call: Call) -> DirectoryServices:
     action=Action.MANAGE_DIRECTORY,
     body=DirectoryImportRequest,
     response=DirectoryImportResult,
-    errors=(503,),
+    errors=(409, 503),
 )
 async def import_directory(call: Call) -> DirectoryImportResult:
     """Validate every record, import the valid ones in one transaction (nothing on a dry run),
@@ -132,7 +132,7 @@ async def import_directory(call: Call) -> DirectoryImportResult:
     try:
         feed = read_document(req.document)
     except ValueError as exc:
-        raise DomainRefusal(str(exc), status=422) from None
+        raise DomainRefusal(str(exc)) from None
     app = call.request.app
     sessions = app[SESSIONS]
     if not req.dry_run:
@@ -176,9 +176,13 @@ async def read_mapping(call: Call) -> OrukMapping:
     action=Action.MANAGE_DIRECTORY,
     body=OrukMapping,
     response=OrukMapping,
+    errors=(409,),
 )
 async def replace_mapping(call: Call) -> OrukMapping:
     """Replace the mapping; it applies from the next import or sync."""
     mapping = call.body_as(OrukMapping)
+    problems = mapping.inconsistencies()
+    if problems:
+        raise DomainRefusal("; ".join(problems))
     await set_mapping(call.request.app[SESSIONS], mapping, by=call.user().subject)
     return mapping

@@ -109,7 +109,7 @@ async def oruk_cors(request: web.Request, handler: Any) -> web.StreamResponse:
     if not request.path.startswith(PREFIX):
         response: web.StreamResponse = await handler(request)
         return response
-    if request.method == "OPTIONS":
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         return web.Response(status=204, headers=_CORS)
     response = await handler(request)
     response.headers.update(_CORS)

@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.directory import NeedCategory
 
@@ -125,15 +125,16 @@ class OrukMapping(BaseModel):
     def _normalised(cls, value: dict[str, str]) -> dict[str, str]:
         return {normalise_postcode(k): v for k, v in value.items() if k.strip()}
 
-    @model_validator(mode="after")
-    def _wards_known(self) -> OrukMapping:
+    def inconsistencies(self) -> list[str]:
+        """What an admin must fix before the mapping is used: duplicate or unknown wards."""
+        found = []
         ids = [w.id for w in self.wards]
         if len(set(ids)) != len(ids):
-            raise ValueError("ward ids must be unique")
+            found.append("ward ids must be unique")
         unknown = sorted(set(self.postcodes.values()) - set(ids))
         if unknown:
-            raise ValueError(f"postcodes name unknown wards: {unknown}")
-        return self
+            found.append(f"postcodes name unknown wards: {unknown}")
+        return found
 
     def categories(self, terms: Iterable[TermRef], text: str) -> list[NeedCategory]:
         """Categories named by ``terms``; when none matches, by keywords found in ``text``."""

@@ -140,7 +140,7 @@ async def test_import_refuses_what_it_cannot_read_and_withdrawals_without_tempor
 ) -> None:
     admin = await bearer(Role.COORDINATOR)
     resp = await api.post("/api/directory/import", json={"document": {"x": 1}}, headers=admin)
-    assert resp.status == 422
+    assert resp.status == 409
     assert "not an ORUK document" in (await resp.json())["error"]
 
     doc = example_service()
@@ -161,4 +161,5 @@ async def test_coordinator_edits_the_mapping(api: TestClient, bearer: Any) -> No
     assert (await resp.json())["postcodes"] == {"CO151": "pier"}
     mapping["postcodes"] = {"CO15": "atlantis"}
     resp = await api.put("/api/directory/mapping", json=mapping, headers=coordinator)
-    assert resp.status == 422
+    assert resp.status == 409
+    assert (await resp.json())["error"] == "postcodes name unknown wards: ['atlantis']"
