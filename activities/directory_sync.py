@@ -8,6 +8,7 @@ attribute, so a visibility query finds them without reading any workflow's state
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import hashlib
 import json
@@ -19,7 +20,7 @@ import aiohttp
 import structlog
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.directory import SERVICE_WITHDRAWN_SIGNAL, ServiceWithdrawn
@@ -188,12 +189,14 @@ async def start_rerouting(
         json.dumps([w.model_dump() for w in withdrawn], sort_keys=True).encode()
     ).hexdigest()[:16]
     workflow_id = f"directory-withdrawals-{digest}"
-    await client.start_workflow(
-        WORKFLOW_NAME,
-        DirectorySyncInput(withdrawn=withdrawn),
-        id=workflow_id,
-        task_queue=task_queue,
-    )
+    # The same withdrawals already being handled: nothing more to start.
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await client.start_workflow(
+            WORKFLOW_NAME,
+            DirectorySyncInput(withdrawn=withdrawn),
+            id=workflow_id,
+            task_queue=task_queue,
+        )
     return workflow_id
 
 

@@ -301,3 +301,46 @@ async def oruk_taxonomy_term(call: Call) -> web.Response:
         if term["id"] == wanted:
             return _json(term)
     raise web.HTTPNotFound(reason="no taxonomy term with that id")
+
+
+def _service_at_locations(snap: DirectorySnapshot) -> list[dict[str, Any]]:
+    orgs = {o.id: o for o in snap.directory.organisations}
+    out = []
+    for svc in snap.directory.services:
+        org = orgs[svc.organisation_id]
+        full = service_record(svc, org, snap.mapping, _stamp(snap, svc))
+        flat = service_record(svc, org, snap.mapping, _stamp(snap, svc), nested=False)
+        out += [{**sal, "service": flat} for sal in full["service_at_locations"]]
+    return out
+
+
+@routes.route(
+    "GET",
+    f"{PREFIX}/service_at_locations",
+    summary="ORUK: where services are offered, paged",
+    public=True,
+    query=Paging,
+    response=OrukPage,
+)
+async def oruk_service_at_locations(call: Call) -> web.Response:
+    """Each service at the place residents can go to for it, with the service."""
+    snap = await directory_snapshot(call.request.app[SESSIONS])
+    return _page(_service_at_locations(snap), call.query_as(Paging))
+
+
+@routes.route(
+    "GET",
+    f"{PREFIX}/service_at_locations/{{id}}",
+    summary="ORUK: one service at a location",
+    public=True,
+    response=OrukRecord,
+    errors=(404,),
+)
+async def oruk_service_at_location(call: Call) -> web.Response:
+    """One service-at-location by id."""
+    wanted = call.path("id").lower()
+    snap = await directory_snapshot(call.request.app[SESSIONS])
+    for record in _service_at_locations(snap):
+        if record["id"] == wanted:
+            return _json(record)
+    raise web.HTTPNotFound(reason="no service at location with that id")

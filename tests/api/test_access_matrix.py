@@ -47,6 +47,8 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/oruk/taxonomies/{id}"): PUBLIC,
     ("GET", "/oruk/taxonomy_terms"): PUBLIC,
     ("GET", "/oruk/taxonomy_terms/{id}"): PUBLIC,
+    ("GET", "/oruk/service_at_locations"): PUBLIC,
+    ("GET", "/oruk/service_at_locations/{id}"): PUBLIC,
 }
 
 EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {

@@ -14,7 +14,7 @@ from domain.oruk.mapping import category_term_id
 from domain.oruk.validation import schema_errors
 from store.db import Sessions
 from store.demo import demo_directory, load_demo_directory
-from tests.oruk_files import EXAMPLE_ID, example_service
+from tests.oruk_files import EXAMPLE_ID, example_service, load
 
 
 async def get_valid(api: TestClient, path: str, schema: str) -> Any:
@@ -61,6 +61,35 @@ async def test_every_oruk_endpoint_answers_schema_valid_json(
     )
     assert terms["total_items"] == len(NeedCategory)
     await get_valid(api, f"/oruk/taxonomy_terms/{terms['contents'][0]['id']}", "taxonomy_term.json")
+
+
+async def test_every_path_of_the_oruk_openapi_is_served_as_it_describes(
+    api: TestClient, sessions: Sessions
+) -> None:
+    """Walk the published ORUK OpenAPI: each path, with ids from our own listings, answers
+    JSON valid against the schema ORUK names for its 200 response."""
+    await load_demo_directory(sessions)
+    spec = load("oruk-website/3.0/openapi.json")
+    ids = {
+        "/services/{id}": "/oruk/services",
+        "/organizations/{id}": "/oruk/organizations",
+        "/taxonomies/{id}": "/oruk/taxonomies",
+        "/taxonomy_terms/{id}": "/oruk/taxonomy_terms",
+        "/service_at_locations/{id}": "/oruk/service_at_locations",
+    }
+    served = []
+    for path, ops in spec["paths"].items():
+        ref = ops["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        schema = ref.rsplit("/", 1)[1]
+        if path in ids:
+            listing = await get_valid(api, ids[path], schema.replace(".json", "_list.json"))
+            assert listing["contents"], path
+            concrete = path.replace("{id}", listing["contents"][0]["id"])
+        else:
+            concrete = path
+        await get_valid(api, f"/oruk{concrete}", schema)
+        served.append(path)
+    assert len(served) == 11
 
 
 async def test_oruk_filters(api: TestClient, sessions: Sessions) -> None:
