@@ -386,19 +386,21 @@ def plan_import(
         raise _Refused("organization_id", f"{oid!r} names no organization in the feed or directory")
 
     imported: dict[str, ImportedService] = {}
+    seen: set[str] = set()
     for doc in feed.services:
         sid = str(doc.get("id", "")).lower()
         found = service_problems(doc)
         problems.extend(found)
         if any(p.refused for p in found):
             continue
-        if sid in {oruk_id(i) for i in imported}:
+        if sid in seen:
             problems.append(
                 RecordProblem(
                     record="service", id=sid, field="id", reason="appears twice in the feed"
                 )
             )
             continue
+        seen.add(sid)
         existing = svcs_by_oruk.get(sid)
         try:
             org_id = str(doc.get("organization_id") or doc.get("organization", {}).get("id", ""))

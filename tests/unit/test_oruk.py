@@ -370,3 +370,10 @@ def test_a_service_missing_from_a_full_feed_is_marked_inactive_and_withdrawn() -
     assert next(s for s in after.services if s.id == gone.id).status is ServiceStatus.INACTIVE
     partial = plan_import(feed, mapping, current)
     assert partial.withdrawn == []
+
+
+def test_a_service_twice_in_one_feed_is_imported_once() -> None:
+    doc = _broken()
+    plan = plan_import(read_document([doc, doc]), default_mapping(), EMPTY)
+    assert len(plan.services) == 1
+    assert [str(p) for p in plan.refused] == [f"{SVC}: id: appears twice in the feed (refused)"]
