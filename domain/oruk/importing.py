@@ -434,7 +434,18 @@ def plan_import(
             continue
 
     removed: set[str] = set()
-    if full:
+    if full and not feed.services:
+        # A feed that lists nothing is far likelier broken than emptied: withdraw nothing.
+        problems.append(
+            RecordProblem(
+                record="feed",
+                id="",
+                field="(feed)",
+                reason="lists no services; nothing was withdrawn",
+                outcome="noted",
+            )
+        )
+    elif full:
         for sid in sorted(set(from_source) - set(imported)):
             gone = current_svcs.get(sid)
             if gone is not None and gone.status is ServiceStatus.ACTIVE:

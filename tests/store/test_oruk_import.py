@@ -116,3 +116,11 @@ async def test_the_example_csv_tables_import(sessions: Sessions) -> None:
     report = await import_feed(sessions, feed, source="csv")
     assert report.created == [EXAMPLE_ID]
     assert oruk_id(EXAMPLE_ID) == EXAMPLE_ID
+
+
+async def test_import_and_reimport_on_postgresql(pg_sessions: Sessions) -> None:
+    feed = await read_source(str(EXAMPLE))
+    assert (await import_feed(pg_sessions, feed, source="example")).created == [EXAMPLE_ID]
+    again = await import_feed(pg_sessions, feed, source="example", full=True)
+    assert (again.unchanged, again.withdrawn) == ([EXAMPLE_ID], [])
+    assert [s.id for s in (await load_directory(pg_sessions)).services] == [EXAMPLE_ID]

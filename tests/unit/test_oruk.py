@@ -377,3 +377,14 @@ def test_a_service_twice_in_one_feed_is_imported_once() -> None:
     plan = plan_import(read_document([doc, doc]), default_mapping(), EMPTY)
     assert len(plan.services) == 1
     assert [str(p) for p in plan.refused] == [f"{SVC}: id: appears twice in the feed (refused)"]
+
+
+def test_an_empty_full_feed_withdraws_nothing() -> None:
+    current = demo_directory()
+    plan = plan_import(
+        Feed(), _mapping(), current, full=True, from_source=[s.id for s in current.services]
+    )
+    assert plan.withdrawn == []
+    assert [str(p) for p in plan.problems] == [
+        "feed (no id): (feed): lists no services; nothing was withdrawn (noted)"
+    ]
