@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from aiohttp import web
 from temporalio.converter import PayloadCodec
 
-from api import audit, codec, health, metrics, tokens
+from api import audit, codec, directory, health, metrics, oruk, tokens
 from api.audit import audit_trail
 from api.codec import CODEC, CORS_ORIGINS, codec_cors
 from api.errors import error_middleware
@@ -15,6 +15,7 @@ from api.headers import request_context
 from api.health import OPENAPI
 from api.metrics import request_timing
 from api.openapi import build_openapi
+from api.oruk import oruk_cors
 from api.routing import Endpoint, RouteTable, wrap
 from api.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.web import overview, session
@@ -29,6 +30,8 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     codec.routes,
     audit.routes,
     metrics.routes,
+    directory.routes,
+    oruk.routes,
 )
 PAGE_TABLES: tuple[PageTable, ...] = (session.pages, overview.pages)
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
@@ -69,7 +72,14 @@ def create_app(
     ``cors_origins`` are the browser origins (the Temporal UI) allowed to call it.
     """
     app = web.Application(
-        middlewares=[request_context, request_timing, audit_trail, error_middleware, codec_cors],
+        middlewares=[
+            request_context,
+            request_timing,
+            audit_trail,
+            error_middleware,
+            codec_cors,
+            oruk_cors,
+        ],
         client_max_size=MAX_BODY_BYTES,
     )
     if codec is not None:

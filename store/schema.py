@@ -118,6 +118,19 @@ class ServiceRow(Base):
     capacity: Mapped[str] = mapped_column(String(16))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     last_modified: Mapped[datetime] = mapped_column(UtcDateTime())
+    source: Mapped[str | None] = mapped_column(String(500), index=True, default=None)
+    """The feed (URL, file or name) a service was last imported from; none: entered here."""
+
+
+class DirectoryMappingRow(Base):
+    """The admin-edited ORUK mapping (taxonomy terms → need categories, areas → wards)."""
+
+    __tablename__ = "directory_mapping"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class AuditEvent(Base):

@@ -17,7 +17,7 @@ from store.db import create_engine, sessionmaker
 from store.migrate import upgrade
 from store.staff import create_user
 from store.tokens import issue_token, revoke_token
-from workers import status
+from workers import directory, status
 from workers.embedded import AlreadyRunning, StartupFailed, exclusive, run_embedded
 from workers.logs import configure_logging
 from workers.serve import api_server, run_worker_until, stop_on_signals
@@ -131,6 +131,7 @@ def parser() -> argparse.ArgumentParser:
     new_user.add_argument("--agency", help="agency id (agency users only)")
     new_user.add_argument("--name", help="display name")
     new_user.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    directory.add_commands(sub)
     return p
 
 
@@ -159,6 +160,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 asyncio.run(_token_revoke(settings, args))
             case "user":
                 asyncio.run(_user_create(settings, args))
+            case "directory" if args.directory_command == "import":
+                print(asyncio.run(directory.import_command(settings, args)))
+            case "directory":
+                print(asyncio.run(directory.export_command(settings, args)))
     except (AlreadyRunning, StartupFailed) as exc:
         sys.stderr.write(f"partnerflow: {exc}\n")
         raise SystemExit(1) from None

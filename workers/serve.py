@@ -15,6 +15,7 @@ from api.app import create_app
 from api.web.pages import WebConfig
 from store.db import Sessions
 from workers.codec import EncryptionCodec
+from workers.schedules import ensure_schedules
 from workers.settings import Settings
 from workers.temporal import LazyTemporal
 from workers.worker import build_worker
@@ -65,6 +66,7 @@ async def run_worker_until(
 ) -> None:
     """Poll the task queue until ``stop`` is set, then finish running tasks and return."""
     worker = build_worker(client, settings, sessions)
+    await ensure_schedules(client, settings)
     async with worker:
         log.info("worker polling", task_queue=settings.temporal_task_queue)
         await stop.wait()

@@ -89,6 +89,18 @@ class Settings(BaseSettings):
         description="Mark dashboard cookies Secure (browsers still accept them on localhost).",
     )
 
+    coordinator_email: str | None = Field(
+        default=None,
+        description="The partnership co-ordinator, told when directory services are withdrawn.",
+    )
+    directory_feed_url: str | None = Field(
+        default=None,
+        description="ORUK feed (e.g. https://host/api/services) synced on a Temporal Schedule.",
+    )
+    directory_sync_minutes: int = Field(
+        default=60, ge=5, le=7 * 24 * 60, description="How often the directory feed is synced."
+    )
+
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = "INFO"
 

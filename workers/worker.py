@@ -8,11 +8,13 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.directory_sync import DirectorySync
 from activities.notify import Notifier, NotifierConfig
 from store.db import Sessions
 from workers.settings import Settings
+from workflows.directory_sync import DirectorySyncWorkflow
 
-WORKFLOWS: Sequence[type] = ()
+WORKFLOWS: Sequence[type] = (DirectorySyncWorkflow,)
 
 
 def notifier_config(settings: Settings) -> NotifierConfig:
@@ -31,7 +33,13 @@ def notifier_config(settings: Settings) -> NotifierConfig:
 def activities(settings: Settings, sessions: Sessions) -> list[Callable[..., Any]]:
     """Every activity, bound to its configuration."""
     notifier = Notifier(notifier_config(settings), sessions)
-    return [notifier.send_email, notifier.send_webhook]
+    directory = DirectorySync(sessions, settings.coordinator_email)
+    return [
+        notifier.send_email,
+        notifier.send_webhook,
+        directory.sync_directory_feed,
+        directory.signal_withdrawn_services,
+    ]
 
 
 def build_worker(client: Client, settings: Settings, sessions: Sessions) -> Worker:

@@ -34,6 +34,21 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/api/audit"): frozenset({A}),
     ("GET", "/api/audit.csv"): frozenset({A}),
     ("GET", "/metrics"): PUBLIC,
+    ("GET", "/api/directory/services"): PUBLIC,
+    ("POST", "/api/directory/import"): frozenset({A, C}),
+    ("GET", "/api/directory/mapping"): frozenset({A, C}),
+    ("PUT", "/api/directory/mapping"): frozenset({A, C}),
+    ("GET", "/oruk/"): PUBLIC,
+    ("GET", "/oruk/services"): PUBLIC,
+    ("GET", "/oruk/services/{id}"): PUBLIC,
+    ("GET", "/oruk/organizations"): PUBLIC,
+    ("GET", "/oruk/organizations/{id}"): PUBLIC,
+    ("GET", "/oruk/taxonomies"): PUBLIC,
+    ("GET", "/oruk/taxonomies/{id}"): PUBLIC,
+    ("GET", "/oruk/taxonomy_terms"): PUBLIC,
+    ("GET", "/oruk/taxonomy_terms/{id}"): PUBLIC,
+    ("GET", "/oruk/service_at_locations"): PUBLIC,
+    ("GET", "/oruk/service_at_locations/{id}"): PUBLIC,
 }
 
 EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {

@@ -1,0 +1,188 @@
+"""The service directory: public read, ORUK imports and the ORUK mapping (admins, co-ordinators)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from activities.directory_sync import start_rerouting
+from api.errors import DomainRefusal
+from api.routing import Call, RouteTable
+from api.state import SESSIONS, TASK_QUEUE, TEMPORAL
+from domain.access import Action
+from domain.directory import (
+    Capacity,
+    Eligibility,
+    NeedCategory,
+    ServiceStatus,
+)
+from domain.oruk.importing import read_document
+from domain.oruk.mapping import OrukMapping
+from store.directory import load_directory
+from store.oruk import ImportReport, get_mapping, import_feed, set_mapping
+
+log = structlog.get_logger(__name__)
+
+routes = RouteTable("directory")
+
+
+class ServiceView(BaseModel):
+    """A service as anyone may see it (partner arrangements such as webhooks left out)."""
+
+    id: str
+    organisation_id: str
+    organisation_name: str
+    name: str
+    description: str
+    categories: list[NeedCategory]
+    areas: list[str]
+    eligibility: Eligibility
+    capacity: Capacity
+    status: ServiceStatus
+    email: str | None
+    phone: str | None
+    url: HttpUrl | None
+    address: str | None
+
+
+class DirectoryServices(BaseModel):
+    """Every service of the directory."""
+
+    services: list[ServiceView]
+
+
+class DirectoryImportRequest(BaseModel):
+    """ORUK JSON to import: a service, a page of services, an organisation with its services,
+    or a list of these (for feeds by URL and CSV tables use the CLI or the scheduled sync)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document: dict[str, Any] | list[dict[str, Any]]
+    source: str = Field(
+        default="api", min_length=1, max_length=500, description="Name of the feed imported."
+    )
+    full: bool = Field(
+        default=False,
+        description="The document lists every service of `source`: missing ones are withdrawn.",
+    )
+    dry_run: bool = Field(default=False, description="Validate and report; write nothing.")
+
+
+class DirectoryImportResult(BaseModel):
+    """What an import did, and the run re-routing referrals off withdrawn services."""
+
+    report: ImportReport
+    rerouting_workflow_id: str | None = None
+
+
+@routes.route(
+    "GET",
+    "/api/directory/services",
+    summary="Every service of the directory",
+    public=True,
+    response=DirectoryServices,
+)
+async def list_services(call: Call) -> DirectoryServices:
+    """The directory as residents and referrers see it: what each service offers and where."""
+    directory = await load_directory(call.request.app[SESSIONS])
+    names = {o.id: o.name for o in directory.organisations}
+    return DirectoryServices(
+        services=[
+            ServiceView(
+                organisation_name=names[s.organisation_id],
+                **s.model_dump(
+                    include={
+                        "id",
+                        "organisation_id",
+                        "name",
+                        "description",
+                        "categories",
+                        "areas",
+                        "eligibility",
+                        "capacity",
+                        "status",
+                        "phone",
+                        "url",
+                        "address",
+                    }
+                ),
+                email=str(s.email) if s.email else None,
+            )
+            for s in directory.services
+        ]
+    )
+
+
+@routes.route(
+    "POST",
+    "/api/directory/import",
+    summary="Import an ORUK document into the directory",
+    action=Action.MANAGE_DIRECTORY,
+    body=DirectoryImportRequest,
+    response=DirectoryImportResult,
+    errors=(409, 503),
+)
+async def import_directory(call: Call) -> DirectoryImportResult:
+    """Validate every record, import the valid ones in one transaction (nothing on a dry run),
+    and re-route open referrals off services that stopped taking referrals."""
+    req = call.body_as(DirectoryImportRequest)
+    try:
+        feed = read_document(req.document)
+    except ValueError as exc:
+        raise DomainRefusal(str(exc)) from None
+    app = call.request.app
+    sessions = app[SESSIONS]
+    if not req.dry_run:
+        # Withdrawals must reach the referrals: refuse before writing if Temporal is away.
+        preview = await import_feed(sessions, feed, source=req.source, full=req.full, dry_run=True)
+        if preview.withdrawn:
+            try:
+                await app[TEMPORAL].client()
+            except Exception as exc:
+                log.warning("temporal unreachable for directory import", error=repr(exc))
+                raise web.HTTPServiceUnavailable(
+                    reason="services would be withdrawn but Temporal is unreachable; try later"
+                ) from None
+    report = await import_feed(
+        sessions, feed, source=req.source, full=req.full, dry_run=req.dry_run
+    )
+    workflow_id = None
+    if report.withdrawn and not req.dry_run:
+        client = await app[TEMPORAL].client()
+        workflow_id = await start_rerouting(client, app[TASK_QUEUE], report.withdrawn)
+    return DirectoryImportResult(report=report, rerouting_workflow_id=workflow_id)
+
+
+@routes.route(
+    "GET",
+    "/api/directory/mapping",
+    summary="The ORUK mapping (taxonomy terms, areas, postcodes)",
+    action=Action.MANAGE_DIRECTORY,
+    response=OrukMapping,
+)
+async def read_mapping(call: Call) -> OrukMapping:
+    """Which ORUK taxonomy terms mean which need category, and which areas and postcodes
+    mean which ward."""
+    return await get_mapping(call.request.app[SESSIONS])
+
+
+@routes.route(
+    "PUT",
+    "/api/directory/mapping",
+    summary="Replace the ORUK mapping",
+    action=Action.MANAGE_DIRECTORY,
+    body=OrukMapping,
+    response=OrukMapping,
+    errors=(409,),
+)
+async def replace_mapping(call: Call) -> OrukMapping:
+    """Replace the mapping; it applies from the next import or sync."""
+    mapping = call.body_as(OrukMapping)
+    problems = mapping.inconsistencies()
+    if problems:
+        raise DomainRefusal("; ".join(problems))
+    await set_mapping(call.request.app[SESSIONS], mapping, by=call.user().subject)
+    return mapping
