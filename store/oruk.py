@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.directory import Directory, Organisation, Service, ServiceWithdrawn
-from domain.oruk.importing import Feed, ImportPlan, plan_import
+from domain.oruk.feed import Feed
+from domain.oruk.importing import ImportPlan, plan_import
 from domain.oruk.mapping import OrukMapping, Ward, default_mapping
 from domain.oruk.validation import RecordProblem
 from store.db import Sessions

@@ -8,7 +8,8 @@ import pytest
 
 from activities.directory_sync import FeedUnreadable, read_source
 from domain.directory import NeedCategory, ServiceStatus
-from domain.oruk.importing import Feed, oruk_id, read_document
+from domain.oruk.feed import Feed
+from domain.oruk.importing import oruk_id, read_document
 from domain.oruk.mapping import TaxonomyRule
 from store.db import Sessions
 from store.directory import get_service, load_directory
