@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -41,8 +42,9 @@ class ImportReport(BaseModel):
         return sum(1 for p in self.problems if p.refused)
 
 
+@cache
 def shipped_mapping() -> OrukMapping:
-    """The default mapping, with the demonstration borough's wards."""
+    """The default mapping, with the demonstration borough's wards (read once)."""
     return default_mapping([Ward(id=w.id, name=w.name) for w in demo_wards()])
 
 
