@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from functools import cache
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.directory import Directory, Organisation, Service, ServiceWithdrawn
@@ -92,6 +92,12 @@ async def _write(session: AsyncSession, plan: ImportPlan, source: str) -> None:
         )
     await session.flush()
     unchanged = set(plan.unchanged)
+    if unchanged:
+        # An identical service still belongs to this feed from now on (a later full import
+        # of it withdraws the service if the feed drops it).
+        await session.execute(
+            update(ServiceRow).where(ServiceRow.id.in_(unchanged)).values(source=source)
+        )
     for item in plan.services:
         svc = item.service
         if svc.id in unchanged:
