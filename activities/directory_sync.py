@@ -24,7 +24,8 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.directory import SERVICE_WITHDRAWN_SIGNAL, ServiceWithdrawn
-from domain.oruk.importing import Feed, read_document
+from domain.oruk.feed import Feed
+from domain.oruk.importing import read_document
 from domain.oruk.sync import (
     DirectorySyncInput,
     SyncReport,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.directory import Directory, Organisation, Service, ServiceWithdrawn
-from domain.oruk.importing import Feed, ImportPlan, plan_import
+from domain.oruk.feed import Feed
+from domain.oruk.importing import ImportPlan, plan_import
 from domain.oruk.mapping import OrukMapping, Ward, default_mapping
 from domain.oruk.validation import RecordProblem
 from store.db import Sessions
@@ -40,8 +42,9 @@ class ImportReport(BaseModel):
         return sum(1 for p in self.problems if p.refused)
 
 
+@cache
 def shipped_mapping() -> OrukMapping:
-    """The default mapping, with the demonstration borough's wards."""
+    """The default mapping, with the demonstration borough's wards (read once)."""
     return default_mapping([Ward(id=w.id, name=w.name) for w in demo_wards()])
 
 
@@ -89,6 +92,12 @@ async def _write(session: AsyncSession, plan: ImportPlan, source: str) -> None:
         )
     await session.flush()
     unchanged = set(plan.unchanged)
+    if unchanged:
+        # An identical service still belongs to this feed from now on (a later full import
+        # of it withdraws the service if the feed drops it).
+        await session.execute(
+            update(ServiceRow).where(ServiceRow.id.in_(unchanged)).values(source=source)
+        )
     for item in plan.services:
         svc = item.service
         if svc.id in unchanged:

@@ -24,7 +24,9 @@ from domain.directory import (
     ServiceStatus,
     ServiceWithdrawn,
 )
+from domain.oruk.feed import Feed
 from domain.oruk.mapping import NAMESPACE, OrukMapping, TermRef, slug
+from domain.oruk.tabular import feed_from_tables
 from domain.oruk.validation import (
     RecordProblem,
     dropped_ids,
@@ -36,28 +38,6 @@ EXTENSION_FIELDS = ("webhook_url", "response_days", "capacity")
 """Service fields ORUK cannot carry: kept from the stored directory on every re-import."""
 
 _ELIGIBILITY_LINKS = ("eligib", "audience")
-
-
-class Feed(BaseModel):
-    """ORUK records read from one source, not yet validated."""
-
-    services: list[dict[str, Any]] = Field(default_factory=list)
-    organisations: list[dict[str, Any]] = Field(
-        default_factory=list, description="Organisations given on their own (tables, lists)."
-    )
-    phones: dict[str, str] = Field(
-        default_factory=dict, description="Service id → phone number (only tables carry phones)."
-    )
-    problems: list[RecordProblem] = Field(default_factory=list)
-
-    def extend(self, other: Feed) -> Feed:
-        """Both feeds as one."""
-        return Feed(
-            services=[*self.services, *other.services],
-            organisations=[*self.organisations, *other.organisations],
-            phones={**self.phones, **other.phones},
-            problems=[*self.problems, *other.problems],
-        )
 
 
 class ImportedService(BaseModel):
@@ -94,38 +74,99 @@ def oruk_id(our_id: str) -> str:
         return str(uuid.uuid5(NAMESPACE, f"record:{our_id}"))
 
 
-def read_document(doc: object) -> Feed:
-    """The services and organisations in one ORUK JSON document.
+_NOT_DIRECTORY = {
+    "taxonomy_term": "a taxonomy term",
+    "taxonomy": "a taxonomy",
+    "location": "a location without a service",
+}
 
-    Raises ValueError when the document is none of the ORUK shapes.
-    """
-    if isinstance(doc, list):
-        feed = Feed()
-        for item in doc:
-            feed = feed.extend(read_document(item))
-        return feed
-    if not isinstance(doc, dict):
-        raise ValueError("not an ORUK document: expected a JSON object or a list of objects")
-    if isinstance(doc.get("contents"), list):
-        return read_document(doc["contents"])
-    if {"organization", "organization_id"} & doc.keys() or (
-        "status" in doc and {"id", "name"} & doc.keys()
-    ):
-        return Feed(services=[doc])
+
+def _kind(doc: dict[str, Any]) -> str:
+    keys = doc.keys()
+    if {"organization", "organization_id"} & keys or ("status" in keys and {"id", "name"} & keys):
+        return "service"
+    if isinstance(doc.get("service"), dict):
+        return "service_at_location"
     if isinstance(doc.get("services"), list):
-        org = {k: v for k, v in doc.items() if k != "services"}
-        services = [
-            {**s, "organization_id": s.get("organization_id", org.get("id"))}
-            for s in doc["services"]
-            if isinstance(s, dict)
-        ]
-        return Feed(services=services, organisations=[org])
-    if "name" in doc and "description" in doc and "id" in doc:
-        return Feed(organisations=[doc])
-    raise ValueError(
-        "not an ORUK document: expected a service (with status), a page of services "
-        "(with contents), an organization with services, or a list of these"
-    )
+        return "organization_with_services"
+    if "location_type" in keys:
+        return "location"
+    if {"taxonomy", "taxonomy_id", "term", "parent_id", "term_uri", "taxonomy_detail"} & keys:
+        return "taxonomy_term"
+    if "version" in keys and "openapi_url" not in keys:
+        return "taxonomy"
+    if {"id", "name", "description"} <= keys:
+        return "organization"
+    return "unknown"
+
+
+def _services_at_locations(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Each /service_at_locations record repeats its service: one service, all its locations.
+    services: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        svc = doc["service"]
+        sal = {k: v for k, v in doc.items() if k != "service"}
+        merged = services.setdefault(
+            str(svc.get("id")),
+            {**svc, "service_at_locations": list(svc.get("service_at_locations") or [])},
+        )
+        merged["service_at_locations"].append(sal)
+    return list(services.values())
+
+
+def read_document(doc: object) -> Feed:
+    """The services and organisations in one ORUK JSON document: a service, a page (with
+    ``contents``), an organisation with its services, a service at a location, an
+    organisation, ORUK tables as JSON (``{"services.csv": [rows], ...}``), or a list of these.
+
+    Taxonomies, taxonomy terms and bare locations hold nothing for the directory: they are
+    noted and skipped. Raises ValueError when the document is none of the ORUK shapes.
+    """
+    if isinstance(doc, dict) and isinstance(doc.get("contents"), list):
+        return read_document(doc["contents"])
+    if isinstance(doc, dict) and doc and all(str(k).endswith(".csv") for k in doc):
+        tables = {str(k): v for k, v in doc.items() if isinstance(v, list)}
+        return feed_from_tables(tables)
+    items = doc if isinstance(doc, list) else [doc]
+    feed = Feed()
+    sals = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValueError("not an ORUK document: expected a JSON object or a list of objects")
+        kind = _kind(item)
+        if kind == "service":
+            feed.services.append(item)
+        elif kind == "service_at_location":
+            sals.append(item)
+        elif kind == "organization_with_services":
+            org = {k: v for k, v in item.items() if k != "services"}
+            feed.organisations.append(org)
+            feed.services.extend(
+                {**s, "organization_id": s.get("organization_id", org.get("id"))}
+                for s in item["services"]
+                if isinstance(s, dict)
+            )
+        elif kind == "organization":
+            feed.organisations.append(item)
+        elif kind in _NOT_DIRECTORY:
+            feed.problems.append(
+                RecordProblem(
+                    record=kind,
+                    id=str(item.get("id", "")),
+                    field="(record)",
+                    reason=f"{_NOT_DIRECTORY[kind]} holds no service or organisation; skipped",
+                    outcome="noted",
+                )
+            )
+        elif "openapi_url" in item:
+            raise ValueError("this is an ORUK API's details (GET /); import its /services instead")
+        else:
+            raise ValueError(
+                "not an ORUK document: expected a service (with status), a page of services "
+                "(with contents), an organization with services, or a list of these"
+            )
+    feed.services.extend(_services_at_locations(sals))
+    return feed
 
 
 class _Refused(Exception):

@@ -15,7 +15,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from domain.oruk.importing import Feed
+from domain.oruk.feed import Feed
 from domain.oruk.mapping import NAMESPACE
 from domain.oruk.validation import RecordProblem
 
@@ -72,16 +72,31 @@ def _typed(resource: str, row: Row, problems: list[RecordProblem]) -> dict[str, 
                 )
                 continue
             out[key] = int(number) if number.is_integer() else number
+        elif isinstance(raw, int | float) and not isinstance(raw, bool):
+            out[key] = str(raw)  # a cell is text; tables given as JSON may carry bare numbers
         else:
             out[key] = raw
     return out
 
 
+# HSDS 3.0 names of the tables ORUK renamed; used when the ORUK name is absent.
+_HSDS_NAMES = {
+    "address.csv": "addresses.csv",
+    "attribute.csv": "attributes.csv",
+    "schedule.csv": "schedules.csv",
+}
+
+
 def feed_from_tables(tables: dict[str, list[Row]]) -> Feed:
     """Full service records from ORUK tables, keyed by CSV file name ('services.csv', ...).
 
-    Tables the datapackage does not describe are ignored.
+    HSDS 3.0 table names are read where ORUK renamed the table; tables the datapackage does
+    not describe are ignored.
     """
+    tables = {
+        **{oruk: tables[hsds] for oruk, hsds in _HSDS_NAMES.items() if hsds in tables},
+        **tables,
+    }
     problems: list[RecordProblem] = []
     rows: dict[str, list[dict[str, Any]]] = {
         name: [_typed(name, r, problems) for r in tables.get(path, [])]

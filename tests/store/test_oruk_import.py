@@ -8,7 +8,8 @@ import pytest
 
 from activities.directory_sync import FeedUnreadable, read_source
 from domain.directory import NeedCategory, ServiceStatus
-from domain.oruk.importing import Feed, oruk_id, read_document
+from domain.oruk.feed import Feed
+from domain.oruk.importing import oruk_id, read_document
 from domain.oruk.mapping import TaxonomyRule
 from store.db import Sessions
 from store.directory import get_service, load_directory
@@ -124,3 +125,12 @@ async def test_import_and_reimport_on_postgresql(pg_sessions: Sessions) -> None:
     again = await import_feed(pg_sessions, feed, source="example", full=True)
     assert (again.unchanged, again.withdrawn) == ([EXAMPLE_ID], [])
     assert [s.id for s in (await load_directory(pg_sessions)).services] == [EXAMPLE_ID]
+
+
+async def test_a_service_identical_to_the_feed_joins_its_source(sessions: Sessions) -> None:
+    await import_feed(sessions, read_document(example_service()), source="typed-in")
+    await import_feed(sessions, read_document(example_service()), source="feed")
+    async with sessions() as session:
+        row = await session.get(ServiceRow, EXAMPLE_ID)
+    assert row is not None
+    assert row.source == "feed"

@@ -17,8 +17,8 @@ from domain.oruk.export import (
     taxonomy_record,
     taxonomy_term_records,
 )
+from domain.oruk.feed import Feed
 from domain.oruk.importing import (
-    Feed,
     apply_plan,
     compose_address,
     oruk_id,
@@ -388,3 +388,76 @@ def test_an_empty_full_feed_withdraws_nothing() -> None:
     assert [str(p) for p in plan.problems] == [
         "feed (no id): (feed): lists no services; nothing was withdrawn (noted)"
     ]
+
+
+TAXONOMY_SKIPPED = (
+    "taxonomy 5c4d79d7-cc55-470e-9f1f-8cad074e4892: (record): a taxonomy holds no service or "
+    "organisation; skipped (noted)"
+)
+TERM_SKIPPED = (
+    "taxonomy_term 3f7b145d-84af-42d7-8fae-eaca714b02b2: (record): a taxonomy term holds no "
+    "service or organisation; skipped (noted)"
+)
+DANGLING_TAXONOMY = (
+    "taxonomy_term 3f7b145d-84af-42d7-8fae-eaca714b02b2: taxonomy_id: "
+    "'07ff6aee-a219-438c-b694-d2fcb6c5373b' names no taxonomy in the tables (noted)"
+)
+DANGLING_LINK = (
+    "attribute ae58cc39-8b70-4ab1-8aea-786882e5ac8e: link_id: "
+    "'f28dd44b-0c4d-479f-8e90-4c52219a8b3c' names no record in the tables (dropped)"
+)
+FULL = [LATITUDE_100, MYCITY_AREA]
+TABLES = [DANGLING_TAXONOMY, DANGLING_LINK, LATITUDE_100, MYCITY_AREA]
+# Every example of the three folders: (services, organisations, problems) on import.
+EVERY_EXAMPLE: dict[str, tuple[int, int, list[str]]] = {
+    "location.json": (
+        0,
+        0,
+        [
+            "location 3a19ff88-4620-4d17-9830-ac1d859eb5d5: (record): a location without a "
+            "service holds no service or organisation; skipped (noted)"
+        ],
+    ),
+    "organization_full.json": (1, 1, FULL),
+    "organization_list.json": (0, 1, []),
+    "service_at_location_full.json": (1, 1, FULL),
+    "service_at_location_list.json": (1, 1, [LATITUDE_100]),
+    "service_full.json": (1, 1, FULL),
+    "service_list.json": (1, 1, []),
+    "tabular.json": (1, 1, TABLES),
+    "taxonomy.json": (0, 0, [TAXONOMY_SKIPPED]),
+    "taxonomy_list.json": (0, 0, [TAXONOMY_SKIPPED]),
+    "taxonomy_term.json": (0, 0, [TERM_SKIPPED]),
+    "taxonomy_term_list.json": (0, 0, [TERM_SKIPPED]),
+}
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        f"{folder}/{name}"
+        for folder in ("uk-profile/examples", "oruk-website/3.0/examples", "hsds/examples")
+        for name in sorted(EVERY_EXAMPLE)
+        if (ORUK / folder / name).exists()
+    ],
+)
+def test_every_example_file_imports_with_exactly_its_known_defects(example: str) -> None:
+    services, organisations, problems = EVERY_EXAMPLE[example.rsplit("/", 1)[1]]
+    plan = plan_import(read_document(load(example)), default_mapping(), EMPTY)
+    assert (len(plan.services), len(plan.organisations)) == (services, organisations)
+    assert [str(p) for p in plan.problems] == problems
+    if services:
+        assert plan.services[0].service.id == EXAMPLE_ID
+
+
+def test_the_hsds_csv_tables_import_with_exactly_their_known_defects() -> None:
+    folder = ORUK / "hsds/examples/csv"
+    tables = {p.name: list(csv.DictReader(p.open(newline=""))) for p in folder.glob("*.csv")}
+    plan = plan_import(feed_from_tables(tables), default_mapping(), EMPTY)
+    assert [str(p) for p in plan.problems] == TABLES
+    assert [i.service.id for i in plan.services] == [EXAMPLE_ID]
+
+
+def test_an_api_details_document_points_to_its_services() -> None:
+    with pytest.raises(ValueError, match=r"import its /services instead"):
+        read_document(load("hsds/examples/base.json"))
