@@ -6,8 +6,10 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import EmailStr, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.referral import ReferralPolicy
 
 
 class LogFormat(StrEnum):
@@ -66,6 +68,27 @@ class Settings(BaseSettings):
         description="HMAC key that signs outgoing webhooks; set a long random value in production.",
     )
 
+    referral_number_prefix: str = Field(
+        default="TEN",
+        pattern=r"^[A-Z]{2,8}$",
+        description="Prefix of referral numbers, e.g. TEN for TEN-2026-000123.",
+    )
+    coordinator_email: EmailStr = Field(
+        default="coordinator@partnerflow.example",
+        description="The partnership co-ordinator: escalations and unallocated needs go here.",
+    )
+    referral_escalate_after_days: int = Field(
+        default=2,
+        ge=1,
+        description="Working days after a reminder before escalating.",
+    )
+    referral_follow_up_after_days: int = Field(
+        default=20, ge=0, description="Working days after the last outcome to follow up."
+    )
+    referral_follow_up_wait_days: int = Field(
+        default=10, ge=1, description="Working days to wait for the follow-up before closing."
+    )
+
     encryption_keys: SecretStr | None = Field(
         default=None,
         description=(
@@ -92,6 +115,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.var_dir / 'partnerflow.db').resolve()}"
+
+    def referral_policy(self) -> ReferralPolicy:
+        """The SLA ladder and follow-up timings every new referral carries."""
+        return ReferralPolicy(
+            escalate_after_days=self.referral_escalate_after_days,
+            follow_up_after_days=self.referral_follow_up_after_days,
+            follow_up_wait_days=self.referral_follow_up_wait_days,
+        )
 
     @property
     def temporal_port(self) -> int:

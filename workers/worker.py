@@ -9,10 +9,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.notify import Notifier, NotifierConfig
+from activities.referral_notices import NoticeConfig, ReferralNotices
+from activities.referral_records import ReferralRecords
 from store.db import Sessions
 from workers.settings import Settings
+from workflows.referral import ReferralWorkflow
+from workflows.referral_leg import ReferralLegWorkflow
 
-WORKFLOWS: Sequence[type] = ()
+WORKFLOWS: Sequence[type] = (ReferralWorkflow, ReferralLegWorkflow)
 
 
 def notifier_config(settings: Settings) -> NotifierConfig:
@@ -31,7 +35,23 @@ def notifier_config(settings: Settings) -> NotifierConfig:
 def activities(settings: Settings, sessions: Sessions) -> list[Callable[..., Any]]:
     """Every activity, bound to its configuration."""
     notifier = Notifier(notifier_config(settings), sessions)
-    return [notifier.send_email, notifier.send_webhook]
+    records = ReferralRecords(sessions)
+    notices = ReferralNotices(
+        notifier,
+        sessions,
+        NoticeConfig(
+            coordinator_email=str(settings.coordinator_email), public_url=settings.api_url
+        ),
+    )
+    return [
+        notifier.send_email,
+        notifier.send_webhook,
+        records.load_directory,
+        records.record_referral,
+        records.record_leg,
+        records.erase_personal_data,
+        notices.notify_referral,
+    ]
 
 
 def build_worker(client: Client, settings: Settings, sessions: Sessions) -> Worker:
