@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -188,3 +200,145 @@ class LoginAttempt(Base):
     remote: Mapped[str | None] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     succeeded: Mapped[bool]
+
+
+class ReferralRow(Base):
+    """A referral in the read model: anonymous facts only (personal data is kept apart)."""
+
+    __tablename__ = "referrals"
+
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    ward: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(32))
+    urgency: Mapped[str] = mapped_column(String(16))
+    breached: Mapped[bool] = mapped_column(default=False)
+    next_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    referrer_agency_id: Mapped[str | None] = mapped_column(String(100))
+    consent: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    follow_up_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    follow_up_made_difference: Mapped[bool | None]
+    follow_up_score: Mapped[int | None]
+    personal_data_erased: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ix_referrals_created_at", "created_at"),
+        Index("ix_referrals_status_created_at", "status", "created_at"),
+        Index("ix_referrals_ward_created_at", "ward", "created_at"),
+        Index("ix_referrals_urgency_created_at", "urgency", "created_at"),
+        Index("ix_referrals_breached_created_at", "breached", "created_at"),
+    )
+
+
+class ReferralNeedRow(Base):
+    """One need of a referral: category, urgency and where it is (no notes)."""
+
+    __tablename__ = "referral_needs"
+
+    number: Mapped[str] = mapped_column(ForeignKey("referrals.number"), primary_key=True)
+    need_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    urgency: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    signposted_service_id: Mapped[str | None] = mapped_column(String(100))
+    tried_service_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReferralLegRow(Base):
+    """One agency's part of a referral."""
+
+    __tablename__ = "referral_legs"
+
+    leg_id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    number: Mapped[str] = mapped_column(ForeignKey("referrals.number"), index=True)
+    need_id: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32))
+    urgency: Mapped[str] = mapped_column(String(16))
+    service_id: Mapped[str] = mapped_column(String(100))
+    agency_id: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(32))
+    route_reason: Mapped[str] = mapped_column(Text, default="")
+    breached: Mapped[bool] = mapped_column(default=False)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deadline: Mapped[datetime] = mapped_column(UtcDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    withdraw_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ix_referral_legs_agency_id_state", "agency_id", "state"),
+        Index("ix_referral_legs_service_id_state", "service_id", "state"),
+    )
+
+
+class ReferralEventRow(Base):
+    """Something that happened to a referral and who did it. Written once per event id."""
+
+    __tablename__ = "referral_events"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[str] = mapped_column(ForeignKey("referrals.number"))
+    leg_id: Mapped[str | None] = mapped_column(String(48))
+    need_id: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_referral_events_number_at", "number", "at"),)
+
+
+class ReferralOutcomeRow(Base):
+    """The outcome of one leg, with its value: what partnership indicators add up."""
+
+    __tablename__ = "referral_outcomes"
+
+    leg_id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    number: Mapped[str] = mapped_column(ForeignKey("referrals.number"), index=True)
+    need_id: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32))
+    service_id: Mapped[str] = mapped_column(String(100))
+    agency_id: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(32))
+    value: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(20))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ix_referral_outcomes_agency_id_recorded_at", "agency_id", "recorded_at"),
+        Index("ix_referral_outcomes_code", "code"),
+    )
+
+
+class ResidentRow(Base):
+    """The resident's personal data for one referral: the only place it is kept; erasable."""
+
+    __tablename__ = "referral_residents"
+
+    number: Mapped[str] = mapped_column(ForeignKey("referrals.number"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    address: Mapped[str | None] = mapped_column(Text)
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(320))
+    need_notes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    referrer_name: Mapped[str] = mapped_column(String(200))
+    referrer_email: Mapped[str | None] = mapped_column(String(320))
+
+
+class ReferralSequence(Base):
+    """The last referral number issued per prefix and year."""
+
+    __tablename__ = "referral_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int]

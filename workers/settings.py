@@ -6,8 +6,10 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import EmailStr, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.referral import ReferralPolicy
 
 
 class LogFormat(StrEnum):
@@ -72,6 +74,28 @@ class Settings(BaseSettings):
         description="HMAC key that signs outgoing webhooks; set a long random value in production.",
     )
 
+    referral_number_prefix: str = Field(
+        default="TEN",
+        pattern=r"^[A-Z]{2,8}$",
+        description="Prefix of referral numbers, e.g. TEN for TEN-2026-000123.",
+    )
+    coordinator_email: EmailStr = Field(
+        default="coordinator@partnerflow.example",
+        description="The partnership co-ordinator: escalations, unallocated needs and services "
+        "withdrawn from the directory are reported here.",
+    )
+    referral_escalate_after_days: int = Field(
+        default=2,
+        ge=1,
+        description="Working days after a reminder before escalating.",
+    )
+    referral_follow_up_after_days: int = Field(
+        default=20, ge=0, description="Working days after the last outcome to follow up."
+    )
+    referral_follow_up_wait_days: int = Field(
+        default=10, ge=1, description="Working days to wait for the follow-up before closing."
+    )
+
     encryption_keys: SecretStr | None = Field(
         default=None,
         description=(
@@ -89,10 +113,6 @@ class Settings(BaseSettings):
         description="Mark dashboard cookies Secure (browsers still accept them on localhost).",
     )
 
-    coordinator_email: str | None = Field(
-        default=None,
-        description="The partnership co-ordinator, told when directory services are withdrawn.",
-    )
     directory_feed_url: str | None = Field(
         default=None,
         description="ORUK feed (e.g. https://host/api/services) synced on a Temporal Schedule.",
@@ -110,6 +130,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.var_dir / 'partnerflow.db').resolve()}"
+
+    def referral_policy(self) -> ReferralPolicy:
+        """The SLA ladder and follow-up timings every new referral carries."""
+        return ReferralPolicy(
+            escalate_after_days=self.referral_escalate_after_days,
+            follow_up_after_days=self.referral_follow_up_after_days,
+            follow_up_wait_days=self.referral_follow_up_wait_days,
+        )
 
     @property
     def temporal_port(self) -> int:

@@ -10,11 +10,15 @@ from temporalio.worker import Worker
 
 from activities.directory_sync import DirectorySync
 from activities.notify import Notifier, NotifierConfig
+from activities.referral_notices import NoticeConfig, ReferralNotices
+from activities.referral_records import ReferralRecords
 from store.db import Sessions
 from workers.settings import Settings
 from workflows.directory_sync import DirectorySyncWorkflow
+from workflows.referral import ReferralWorkflow
+from workflows.referral_leg import ReferralLegWorkflow
 
-WORKFLOWS: Sequence[type] = (DirectorySyncWorkflow,)
+WORKFLOWS: Sequence[type] = (ReferralWorkflow, ReferralLegWorkflow, DirectorySyncWorkflow)
 
 
 def notifier_config(settings: Settings) -> NotifierConfig:
@@ -34,9 +38,22 @@ def activities(settings: Settings, sessions: Sessions) -> list[Callable[..., Any
     """Every activity, bound to its configuration."""
     notifier = Notifier(notifier_config(settings), sessions)
     directory = DirectorySync(sessions, settings.coordinator_email)
+    records = ReferralRecords(sessions)
+    notices = ReferralNotices(
+        notifier,
+        sessions,
+        NoticeConfig(
+            coordinator_email=str(settings.coordinator_email), public_url=settings.api_url
+        ),
+    )
     return [
         notifier.send_email,
         notifier.send_webhook,
+        records.load_directory,
+        records.record_referral,
+        records.record_leg,
+        records.erase_personal_data,
+        notices.notify_referral,
         directory.sync_directory_feed,
         directory.signal_withdrawn_services,
     ]

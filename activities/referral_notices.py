@@ -1,0 +1,188 @@
+"""Compose referral notices from the store and send them through the notifier.
+
+The workflow names the notice (step, referral, leg, service); this activity loads what it
+needs at send time: the service's channels from the directory and, for an agency the
+resident consented to, the resident's details. Personal data therefore never enters workflow
+history, and after erasure there is nothing left to send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+import structlog
+from temporalio import activity
+
+from activities.notify import Notifier
+from domain.directory import Service
+from domain.notification import EmailMessage, WebhookMessage, idempotency_key
+from domain.referral_records import NOTIFY_REFERRAL, NoticeResult, NoticeStep, ReferralNotice
+from store.db import Sessions
+from store.directory import get_service
+from store.referrals import PersonalData, consented_agencies, load_personal_data
+
+log = structlog.get_logger(__name__)
+
+Lines = list[tuple[str, str]]
+
+_AGENCY_STEPS = {NoticeStep.LEG_SENT, NoticeStep.LEG_REMINDER, NoticeStep.LEG_STOPPED}
+_COORDINATOR_STEPS = {
+    NoticeStep.LEG_ESCALATED,
+    NoticeStep.NEED_UNALLOCATED,
+    NoticeStep.SERVICE_WITHDRAWN,
+}
+_SUBJECTS = {
+    NoticeStep.LEG_SENT: "New referral {number}",
+    NoticeStep.LEG_REMINDER: "Reminder: referral {number} is waiting for your response",
+    NoticeStep.LEG_ESCALATED: "Escalation: no response to referral {number}",
+    NoticeStep.LEG_STOPPED: "Stop work on referral {number}",
+    NoticeStep.SIGNPOST: "Where to get help: referral {number}",
+    NoticeStep.NEED_UNALLOCATED: "Unallocated need on referral {number}",
+    NoticeStep.SERVICE_WITHDRAWN: "Service withdrawn: referrals re-routed ({number})",
+    NoticeStep.FOLLOW_UP_DUE: "Follow-up due: referral {number}",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoticeConfig:
+    """Who the co-ordinator is and where users find the referral."""
+
+    coordinator_email: str
+    public_url: str = "http://127.0.0.1:8080"
+
+
+class ReferralNotices:
+    """The referral notice activity, bound to the notifier, the store and its configuration."""
+
+    def __init__(self, notifier: Notifier, sessions: Sessions, config: NoticeConfig) -> None:
+        self._notifier = notifier
+        self._sessions = sessions
+        self._config = config
+
+    @activity.defn(name=NOTIFY_REFERRAL)
+    async def notify_referral(self, notice: ReferralNotice) -> NoticeResult:
+        """Compose one notice and send it by email (and webhook to an agency that has one)."""
+        service = (
+            await get_service(self._sessions, notice.service_id) if notice.service_id else None
+        )
+        lines = self._about(notice, service)
+        emails: list[str] = []
+        webhook: str | None = None
+        if notice.step in _AGENCY_STEPS and service is not None:
+            emails = [str(service.email)] if service.email else []
+            webhook = str(service.webhook_url) if service.webhook_url else None
+            if notice.step is NoticeStep.LEG_SENT:
+                lines += await self._resident_lines(notice, service)
+        elif notice.step in _COORDINATOR_STEPS:
+            emails = [self._config.coordinator_email]
+        else:
+            personal = await load_personal_data(self._sessions, notice.number)
+            emails = self._resident_or_referrer(notice, personal)
+            if notice.step is NoticeStep.SIGNPOST and service is not None:
+                lines += _contact_lines(service)
+        result = NoticeResult()
+        subject = _SUBJECTS[notice.step].format(number=notice.number)
+        if emails:
+            delivery = await self._notifier.send_email(
+                EmailMessage(
+                    idempotency_key=idempotency_key(notice.key, "email"),
+                    to=emails,
+                    subject=subject,
+                    text=_text(subject, lines),
+                    html=_html(subject, lines),
+                    subject_ref=notice.number,
+                )
+            )
+            result.channels.append("email")
+            result.sent += int(delivery.sent)
+        if webhook is not None:
+            delivery = await self._notifier.send_webhook(
+                WebhookMessage(
+                    idempotency_key=idempotency_key(notice.key, "webhook"),
+                    url=webhook,
+                    event=f"referral.{notice.step.value}",
+                    payload=dict(lines),
+                    subject_ref=notice.number,
+                )
+            )
+            result.channels.append("webhook")
+            result.sent += int(delivery.sent)
+        if not result.channels:
+            log.warning("no recipient for notice", referral=notice.number, step=notice.step)
+        return result
+
+    def _about(self, notice: ReferralNotice, service: Service | None) -> Lines:
+        lines: Lines = [("Referral", notice.number)]
+        if notice.leg_id:
+            lines.append(("Leg", notice.leg_id))
+        if notice.need_id:
+            lines.append(("Need", notice.need_id))
+        if service is not None:
+            lines.append(("Service", f"{service.name} ({service.id})"))
+        if notice.deadline is not None and notice.step in _AGENCY_STEPS:
+            lines.append(("Respond by", notice.deadline.isoformat()))
+        if notice.reason:
+            lines.append(("Reason", notice.reason))
+        if notice.step is NoticeStep.LEG_STOPPED and "consent" in notice.reason.lower():
+            lines.append(("Action", "The resident withdrew consent: delete their details."))
+        lines.append(("Link", f"{self._config.public_url}/referrals/{notice.number}"))
+        return lines
+
+    async def _resident_lines(self, notice: ReferralNotice, service: Service) -> Lines:
+        # Details go only to an agency the resident agreed to share them with.
+        if service.agency_id not in await consented_agencies(self._sessions, notice.number):
+            return []
+        personal = await load_personal_data(self._sessions, notice.number)
+        if personal is None:
+            return []
+        resident = personal.resident
+        lines: Lines = [("Resident", resident.name)]
+        for label, value in (
+            (
+                "Date of birth",
+                resident.date_of_birth.isoformat() if resident.date_of_birth else None,
+            ),
+            ("Address", resident.address),
+            ("Postcode", resident.postcode),
+            ("Phone", resident.phone),
+            ("Email", str(resident.email) if resident.email else None),
+            ("Notes", personal.need_notes.get(notice.need_id or "")),
+            ("Referred by", personal.referrer.name),
+        ):
+            if value:
+                lines.append((label, value))
+        return lines
+
+    @staticmethod
+    def _resident_or_referrer(notice: ReferralNotice, personal: PersonalData | None) -> list[str]:
+        if personal is None:
+            return []
+        if notice.step is NoticeStep.SIGNPOST and personal.resident.email:
+            return [str(personal.resident.email)]
+        return [str(personal.referrer.email)] if personal.referrer.email else []
+
+
+def _contact_lines(service: Service) -> Lines:
+    lines: Lines = [("Contact", service.name)]
+    for label, value in (
+        ("Phone", service.phone),
+        ("Email", str(service.email) if service.email else None),
+        ("Website", str(service.url) if service.url else None),
+        ("Address", service.address),
+    ):
+        if value:
+            lines.append((label, value))
+    return lines
+
+
+def _text(subject: str, lines: Lines) -> str:
+    return "\n".join([subject, "", *(f"{label}: {value}" for label, value in lines), ""])
+
+
+def _html(subject: str, lines: Lines) -> str:
+    rows = "".join(
+        f"<tr><th scope='row'>{escape(label)}</th><td>{escape(value)}</td></tr>"
+        for label, value in lines
+    )
+    return f"<h1>{escape(subject)}</h1><table>{rows}</table>"

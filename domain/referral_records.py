@@ -1,0 +1,93 @@
+"""What referral workflows ask their activities for: records, notices and erasure.
+
+Plain models with no personal data, so they can sit in workflow history. The activities
+that receive them load anything personal from the store at the moment they need it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from domain.referral import LegView, ReferralView
+
+LOAD_DIRECTORY = "load_directory"
+RECORD_REFERRAL = "record_referral"
+RECORD_LEG = "record_leg"
+NOTIFY_REFERRAL = "notify_referral"
+ERASE_PERSONAL_DATA = "erase_personal_data"
+
+
+class ReferralEvent(BaseModel):
+    """Something that happened to a referral, and who did it (an actor id, never a name)."""
+
+    event_id: str = Field(description="Stable across retries: the record is written once.")
+    number: str
+    leg_id: str | None = None
+    need_id: str | None = None
+    at: datetime
+    kind: str
+    actor: str
+    detail: str = ""
+
+
+class ReferralRecord(BaseModel):
+    """The referral's state (legs left out: each leg records itself) and its new events."""
+
+    view: ReferralView
+    events: list[ReferralEvent] = Field(default_factory=list)
+
+
+class LegRecord(BaseModel):
+    """A leg's state and its new events."""
+
+    view: LegView
+    events: list[ReferralEvent] = Field(default_factory=list)
+
+
+class NoticeStep(StrEnum):
+    """Which notice to compose."""
+
+    LEG_SENT = "leg_sent"  # to the agency, with the resident's details
+    LEG_REMINDER = "leg_reminder"  # to the agency: the response deadline passed
+    LEG_ESCALATED = "leg_escalated"  # to the co-ordinator: the agency stayed silent
+    LEG_STOPPED = "leg_stopped"  # to the agency: stop work (withdrawn, re-routed, no consent)
+    SIGNPOST = "signpost"  # to the resident or referrer: the service's contact details
+    NEED_UNALLOCATED = "need_unallocated"  # to the co-ordinator: no service left
+    SERVICE_WITHDRAWN = "service_withdrawn"  # to the co-ordinator: legs re-routed
+    FOLLOW_UP_DUE = "follow_up_due"  # to the referrer: ask the resident
+
+
+class ReferralNotice(BaseModel):
+    """A notice to compose from the store and send through the notifier."""
+
+    key: str = Field(description="Idempotency key: workflow id + leg/need + step.")
+    step: NoticeStep
+    number: str
+    leg_id: str | None = None
+    need_id: str | None = None
+    service_id: str | None = None
+    reason: str = ""
+    deadline: datetime | None = None
+
+
+class NoticeResult(BaseModel):
+    """What was sent for one notice (empty when no recipient was known)."""
+
+    channels: list[str] = Field(default_factory=list)
+    sent: int = 0
+
+
+class Erasure(BaseModel):
+    """Erase one referral's personal data."""
+
+    number: str
+
+
+class ErasureResult(BaseModel):
+    """Whether anything personal was there to erase."""
+
+    number: str
+    erased: bool

@@ -1,0 +1,198 @@
+"""A small borough for referral workflow tests: a directory, real sinks, a worker's parts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from activities.notify import Notifier, NotifierConfig
+from activities.referral_notices import NoticeConfig, ReferralNotices
+from activities.referral_records import ReferralRecords
+from domain.directory import Directory, Organisation, Service
+from domain.referral import (
+    REFERRAL_WORKFLOW,
+    STATE_QUERY,
+    Consent,
+    ConsentMethod,
+    Need,
+    ReferralInput,
+    ReferralPolicy,
+    ReferralSource,
+    ReferralSubmission,
+    ReferralView,
+    Referrer,
+    Resident,
+    referral_input,
+)
+from store.db import Sessions
+from store.directory import save_directory
+from store.referrals import next_referral_number, save_referral
+from tests.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
+from workflows.referral import ReferralWorkflow
+from workflows.referral_leg import ReferralLegWorkflow
+
+COORDINATOR = "coordinator@partnership.example"
+REFERRER = "outreach@tendring.example"
+RESIDENT_NAME = "Edna Quillfeather"
+
+
+def directory(webhook_url: str) -> Directory:
+    """CAB and an advice charity for debt (CAB first), council housing, and the police."""
+    return Directory(
+        organisations=[
+            Organisation(id="cab", name="Citizens Advice"),
+            Organisation(id="charity", name="Money Advice Charity"),
+            Organisation(id="council", name="Council Housing"),
+            Organisation(id="police", name="Essex Police"),
+        ],
+        services=[
+            Service(
+                id="cab-debt",
+                organisation_id="cab",
+                name="CAB debt advice",
+                categories=["benefits_debt"],
+                email="intake@cab.example",
+                webhook_url=webhook_url,  # type: ignore[arg-type]
+            ),
+            Service(
+                id="charity-debt",
+                organisation_id="charity",
+                name="Charity money advice",
+                categories=["benefits_debt"],
+                capacity="limited",
+                email="help@charity.example",
+            ),
+            Service(
+                id="council-housing",
+                organisation_id="council",
+                name="Housing options",
+                categories=["housing"],
+                areas=["pier"],
+                email="housing@council.example",
+            ),
+            Service(
+                id="police-safety",
+                organisation_id="police",
+                name="Neighbourhood policing",
+                categories=["community_safety"],
+                email="safer@police.example",
+                phone="101",
+                address="Clacton police station",
+            ),
+        ],
+    )
+
+
+def submission(
+    *needs: Need, consent: Sequence[str] = ("cab", "charity", "council")
+) -> ReferralSubmission:
+    """A Reach Out referral for one resident of Pier ward."""
+    return ReferralSubmission(
+        source=ReferralSource.REACH_OUT,
+        ward="pier",
+        resident=Resident(
+            name=RESIDENT_NAME,
+            date_of_birth=date(1951, 3, 14),
+            address="12 Marine Parade, Clacton",
+            postcode="CO15 1AA",
+            phone="01255 000000",
+        ),
+        needs=list(needs) or [Need(category="benefits_debt", notes="Rent arrears since May")],
+        consent=Consent(
+            agency_ids=list(consent),
+            given_at=datetime(2026, 11, 2, 10, tzinfo=UTC),
+            method=ConsentMethod.VERBAL,
+        ),
+        referrer=Referrer(name="Reach Out worker", email=REFERRER),
+    )
+
+
+@dataclass
+class World:
+    """Everything a referral test needs, with a running worker."""
+
+    client: Client
+    sessions: Sessions
+    smtp: SmtpSink
+    webhooks: WebhookSink
+    task_queue: str
+
+    async def submit(
+        self, sub: ReferralSubmission, policy: ReferralPolicy | None = None
+    ) -> WorkflowHandle[Any, ReferralView]:
+        """Save the referral with its personal data, then start its workflow (as the API does)."""
+        number = await next_referral_number(self.sessions, "TEN", 2026)
+        now = datetime.now(UTC)
+        await save_referral(self.sessions, number, sub, submitted_by="reach-out-1", at=now)
+        inp: ReferralInput = referral_input(
+            number, sub, submitted_by="reach-out-1", today=now.date()
+        )
+        if policy is not None:
+            inp = inp.model_copy(update={"policy": policy})
+        return await self.client.start_workflow(
+            REFERRAL_WORKFLOW,
+            inp,
+            id=number,
+            task_queue=self.task_queue,
+            result_type=ReferralView,
+        )
+
+    async def state(self, handle: WorkflowHandle[Any, Any]) -> ReferralView:
+        """The referral's state query."""
+        return await handle.query(STATE_QUERY, result_type=ReferralView)
+
+    async def until(
+        self,
+        handle: WorkflowHandle[Any, Any],
+        check: Callable[[ReferralView], bool],
+        within: float = 15.0,
+    ) -> ReferralView:
+        """Query until ``check`` holds."""
+        async with asyncio.timeout(within):
+            while True:
+                view = await self.state(handle)
+                if check(view):
+                    return view
+                await asyncio.sleep(0.1)
+
+
+async def run_world(
+    client: Client,
+    sessions: Sessions,
+    smtp: SmtpSink,
+    webhooks: WebhookSink,
+    body: Callable[[World], Awaitable[None]],
+    *,
+    max_cached_workflows: int = 1000,
+) -> None:
+    """Load the directory, run a worker with the referral workflows and activities, run ``body``."""
+    async with sessions.begin() as session:
+        await save_directory(session, directory(webhooks.url))
+    notifier = Notifier(
+        NotifierConfig(smtp_port=smtp.port, webhook_secret=WEBHOOK_SECRET, sender="pf@test"),
+        sessions,
+    )
+    records = ReferralRecords(sessions)
+    notices = ReferralNotices(notifier, sessions, NoticeConfig(coordinator_email=COORDINATOR))
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ReferralWorkflow, ReferralLegWorkflow],
+        activities=[
+            records.load_directory,
+            records.record_referral,
+            records.record_leg,
+            records.erase_personal_data,
+            notices.notify_referral,
+        ],
+        max_cached_workflows=max_cached_workflows,
+    ):
+        await body(World(client, sessions, smtp, webhooks, task_queue))

@@ -1,0 +1,455 @@
+"""A referral: route every need, follow each leg, follow up, and close the loop.
+
+The workflow id is the referral number. Each need is routed on its own (several run in
+parallel): to the best service in the directory whose agency the resident consented to share
+details with (a *leg*, a child workflow), or signposted when there is no consent, or left
+*unallocated* for the co-ordinator when no service is left. A declined, expired or withdrawn
+leg routes its need again to the next service. Nothing here holds personal data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
+from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    # pydantic imports it lazily to validate EmailStr; load it once outside the sandbox.
+    import email_validator  # noqa: F401
+
+    from domain.calendar import add_working_days
+    from domain.directory import SERVICE_WITHDRAWN_SIGNAL, Directory, ServiceWithdrawn
+    from domain.notification import idempotency_key
+    from domain.referral import (
+        FINAL_REFERRAL_STATUSES,
+        LEG_CHANGED_SIGNAL,
+        LEG_WORKFLOW,
+        OPEN_LEG_STATES,
+        RECORD_FOLLOW_UP_UPDATE,
+        REFERRAL_WORKFLOW,
+        SETTLED_NEED_STATES,
+        STATE_QUERY,
+        STOP_SIGNAL,
+        WITHDRAW_CONSENT_UPDATE,
+        WITHDRAW_UPDATE,
+        FollowUp,
+        LegInput,
+        LegState,
+        LegStop,
+        LegView,
+        NeedRef,
+        NeedState,
+        NeedView,
+        ReferralInput,
+        ReferralStatus,
+        ReferralView,
+        Withdrawal,
+        highest_urgency,
+        leg_id,
+    )
+    from domain.referral_records import (
+        ERASE_PERSONAL_DATA,
+        LOAD_DIRECTORY,
+        NOTIFY_REFERRAL,
+        RECORD_REFERRAL,
+        Erasure,
+        ErasureResult,
+        NoticeResult,
+        NoticeStep,
+        ReferralEvent,
+        ReferralNotice,
+        ReferralRecord,
+    )
+    from domain.routing import RouteChoice, best_service
+    from workflows import search_attributes as sa
+
+ACTIVITY_TIMEOUT = timedelta(seconds=60)
+SYSTEM = "system"
+_LEG_DONE = frozenset({LegState.OUTCOME_RECORDED, LegState.CLOSED})
+
+
+@workflow.defn(name=REFERRAL_WORKFLOW)
+class ReferralWorkflow:
+    """One resident's referral, from submission to a closed loop for every need."""
+
+    @workflow.init
+    def __init__(self, referral: ReferralInput) -> None:
+        now = workflow.now()
+        self._input = referral
+        self._view = ReferralView(
+            number=referral.number,
+            source=referral.source,
+            ward=referral.ward,
+            urgency=highest_urgency([n.urgency for n in referral.needs]),
+            needs=[
+                NeedView(need_id=n.need_id, category=n.category, urgency=n.urgency)
+                for n in referral.needs
+            ],
+            consent_agency_ids=list(referral.consent_agency_ids),
+            created_at=now,
+            updated_at=now,
+        )
+        self._legs: dict[str, LegView] = {}
+        self._children: dict[str, ChildWorkflowHandle[Any, LegView]] = {}
+        self._directory: Directory | None = None
+        self._withdrawn_services: set[str] = set()
+        self._stopping: Withdrawal | None = None
+        self._leg_stop: LegStop | None = None
+        self._events: list[ReferralEvent] = []
+        self._recording = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, referral: ReferralInput) -> ReferralView:
+        """Route every need in parallel; follow up after outcomes; close."""
+        self._event("submitted", referral.submitted_by, f"source {referral.source.value}")
+        await self._record()
+        self._directory = await self._load_directory()
+        await asyncio.gather(*(self._follow_need(need) for need in referral.needs))
+        if self._stopping is None and any(
+            n.state is NeedState.OUTCOME_RECORDED for n in self._view.needs
+        ):
+            await self._follow_up()
+        if self._stopping is None:
+            await self._close()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._snapshot()
+
+    @workflow.query(name=STATE_QUERY)
+    def state(self) -> ReferralView:
+        """The referral as it is now, with every leg."""
+        return self._snapshot()
+
+    # --- Messages ----------------------------------------------------------------------------
+
+    @workflow.signal(name=LEG_CHANGED_SIGNAL)
+    async def leg_changed(self, leg: LegView) -> None:
+        """A leg reports its new state."""
+        known = self._legs.get(leg.leg_id)
+        if known is not None and known.updated_at > leg.updated_at:
+            return
+        self._legs[leg.leg_id] = leg
+        await self._record()
+
+    @workflow.signal(name=SERVICE_WITHDRAWN_SIGNAL)
+    async def service_withdrawn(self, withdrawn: ServiceWithdrawn) -> None:
+        """A service left the directory: re-route every open leg on it; tell the co-ordinator."""
+        self._withdrawn_services.add(withdrawn.service_id)
+        legs = [
+            leg
+            for leg in self._legs.values()
+            if leg.service_id == withdrawn.service_id and leg.state in OPEN_LEG_STATES
+        ]
+        if not legs or self._stopping is not None:
+            return
+        self._event("service_withdrawn", SYSTEM, f"{withdrawn.service_id}: {withdrawn.reason}")
+        for leg in legs:
+            await self._children[leg.leg_id].signal(
+                STOP_SIGNAL,
+                LegStop(reason=f"service withdrawn: {withdrawn.reason}", reroute=True),
+            )
+        await self._notify(
+            NoticeStep.SERVICE_WITHDRAWN,
+            subject=withdrawn.service_id,
+            service_id=withdrawn.service_id,
+            reason=withdrawn.reason,
+        )
+        await self._record()
+
+    @workflow.update(name=WITHDRAW_UPDATE)
+    async def withdraw(self, withdrawal: Withdrawal) -> ReferralView:
+        """The referrer withdraws the referral: every open leg stops and its agency is told."""
+        await self._stop_all(withdrawal, ReferralStatus.WITHDRAWN)
+        self._event("withdrawn", withdrawal.actor, withdrawal.reason)
+        await self._record()
+        return self._snapshot()
+
+    @withdraw.validator
+    def _validate_withdraw(self, withdrawal: Withdrawal) -> None:
+        self._check_open()
+
+    @workflow.update(name=WITHDRAW_CONSENT_UPDATE)
+    async def withdraw_consent(self, withdrawal: Withdrawal) -> ReferralView:
+        """The resident withdraws consent: stop every leg, tell the agencies, erase their data."""
+        await self._stop_all(withdrawal, ReferralStatus.CONSENT_WITHDRAWN, consent=True)
+        await workflow.execute_activity(
+            ERASE_PERSONAL_DATA,
+            Erasure(number=self._view.number),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            result_type=ErasureResult,
+        )
+        self._view.personal_data_erased = True
+        self._view.consent_agency_ids = []
+        self._event("consent_withdrawn", withdrawal.actor, "personal data erased")
+        await self._record()
+        return self._snapshot()
+
+    @withdraw_consent.validator
+    def _validate_withdraw_consent(self, withdrawal: Withdrawal) -> None:
+        if self._view.personal_data_erased:
+            raise ValueError("consent was already withdrawn")
+        if self._stopping is not None and self._view.status is ReferralStatus.CONSENT_WITHDRAWN:
+            raise ValueError("consent is being withdrawn")
+
+    @workflow.update(name=RECORD_FOLLOW_UP_UPDATE)
+    async def record_follow_up(self, follow_up: FollowUp) -> ReferralView:
+        """The referrer records whether the help made a difference."""
+        self._view.follow_up = follow_up
+        self._event(
+            "follow_up_recorded", follow_up.actor, f"made_difference={follow_up.made_difference}"
+        )
+        await self._record()
+        return self._snapshot()
+
+    @record_follow_up.validator
+    def _validate_follow_up(self, follow_up: FollowUp) -> None:
+        if self._view.status is not ReferralStatus.FOLLOW_UP:
+            raise ValueError(f"the referral is {self._view.status.value}, not awaiting follow-up")
+        if self._view.follow_up is not None:
+            raise ValueError("the follow-up is already recorded")
+
+    # --- Routing each need -------------------------------------------------------------------
+
+    async def _follow_need(self, ref: NeedRef) -> None:
+        need = self._need(ref.need_id)
+        while self._stopping is None:
+            if need.tried_service_ids:
+                self._directory = await self._load_directory()
+                if self._stopping is not None:
+                    break
+            assert self._directory is not None
+            choice = best_service(
+                self._directory,
+                category=ref.category,
+                ward=self._input.ward,
+                age=self._input.age,
+                exclude=set(need.tried_service_ids) | self._withdrawn_services,
+            )
+            if choice is None:
+                need.state, need.reason = NeedState.UNALLOCATED, "no suitable service left"
+                self._event("unallocated", SYSTEM, need.reason, need_id=need.need_id)
+                await self._notify(NoticeStep.NEED_UNALLOCATED, subject=need.need_id, need=need)
+                await self._record()
+                return
+            service = choice.service
+            need.tried_service_ids.append(service.id)
+            need.reason = choice.reason
+            if service.agency_id not in self._input.consent_agency_ids:
+                need.state, need.signposted_service_id = NeedState.SIGNPOSTED, service.id
+                self._event("signposted", SYSTEM, choice.reason, need_id=need.need_id)
+                await self._notify(
+                    NoticeStep.SIGNPOST, subject=need.need_id, need=need, service_id=service.id
+                )
+                await self._record()
+                return
+            leg = await self._send_leg(ref, need, choice)
+            if leg.state in _LEG_DONE:
+                need.state = NeedState.OUTCOME_RECORDED
+                await self._record()
+                return
+            if not leg.reroute:
+                break
+            self._event("rerouted", SYSTEM, f"{leg.leg_id} {leg.state.value}", need_id=need.need_id)
+        need.state = NeedState.WITHDRAWN
+        await self._record()
+
+    async def _send_leg(
+        self,
+        ref: NeedRef,
+        need: NeedView,
+        choice: RouteChoice,
+    ) -> LegView:
+        """Start a leg and wait until it records an outcome or ends."""
+        number = leg_id(self._view.number, len(self._children) + 1)
+        need.state = NeedState.REFERRED
+        need.leg_ids.append(number)
+        handle = await workflow.start_child_workflow(
+            LEG_WORKFLOW,
+            LegInput(
+                number=self._view.number,
+                leg_id=number,
+                need=ref,
+                ward=self._input.ward,
+                service_id=choice.service.id,
+                agency_id=choice.service.agency_id,
+                route_reason=choice.reason,
+                response_days=dict(choice.service.response_days),
+                policy=self._input.policy,
+            ),
+            id=number,
+            result_type=LegView,
+            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+        )
+        self._children[number] = handle
+        if self._leg_stop is not None:
+            # The referral was stopped while this leg was starting.
+            await handle.signal(STOP_SIGNAL, self._leg_stop)
+        await workflow.wait_condition(lambda: handle.done() or self._leg_state(number) in _LEG_DONE)
+        if handle.done():
+            self._legs[number] = await handle
+        return self._legs[number]
+
+    # --- Follow-up and closing ---------------------------------------------------------------
+
+    async def _follow_up(self) -> None:
+        last = max(leg.outcome_at for leg in self._legs.values() if leg.outcome_at is not None)
+        due = add_working_days(last, self._input.policy.follow_up_after_days)
+        self._view.status, self._view.follow_up_due_at = ReferralStatus.FOLLOW_UP, due
+        await self._record()
+
+        def answered() -> bool:
+            return self._stopping is not None or self._view.follow_up is not None
+
+        if await self._until(answered, due):
+            return
+        self._event("follow_up_due", SYSTEM)
+        await self._notify(NoticeStep.FOLLOW_UP_DUE, subject="referral")
+        await self._record()
+        give_up = add_working_days(due, self._input.policy.follow_up_wait_days)
+        await self._until(answered, give_up)
+
+    async def _close(self) -> None:
+        for leg_id_, leg in self._legs.items():
+            if leg.state is LegState.OUTCOME_RECORDED:
+                await self._children[leg_id_].signal(
+                    STOP_SIGNAL, LegStop(reason="referral closed", close=True)
+                )
+        await workflow.wait_condition(lambda: all(h.done() for h in self._children.values()))
+        for leg_id_, handle in self._children.items():
+            self._legs[leg_id_] = await handle
+        settled = {n.state for n in self._view.needs}
+        if NeedState.OUTCOME_RECORDED in settled or NeedState.SIGNPOSTED in settled:
+            self._view.status = ReferralStatus.CLOSED
+        else:
+            self._view.status = ReferralStatus.UNALLOCATED
+        self._event(self._view.status.value, SYSTEM)
+        await self._record()
+
+    async def _stop_all(
+        self, withdrawal: Withdrawal, status: ReferralStatus, *, consent: bool = False
+    ) -> None:
+        self._stopping = withdrawal
+        self._leg_stop = LegStop(reason=withdrawal.reason, consent_withdrawn=consent)
+        self._view.status, self._view.status_reason = status, withdrawal.reason
+        for leg_id_, handle in list(self._children.items()):
+            if self._leg_state(leg_id_) in OPEN_LEG_STATES and not handle.done():
+                await handle.signal(STOP_SIGNAL, self._leg_stop)
+        await workflow.wait_condition(lambda: all(h.done() for h in self._children.values()))
+        for leg_id_, handle in self._children.items():
+            self._legs[leg_id_] = await handle
+        for need in self._view.needs:
+            if need.state not in SETTLED_NEED_STATES:
+                need.state = NeedState.WITHDRAWN
+
+    # --- Internals ---------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._view.status in FINAL_REFERRAL_STATUSES or self._stopping is not None:
+            raise ValueError(f"the referral is already {self._view.status.value}")
+
+    def _need(self, need_id: str) -> NeedView:
+        return next(n for n in self._view.needs if n.need_id == need_id)
+
+    def _leg_state(self, leg_id_: str) -> LegState:
+        leg = self._legs.get(leg_id_)
+        return leg.state if leg is not None else LegState.SENT
+
+    async def _until(self, condition: Callable[[], bool], moment: datetime) -> bool:
+        """Wait until ``condition`` holds or ``moment`` passes; whether it holds."""
+        remaining = moment - workflow.now()
+        if remaining > timedelta(0):
+            try:
+                await workflow.wait_condition(condition, timeout=remaining)
+            except TimeoutError:
+                return False
+        return bool(condition())
+
+    async def _load_directory(self) -> Directory:
+        directory: Directory = await workflow.execute_activity(
+            LOAD_DIRECTORY, start_to_close_timeout=ACTIVITY_TIMEOUT, result_type=Directory
+        )
+        return directory
+
+    def _snapshot(self) -> ReferralView:
+        view = self._view.model_copy(deep=True)
+        view.legs = [self._legs[k].model_copy() for k in sorted(self._legs, key=_leg_order)]
+        open_legs = [leg for leg in view.legs if leg.state in OPEN_LEG_STATES]
+        view.breached = any(leg.breached for leg in view.legs)
+        waiting = [leg.deadline for leg in open_legs if leg.state is LegState.SENT]
+        view.next_deadline = min(waiting) if waiting else None
+        return view
+
+    def _event(
+        self, kind: str, actor: str, detail: str = "", *, need_id: str | None = None
+    ) -> None:
+        self._events.append(
+            ReferralEvent(
+                event_id=str(workflow.uuid4()),
+                number=self._view.number,
+                need_id=need_id,
+                at=workflow.now(),
+                kind=kind,
+                actor=actor,
+                detail=detail,
+            )
+        )
+
+    async def _record(self) -> None:
+        """Write the referral's state and new events, and refresh its search attributes."""
+        async with self._recording:
+            self._view.updated_at = workflow.now()
+            view = self._snapshot()
+            self._upsert_search_attributes(view)
+            events, self._events = self._events, []
+            await workflow.execute_activity(
+                RECORD_REFERRAL,
+                ReferralRecord(view=view.model_copy(update={"legs": []}), events=events),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+            )
+
+    def _upsert_search_attributes(self, view: ReferralView) -> None:
+        open_legs = [leg for leg in view.legs if leg.state in OPEN_LEG_STATES]
+        updates: list[SearchAttributeUpdate[Any]] = [
+            sa.KIND.value_set("referral"),
+            sa.STATUS.value_set(view.status.value),
+            sa.AGENCIES.value_set(sorted({leg.agency_id for leg in view.legs})),
+            sa.WARD.value_set(view.ward),
+            sa.URGENCY.value_set(view.urgency.value),
+            sa.BREACHED.value_set(view.breached),
+            sa.WAITING_ON.value_set(sorted({leg.service_id for leg in open_legs})),
+            sa.NEXT_DEADLINE.value_set(view.next_deadline)
+            if view.next_deadline is not None
+            else sa.NEXT_DEADLINE.value_unset(),
+        ]
+        workflow.upsert_search_attributes(updates)
+
+    async def _notify(
+        self,
+        step: NoticeStep,
+        *,
+        subject: str,
+        need: NeedView | None = None,
+        service_id: str | None = None,
+        reason: str = "",
+    ) -> None:
+        await workflow.execute_activity(
+            NOTIFY_REFERRAL,
+            ReferralNotice(
+                key=idempotency_key(workflow.info().workflow_id, subject, step.value),
+                step=step,
+                number=self._view.number,
+                need_id=need.need_id if need is not None else None,
+                service_id=service_id,
+                reason=reason or (need.reason if need is not None else ""),
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            result_type=NoticeResult,
+        )
+
+
+def _leg_order(leg_id_: str) -> int:
+    return int(leg_id_.rsplit("-L", 1)[1])

@@ -1,0 +1,281 @@
+"""One agency's part of a referral: send, wait for a response on an SLA ladder, follow through.
+
+The leg's workflow id is its leg id. Agency users act on it through Updates whose validators
+apply the leg state machine, so a refused action changes nothing. Every change is recorded in
+the store and reported to the parent referral, which re-routes the need when the leg ends
+declined, expired or withdrawn for re-routing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    # pydantic imports it lazily to validate EmailStr; load it once outside the sandbox.
+    import email_validator  # noqa: F401
+
+    from domain.calendar import add_working_days
+    from domain.notification import idempotency_key
+    from domain.referral import (
+        ACCEPT_UPDATE,
+        CLOSE_UPDATE,
+        DECLINE_UPDATE,
+        FINAL_LEG_STATES,
+        LEG_CHANGED_SIGNAL,
+        LEG_WORKFLOW,
+        RECORD_OUTCOME_UPDATE,
+        START_UPDATE,
+        STATE_QUERY,
+        STOP_SIGNAL,
+        AgencyAction,
+        Decline,
+        LegInput,
+        LegState,
+        LegStop,
+        LegView,
+        RecordOutcome,
+        check_transition,
+        response_deadline,
+    )
+    from domain.referral_records import (
+        NOTIFY_REFERRAL,
+        RECORD_LEG,
+        LegRecord,
+        NoticeResult,
+        NoticeStep,
+        ReferralEvent,
+        ReferralNotice,
+    )
+
+ACTIVITY_TIMEOUT = timedelta(seconds=60)
+SYSTEM = "system"
+
+
+@workflow.defn(name=LEG_WORKFLOW)
+class ReferralLegWorkflow:
+    """A leg: the need sent to one service, from sending to closing."""
+
+    @workflow.init
+    def __init__(self, leg: LegInput) -> None:
+        now = workflow.now()
+        self._input = leg
+        self._view = LegView(
+            leg_id=leg.leg_id,
+            number=leg.number,
+            need_id=leg.need.need_id,
+            category=leg.need.category,
+            urgency=leg.need.urgency,
+            service_id=leg.service_id,
+            agency_id=leg.agency_id,
+            route_reason=leg.route_reason,
+            sent_at=now,
+            deadline=response_deadline(now, leg.need.urgency, leg.response_days),
+            updated_at=now,
+        )
+        self._events: list[ReferralEvent] = []
+        self._stop: LegStop | None = None
+        self._publishing = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, leg: LegInput) -> LegView:
+        """Send the referral, climb the SLA ladder while the agency is silent, then follow
+        the agency's actions until the leg ends."""
+        self._event("sent", SYSTEM, leg.route_reason)
+        await self._notify(NoticeStep.LEG_SENT)
+        await self._publish()
+        if not await self._responded_by(self._view.deadline):
+            self._view.breached = True
+            self._view.reminded_at = workflow.now()
+            self._event("reminded", SYSTEM, "no response by the deadline")
+            await self._notify(NoticeStep.LEG_REMINDER)
+            await self._publish()
+            escalate_at = add_working_days(self._view.deadline, leg.policy.escalate_after_days)
+            if not await self._responded_by(escalate_at):
+                self._move(LegState.EXPIRED)
+                self._view.escalated_at = workflow.now()
+                self._view.reroute = True
+                self._event("escalated", SYSTEM, "no response after the reminder")
+                await self._notify(NoticeStep.LEG_ESCALATED)
+                await self._publish()
+        await workflow.wait_condition(lambda: self._ended() or self._stop is not None)
+        if not self._ended() and self._stop is not None:
+            await self._apply_stop(self._stop)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._view
+
+    @workflow.query(name=STATE_QUERY)
+    def state(self) -> LegView:
+        """The leg as it is now."""
+        return self._view
+
+    @workflow.signal(name=STOP_SIGNAL)
+    def stop(self, stop: LegStop) -> None:
+        """The referral stops this leg (withdrawn, service gone) or closes it after follow-up."""
+        if self._stop is None:
+            self._stop = stop
+
+    # --- Agency actions ---------------------------------------------------------------------
+
+    @workflow.update(name=ACCEPT_UPDATE)
+    async def accept(self, action: AgencyAction) -> LegView:
+        """The agency takes the referral on."""
+        self._move(LegState.ACCEPTED)
+        self._event("accepted", action.actor)
+        await self._publish()
+        return self._view
+
+    @accept.validator
+    def _validate_accept(self, action: AgencyAction) -> None:
+        self._check(action, LegState.ACCEPTED)
+
+    @workflow.update(name=START_UPDATE)
+    async def start(self, action: AgencyAction) -> LegView:
+        """The agency starts working with the resident."""
+        self._move(LegState.IN_PROGRESS)
+        self._event("started", action.actor)
+        await self._publish()
+        return self._view
+
+    @start.validator
+    def _validate_start(self, action: AgencyAction) -> None:
+        self._check(action, LegState.IN_PROGRESS)
+
+    @workflow.update(name=DECLINE_UPDATE)
+    async def decline(self, decline: Decline) -> LegView:
+        """The agency declines; the referral routes the need to the next service."""
+        self._move(LegState.DECLINED)
+        self._view.decline_reason = decline.reason
+        self._view.reroute = True
+        self._event("declined", decline.actor, decline.reason)
+        await self._publish()
+        return self._view
+
+    @decline.validator
+    def _validate_decline(self, decline: Decline) -> None:
+        self._check(decline, LegState.DECLINED)
+        if not decline.reason.strip():
+            raise ValueError("a reason is required to decline")
+
+    @workflow.update(name=RECORD_OUTCOME_UPDATE)
+    async def record_outcome(self, record: RecordOutcome) -> LegView:
+        """The agency records what happened for the resident."""
+        self._move(LegState.OUTCOME_RECORDED)
+        self._view.outcome = record.outcome
+        self._view.outcome_at = workflow.now()
+        value = "" if record.outcome.value is None else f" {record.outcome.value:g}"
+        unit = f" {record.outcome.unit}" if record.outcome.unit else ""
+        self._event("outcome_recorded", record.actor, f"{record.outcome.code.value}{value}{unit}")
+        await self._publish()
+        return self._view
+
+    @record_outcome.validator
+    def _validate_record_outcome(self, record: RecordOutcome) -> None:
+        self._check(record, LegState.OUTCOME_RECORDED)
+
+    @workflow.update(name=CLOSE_UPDATE)
+    async def close(self, action: AgencyAction) -> LegView:
+        """The agency closes the leg once its outcome is recorded."""
+        self._move(LegState.CLOSED)
+        self._event("closed", action.actor)
+        await self._publish()
+        return self._view
+
+    @close.validator
+    def _validate_close(self, action: AgencyAction) -> None:
+        self._check(action, LegState.CLOSED)
+
+    # --- Internals ---------------------------------------------------------------------------
+
+    def _check(self, action: AgencyAction, target: LegState) -> None:
+        # Validators only read: a refused update must leave no trace in the leg.
+        if action.agency_id != self._view.agency_id:
+            raise ValueError(f"this leg was sent to {self._view.agency_id}, not {action.agency_id}")
+        if self._stop is not None:
+            raise ValueError(f"the leg is being stopped: {self._stop.reason}")
+        check_transition(self._view.state, target)
+
+    def _move(self, target: LegState) -> None:
+        check_transition(self._view.state, target)
+        self._view.state = target
+        self._view.updated_at = workflow.now()
+
+    def _ended(self) -> bool:
+        return self._view.state in FINAL_LEG_STATES
+
+    async def _responded_by(self, moment: datetime) -> bool:
+        """Wait until the agency acts, the leg is stopped, or ``moment`` passes."""
+
+        def responded() -> bool:
+            return self._view.state is not LegState.SENT or self._stop is not None
+
+        remaining = moment - workflow.now()
+        if remaining <= timedelta(0):
+            return responded()
+        try:
+            await workflow.wait_condition(responded, timeout=remaining)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _apply_stop(self, stop: LegStop) -> None:
+        if stop.close and self._view.state is LegState.OUTCOME_RECORDED:
+            self._move(LegState.CLOSED)
+            self._event("closed", SYSTEM, stop.reason)
+            await self._publish()
+            return
+        self._move(LegState.WITHDRAWN)
+        self._view.withdraw_reason = stop.reason
+        self._view.reroute = stop.reroute
+        self._event("withdrawn", SYSTEM, stop.reason)
+        await self._notify(NoticeStep.LEG_STOPPED, stop.reason)
+        await self._publish()
+
+    def _event(self, kind: str, actor: str, detail: str = "") -> None:
+        self._events.append(
+            ReferralEvent(
+                event_id=str(workflow.uuid4()),
+                number=self._view.number,
+                leg_id=self._view.leg_id,
+                need_id=self._view.need_id,
+                at=workflow.now(),
+                kind=kind,
+                actor=actor,
+                detail=detail,
+            )
+        )
+
+    async def _publish(self) -> None:
+        """Record the leg and its new events, and tell the referral."""
+        async with self._publishing:
+            events, self._events = self._events, []
+            view = self._view.model_copy(deep=True)
+            await workflow.execute_activity(
+                RECORD_LEG,
+                LegRecord(view=view, events=events),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+            )
+            parent = workflow.info().parent
+            if parent is not None:
+                await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                    LEG_CHANGED_SIGNAL, view
+                )
+
+    async def _notify(self, step: NoticeStep, reason: str = "") -> None:
+        await workflow.execute_activity(
+            NOTIFY_REFERRAL,
+            ReferralNotice(
+                key=idempotency_key(workflow.info().workflow_id, self._view.leg_id, step.value),
+                step=step,
+                number=self._view.number,
+                leg_id=self._view.leg_id,
+                need_id=self._view.need_id,
+                service_id=self._view.service_id,
+                reason=reason,
+                deadline=self._view.deadline,
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            result_type=NoticeResult,
+        )
