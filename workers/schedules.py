@@ -10,21 +10,26 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
+    ScheduleRange,
     ScheduleSpec,
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
 
 from domain.oruk.sync import DirectorySyncInput, SyncRequest
+from domain.retention import RetentionInput
 from workers.settings import Settings
 from workflows.directory_sync import DirectorySyncWorkflow
+from workflows.retention import RetentionWorkflow
 
 log = structlog.get_logger(__name__)
 
 DIRECTORY_SYNC_SCHEDULE = "directory-sync"
+RETENTION_SCHEDULE = "retention"
 
 
 def directory_sync_schedule(settings: Settings) -> Schedule | None:
@@ -48,18 +53,49 @@ def directory_sync_schedule(settings: Settings) -> Schedule | None:
     )
 
 
+def retention_schedule(settings: Settings) -> Schedule:
+    """Every night, erase the personal data of referrals closed longer than the period."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            RetentionWorkflow.run,
+            RetentionInput(retention_days=settings.retention_days),
+            id=RETENTION_SCHEDULE,
+            task_queue=settings.temporal_task_queue,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    hour=[ScheduleRange(settings.retention_hour)], minute=[ScheduleRange(30)]
+                )
+            ]
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+def schedules(settings: Settings) -> dict[str, Schedule]:
+    """Every schedule the settings ask for, by id."""
+    wanted = {RETENTION_SCHEDULE: retention_schedule(settings)}
+    directory = directory_sync_schedule(settings)
+    if directory is not None:
+        wanted[DIRECTORY_SYNC_SCHEDULE] = directory
+    return wanted
+
+
 async def ensure_schedules(client: Client, settings: Settings) -> None:
     """Create the schedules the settings ask for, or update them to match (idempotent)."""
-    schedule = directory_sync_schedule(settings)
-    if schedule is None:
-        return
+    for schedule_id, schedule in schedules(settings).items():
+        await _ensure(client, schedule_id, schedule)
+
+
+async def _ensure(client: Client, schedule_id: str, schedule: Schedule) -> None:
     try:
-        await client.create_schedule(DIRECTORY_SYNC_SCHEDULE, schedule)
-        log.info("schedule created", schedule_id=DIRECTORY_SYNC_SCHEDULE)
+        await client.create_schedule(schedule_id, schedule)
+        log.info("schedule created", schedule_id=schedule_id)
     except ScheduleAlreadyRunningError:
 
         def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
             return ScheduleUpdate(schedule=schedule)
 
-        await client.get_schedule_handle(DIRECTORY_SYNC_SCHEDULE).update(replace)
-        log.info("schedule updated", schedule_id=DIRECTORY_SYNC_SCHEDULE)
+        await client.get_schedule_handle(schedule_id).update(replace)
+        log.info("schedule updated", schedule_id=schedule_id)

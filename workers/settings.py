@@ -92,6 +92,16 @@ class Settings(BaseSettings):
     referral_follow_up_after_days: int = Field(
         default=20, ge=0, description="Working days after the last outcome to follow up."
     )
+    retention_days: int = Field(
+        default=730,
+        ge=1,
+        le=36500,
+        description="Days a closed referral keeps the resident's personal data before it is "
+        "erased by the nightly retention schedule (the anonymous statistics stay).",
+    )
+    retention_hour: int = Field(
+        default=2, ge=0, le=23, description="UTC hour of the nightly retention run."
+    )
     referral_follow_up_wait_days: int = Field(
         default=10, ge=1, description="Working days to wait for the follow-up before closing."
     )

@@ -12,13 +12,20 @@ from activities.directory_sync import DirectorySync
 from activities.notify import Notifier, NotifierConfig
 from activities.referral_notices import NoticeConfig, ReferralNotices
 from activities.referral_records import ReferralRecords
+from activities.retention import Retention
 from store.db import Sessions
 from workers.settings import Settings
 from workflows.directory_sync import DirectorySyncWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow
+from workflows.retention import RetentionWorkflow
 
-WORKFLOWS: Sequence[type] = (ReferralWorkflow, ReferralLegWorkflow, DirectorySyncWorkflow)
+WORKFLOWS: Sequence[type] = (
+    ReferralWorkflow,
+    ReferralLegWorkflow,
+    DirectorySyncWorkflow,
+    RetentionWorkflow,
+)
 
 
 def notifier_config(settings: Settings) -> NotifierConfig:
@@ -56,6 +63,7 @@ def activities(settings: Settings, sessions: Sessions) -> list[Callable[..., Any
         notices.notify_referral,
         directory.sync_directory_feed,
         directory.signal_withdrawn_services,
+        Retention(sessions).anonymise_closed_referrals,
     ]
 
 

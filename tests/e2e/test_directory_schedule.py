@@ -1,4 +1,5 @@
-"""The directory sync Schedule is created once and brought up to date at each worker start."""
+"""The Schedules (directory sync, retention) are created once and brought up to date at each
+worker start."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
-from workers.schedules import DIRECTORY_SYNC_SCHEDULE, ensure_schedules
+from workers.schedules import DIRECTORY_SYNC_SCHEDULE, RETENTION_SCHEDULE, ensure_schedules
 from workers.settings import Settings
 
 pytestmark = pytest.mark.e2e
@@ -30,5 +31,26 @@ async def test_schedule_is_created_then_updated_idempotently(dev_env: WorkflowEn
         assert isinstance(action, ScheduleActionStartWorkflow)
         assert action.workflow == "DirectorySync"
         assert action.id == "directory-sync"
+    finally:
+        await handle.delete()
+
+
+async def test_retention_runs_nightly_with_the_configured_period(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    client = dev_env.client
+    await ensure_schedules(client, Settings(retention_days=400))
+    await ensure_schedules(client, Settings(retention_days=90, retention_hour=3))
+    handle = client.get_schedule_handle(RETENTION_SCHEDULE)
+    try:
+        described = await handle.describe()
+        [calendar] = described.schedule.spec.calendars
+        assert [r.start for r in calendar.hour] == [3]
+        assert [r.start for r in calendar.minute] == [30]
+        action = described.schedule.action
+        assert isinstance(action, ScheduleActionStartWorkflow)
+        assert action.workflow == "RetentionWorkflow"
+        [params] = await client.data_converter.decode(action.args)
+        assert params["retention_days"] == 90
     finally:
         await handle.delete()
