@@ -100,6 +100,7 @@ class ReferralWorkflow:
         self._withdrawn_services: set[str] = set()
         self._stopping: Withdrawal | None = None
         self._leg_stop: LegStop | None = None
+        self._leg_count = 0
         self._events: list[ReferralEvent] = []
         self._recording = asyncio.Lock()
 
@@ -264,7 +265,9 @@ class ReferralWorkflow:
         choice: RouteChoice,
     ) -> LegView:
         """Start a leg and wait until it records an outcome or ends."""
-        number = leg_id(self._view.number, len(self._children) + 1)
+        # Counted before the first await: needs routed in parallel must not share an id.
+        self._leg_count += 1
+        number = leg_id(self._view.number, self._leg_count)
         need.state = NeedState.REFERRED
         need.leg_ids.append(number)
         handle = await workflow.start_child_workflow(
