@@ -249,7 +249,7 @@ def check_transition(current: LegState, target: LegState) -> None:
         return
     allowed = sorted(s.value for s in _TRANSITIONS.get(current, frozenset()))
     raise TransitionRefused(
-        f"a {current.value} leg cannot become {target.value}"
+        f"a leg cannot go from {current.value} to {target.value}"
         + (f" (it can become: {', '.join(allowed)}, withdrawn)" if allowed else "")
     )
 

@@ -287,7 +287,7 @@ async def test_refused_update_changes_nothing(
         assert "sent to cab, not council" in str(wrong_agency.value.cause)
         with pytest.raises(WorkflowUpdateFailedError) as too_early:
             await leg.execute_update(CLOSE_UPDATE, AgencyAction(agency_id="cab", actor="cab-user"))
-        assert "a sent leg cannot become closed" in str(too_early.value.cause)
+        assert "cannot go from sent to closed" in str(too_early.value.cause)
         with pytest.raises(WorkflowUpdateFailedError) as no_follow_up:
             await handle.execute_update(
                 RECORD_FOLLOW_UP_UPDATE, FollowUp(actor="reach-out-1", made_difference=False)

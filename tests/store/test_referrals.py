@@ -1,0 +1,81 @@
+"""The referral store: numbering, personal data kept apart, idempotent records, erasure."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from domain.directory import NeedCategory, Urgency
+from domain.referral import LegState, LegView, Outcome, OutcomeCode
+from domain.referral_records import LegRecord, ReferralEvent
+from store.db import Sessions
+from store.referrals import (
+    consented_agencies,
+    erase_personal_data,
+    load_personal_data,
+    next_referral_number,
+    record_leg,
+    save_referral,
+)
+from store.schema import ReferralEventRow, ReferralOutcomeRow, ReferralRow
+from tests.workflow.referral_world import RESIDENT_NAME, submission
+
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
+
+
+async def test_numbers_are_sequential_per_prefix_and_year_and_never_shared(
+    sessions: Sessions,
+) -> None:
+    assert await next_referral_number(sessions, "TEN", 2026) == "TEN-2026-000001"
+    assert await next_referral_number(sessions, "TEN", 2027) == "TEN-2027-000001"
+    assert await next_referral_number(sessions, "HAL", 2026) == "HAL-2026-000001"
+    many = await asyncio.gather(*(next_referral_number(sessions, "TEN", 2026) for _ in range(20)))
+    assert sorted(many) == [f"TEN-2026-{n:06d}" for n in range(2, 22)]
+
+
+async def test_personal_data_is_kept_apart_and_erased(sessions: Sessions) -> None:
+    await save_referral(sessions, "TEN-2026-000001", submission(), submitted_by="u", at=NOW)
+    personal = await load_personal_data(sessions, "TEN-2026-000001")
+    assert personal is not None
+    assert personal.resident.name == RESIDENT_NAME
+    assert personal.need_notes == {"N1": "Rent arrears since May"}
+    assert await consented_agencies(sessions, "TEN-2026-000001") == {"cab", "charity", "council"}
+    assert await erase_personal_data(sessions, "TEN-2026-000001")
+    assert not await erase_personal_data(sessions, "TEN-2026-000001")
+    assert await load_personal_data(sessions, "TEN-2026-000001") is None
+    assert await consented_agencies(sessions, "TEN-2026-000001") == set()
+    async with sessions() as session:
+        row = await session.get(ReferralRow, "TEN-2026-000001")
+    assert row is not None
+    assert (row.ward, row.personal_data_erased) == ("pier", True)
+
+
+async def test_recording_a_leg_twice_writes_it_once(sessions: Sessions) -> None:
+    await save_referral(sessions, "TEN-2026-000001", submission(), submitted_by="u", at=NOW)
+    leg = LegView(
+        leg_id="TEN-2026-000001-L1",
+        number="TEN-2026-000001",
+        need_id="N1",
+        category=NeedCategory.BENEFITS_DEBT,
+        urgency=Urgency.ROUTINE,
+        service_id="cab-debt",
+        agency_id="cab",
+        route_reason="best",
+        state=LegState.OUTCOME_RECORDED,
+        sent_at=NOW,
+        deadline=NOW + timedelta(days=7),
+        outcome=Outcome(code=OutcomeCode.GOT_HELP, value=1240, unit="GBP"),
+        outcome_at=NOW,
+        updated_at=NOW,
+    )
+    event = ReferralEvent(
+        event_id="e1", number=leg.number, leg_id=leg.leg_id, at=NOW, kind="outcome", actor="cab-1"
+    )
+    record = LegRecord(view=leg, events=[event])
+    await record_leg(sessions, record)
+    await record_leg(sessions, record)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ReferralEventRow)) == 1
+        outcome = await session.get(ReferralOutcomeRow, leg.leg_id)
+    assert outcome is not None
+    assert (outcome.code, outcome.value, outcome.unit) == ("got_help", 1240, "GBP")
