@@ -4,7 +4,9 @@ so a change that would break running referrals fails here first."""
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 from pathlib import Path
 
 from temporalio.client import WorkflowHistory
@@ -28,7 +30,7 @@ from domain.referral import (
 )
 from store.db import Sessions
 from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, run_world, submission
+from tests.workflow.referral_world import REFERRER, RESIDENT_NAME, World, run_world, submission
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow
 
@@ -91,6 +93,14 @@ async def test_recorded_referral_histories_replay(
     )
     for history in histories:
         await replayer().replay_workflow(history)
+        # Personal data stays in the store: none of it is in any payload of the history.
+        payloads = b"".join(
+            base64.b64decode(data)
+            for data in re.findall(r'"data":\s*"([A-Za-z0-9+/=]+)"', history.to_json())
+        )
+        assert payloads
+        for secret in (RESIDENT_NAME, "Marine Parade", "CO15 1AA", "Rent arrears", REFERRER):
+            assert secret.encode() not in payloads
     if WRITE:
         referral, _, leg = histories
         HISTORIES.mkdir(exist_ok=True)
