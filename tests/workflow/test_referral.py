@@ -355,7 +355,7 @@ async def test_consent_withdrawn_stops_legs_and_erases_personal_data(
         assert any(RESIDENT_NAME.encode() in p.read_bytes() for p in files if p.exists())
         result = await handle.execute_update(
             WITHDRAW_CONSENT_UPDATE,
-            Withdrawal(actor="reach-out-1", reason="resident withdrew consent by phone"),
+            Withdrawal(actor="reach-out-1", reason="resident phoned the helpline"),
             result_type=ReferralView,
         )
         assert result.status is ReferralStatus.CONSENT_WITHDRAWN
