@@ -232,6 +232,7 @@ class ReferralWorkflow:
                 exclude=set(need.tried_service_ids) | self._withdrawn_services,
             )
             if choice is None:
+                workflow.logger.info("need %s unallocated", need.need_id)
                 need.state, need.reason = NeedState.UNALLOCATED, "no suitable service left"
                 self._event("unallocated", SYSTEM, need.reason, need_id=need.need_id)
                 await self._notify(NoticeStep.NEED_UNALLOCATED, subject=need.need_id, need=need)
@@ -383,7 +384,9 @@ class ReferralWorkflow:
         view.legs = [self._legs[k].model_copy() for k in sorted(self._legs, key=_leg_order)]
         open_legs = [leg for leg in view.legs if leg.state in OPEN_LEG_STATES]
         view.breached = any(leg.breached for leg in view.legs)
-        waiting = [leg.deadline for leg in open_legs if leg.state is LegState.SENT]
+        waiting = [
+            leg.escalate_at or leg.deadline for leg in open_legs if leg.state is LegState.SENT
+        ]
         view.next_deadline = min(waiting) if waiting else None
         return view
 

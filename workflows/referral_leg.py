@@ -90,14 +90,17 @@ class ReferralLegWorkflow:
             self._view.breached = True
             self._view.reminded_at = workflow.now()
             self._event("reminded", SYSTEM, "no response by the deadline")
+            escalate_at = add_working_days(self._view.deadline, leg.policy.escalate_after_days)
+            self._view.escalate_at = escalate_at
+            workflow.logger.info("leg %s breached its deadline; agency reminded", leg.leg_id)
             await self._notify(NoticeStep.LEG_REMINDER)
             await self._publish()
-            escalate_at = add_working_days(self._view.deadline, leg.policy.escalate_after_days)
             if not await self._responded_by(escalate_at):
                 self._move(LegState.EXPIRED)
                 self._view.escalated_at = workflow.now()
                 self._view.reroute = True
                 self._event("escalated", SYSTEM, "no response after the reminder")
+                workflow.logger.info("leg %s expired; escalated to the co-ordinator", leg.leg_id)
                 await self._notify(NoticeStep.LEG_ESCALATED)
                 await self._publish()
         await workflow.wait_condition(lambda: self._ended() or self._stop is not None)

@@ -178,6 +178,8 @@ async def test_silence_reminds_escalates_reroutes_then_unallocated(
             assert leg.reminded_at is not None
             assert leg.escalated_at is not None
             assert leg.sent_at < leg.deadline <= leg.reminded_at < leg.escalated_at
+            assert leg.escalate_at is not None
+            assert leg.escalate_at <= leg.escalated_at
         cab = [str(m["Subject"]) for m in smtp_sink.to("intake@cab.example")]
         assert [s.split(" ")[0] for s in cab] == ["New", "Reminder:"]
         coordinator = [str(m["Subject"]).split(":")[0] for m in smtp_sink.to(COORDINATOR)]
