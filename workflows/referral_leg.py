@@ -102,6 +102,8 @@ class ReferralLegWorkflow:
                 self._event("escalated", SYSTEM, "no response after the reminder")
                 workflow.logger.info("leg %s expired; escalated to the co-ordinator", leg.leg_id)
                 await self._notify(NoticeStep.LEG_ESCALATED)
+                # The agency holds the resident's details: tell it the referral went elsewhere.
+                await self._notify(NoticeStep.LEG_STOPPED, "no response: referred elsewhere")
                 await self._publish()
         await workflow.wait_condition(lambda: self._ended() or self._stop is not None)
         if not self._ended() and self._stop is not None:

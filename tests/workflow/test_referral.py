@@ -181,7 +181,7 @@ async def test_silence_reminds_escalates_reroutes_then_unallocated(
             assert leg.escalate_at is not None
             assert leg.escalate_at <= leg.escalated_at
         cab = [str(m["Subject"]) for m in smtp_sink.to("intake@cab.example")]
-        assert [s.split(" ")[0] for s in cab] == ["New", "Reminder:"]
+        assert [s.split(" ")[0] for s in cab] == ["New", "Reminder:", "Stop"]
         coordinator = [str(m["Subject"]).split(":")[0] for m in smtp_sink.to(COORDINATOR)]
         assert coordinator == [
             "Escalation",
@@ -191,6 +191,7 @@ async def test_silence_reminds_escalates_reroutes_then_unallocated(
         assert [e["event"] for e in webhook_sink.events] == [
             "referral.leg_sent",
             "referral.leg_reminder",
+            "referral.leg_stopped",
         ]
         async with world.sessions() as session:
             row = await session.get(ReferralRow, final.number)
