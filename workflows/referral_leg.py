@@ -90,15 +90,20 @@ class ReferralLegWorkflow:
             self._view.breached = True
             self._view.reminded_at = workflow.now()
             self._event("reminded", SYSTEM, "no response by the deadline")
+            escalate_at = add_working_days(self._view.deadline, leg.policy.escalate_after_days)
+            self._view.escalate_at = escalate_at
+            workflow.logger.info("leg %s breached its deadline; agency reminded", leg.leg_id)
             await self._notify(NoticeStep.LEG_REMINDER)
             await self._publish()
-            escalate_at = add_working_days(self._view.deadline, leg.policy.escalate_after_days)
             if not await self._responded_by(escalate_at):
                 self._move(LegState.EXPIRED)
                 self._view.escalated_at = workflow.now()
                 self._view.reroute = True
                 self._event("escalated", SYSTEM, "no response after the reminder")
+                workflow.logger.info("leg %s expired; escalated to the co-ordinator", leg.leg_id)
                 await self._notify(NoticeStep.LEG_ESCALATED)
+                # The agency holds the resident's details: tell it the referral went elsewhere.
+                await self._notify(NoticeStep.LEG_STOPPED, "no response: referred elsewhere")
                 await self._publish()
         await workflow.wait_condition(lambda: self._ended() or self._stop is not None)
         if not self._ended() and self._stop is not None:
@@ -230,7 +235,9 @@ class ReferralLegWorkflow:
         self._view.withdraw_reason = stop.reason
         self._view.reroute = stop.reroute
         self._event("withdrawn", SYSTEM, stop.reason)
-        await self._notify(NoticeStep.LEG_STOPPED, stop.reason)
+        await self._notify(
+            NoticeStep.LEG_STOPPED, stop.reason, consent_withdrawn=stop.consent_withdrawn
+        )
         await self._publish()
 
     def _event(self, kind: str, actor: str, detail: str = "") -> None:
@@ -263,7 +270,9 @@ class ReferralLegWorkflow:
                     LEG_CHANGED_SIGNAL, view
                 )
 
-    async def _notify(self, step: NoticeStep, reason: str = "") -> None:
+    async def _notify(
+        self, step: NoticeStep, reason: str = "", *, consent_withdrawn: bool = False
+    ) -> None:
         await workflow.execute_activity(
             NOTIFY_REFERRAL,
             ReferralNotice(
@@ -275,6 +284,7 @@ class ReferralLegWorkflow:
                 service_id=self._view.service_id,
                 reason=reason,
                 deadline=self._view.deadline,
+                consent_withdrawn=consent_withdrawn,
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             result_type=NoticeResult,
