@@ -318,6 +318,14 @@ async def test_service_withdrawn_reroutes_open_legs(
         described = await handle.describe()
         assert described.typed_search_attributes.get(sa.WAITING_ON) == ["cab-debt"]
         assert described.typed_search_attributes.get(sa.KIND) == "referral"
+        leg = (await _leg(world, view.legs[0].leg_id).describe()).typed_search_attributes
+        assert (leg.get(sa.KIND), leg.get(sa.STATUS), leg.get(sa.AGENCIES)) == (
+            "referral_leg",
+            "sent",
+            ["cab"],
+        )
+        assert leg.get(sa.NEXT_DEADLINE) == view.legs[0].deadline
+        assert leg.get(sa.WAITING_ON) is None
         await handle.signal(
             SERVICE_WITHDRAWN_SIGNAL,
             ServiceWithdrawn(service_id="cab-debt", reason="inactive in the directory feed"),
