@@ -102,7 +102,7 @@ class ReferralLegWorkflow:
                 self._view.reroute = True
                 self._event("escalated", SYSTEM, "no response after the reminder")
                 workflow.logger.info("leg %s expired; escalated to the co-ordinator", leg.leg_id)
-                await self._notify(NoticeStep.LEG_ESCALATED)
+                await self._notify(NoticeStep.LEG_ESCALATED, "no response after the reminder")
                 # The agency holds the resident's details: tell it the referral went elsewhere.
                 await self._notify(NoticeStep.LEG_STOPPED, "no response: referred elsewhere")
                 await self._publish()
