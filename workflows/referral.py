@@ -269,14 +269,14 @@ class ReferralWorkflow:
         """Start a leg and wait until it records an outcome or ends."""
         # Counted before the first await: needs routed in parallel must not share an id.
         self._leg_count += 1
-        number = leg_id(self._view.number, self._leg_count)
+        new_leg = leg_id(self._view.number, self._leg_count)
         need.state = NeedState.REFERRED
-        need.leg_ids.append(number)
+        need.leg_ids.append(new_leg)
         handle = await workflow.start_child_workflow(
             LEG_WORKFLOW,
             LegInput(
                 number=self._view.number,
-                leg_id=number,
+                leg_id=new_leg,
                 need=ref,
                 ward=self._input.ward,
                 service_id=choice.service.id,
@@ -285,18 +285,20 @@ class ReferralWorkflow:
                 response_days=dict(choice.service.response_days),
                 policy=self._input.policy,
             ),
-            id=number,
+            id=new_leg,
             result_type=LegView,
             parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
         )
-        self._children[number] = handle
+        self._children[new_leg] = handle
         if self._leg_stop is not None:
             # The referral was stopped while this leg was starting.
             await handle.signal(STOP_SIGNAL, self._leg_stop)
-        await workflow.wait_condition(lambda: handle.done() or self._leg_state(number) in _LEG_DONE)
+        await workflow.wait_condition(
+            lambda: handle.done() or self._leg_state(new_leg) in _LEG_DONE
+        )
         if handle.done():
-            self._legs[number] = await handle
-        return self._legs[number]
+            self._legs[new_leg] = await handle
+        return self._legs[new_leg]
 
     # --- Follow-up and closing ---------------------------------------------------------------
 
