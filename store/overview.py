@@ -3,14 +3,19 @@ the ``partnerflow status`` command and the API."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from domain.directory import ServiceStatus
 from store.db import Sessions
+from store.referral_stats import late_referrals, referrals_by_status, unallocated_needs
+from store.referrals import ReferralSummary
 from store.schema import NotificationFailure, OrganisationRow, ServiceRow
+
+# "About to breach": a response deadline within this much of now.
+DUE_SOON = timedelta(hours=24)
 
 
 class DirectorySummary(BaseModel):
@@ -39,6 +44,10 @@ class Overview(BaseModel):
     """What is running, what waits on whom, what is late and what failed."""
 
     directory: DirectorySummary
+    referrals_by_status: dict[str, int]
+    breached: list[ReferralSummary]
+    due_soon: list[ReferralSummary]
+    unallocated_needs: int
     failing_notifications: list[FailingNotification]
 
 
@@ -62,7 +71,12 @@ async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overv
             )
         ).all()
     active = by_status.pop(ServiceStatus.ACTIVE.value, 0)
+    breached, due_soon = await late_referrals(sessions, due_before=datetime.now(UTC) + DUE_SOON)
     return Overview(
+        referrals_by_status=await referrals_by_status(sessions),
+        breached=breached,
+        due_soon=due_soon,
+        unallocated_needs=await unallocated_needs(sessions),
         directory=DirectorySummary(
             organisations=organisations or 0, active=active, closed=sum(by_status.values())
         ),

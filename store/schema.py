@@ -292,7 +292,10 @@ class ReferralEventRow(Base):
     actor: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text, default="")
 
-    __table_args__ = (Index("ix_referral_events_number_at", "number", "at"),)
+    __table_args__ = (
+        Index("ix_referral_events_number_at", "number", "at"),
+        Index("ix_referral_events_leg_id_kind", "leg_id", "kind"),
+    )
 
 
 class ReferralOutcomeRow(Base):
