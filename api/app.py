@@ -18,7 +18,7 @@ from api.openapi import build_openapi
 from api.oruk import oruk_cors
 from api.routing import Endpoint, RouteTable, wrap
 from api.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
-from api.web import overview, session
+from api.web import overview, referrals, session
 from api.web.pages import STATIC, WEB_CONFIG, Page, PageTable, WebConfig, wrap_page
 from domain.access import Principal
 from store.db import Sessions
@@ -33,7 +33,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     directory.routes,
     oruk.routes,
 )
-PAGE_TABLES: tuple[PageTable, ...] = (session.pages, overview.pages)
+PAGE_TABLES: tuple[PageTable, ...] = (session.pages, overview.pages, referrals.pages)
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
 MAX_BODY_BYTES = 1024 * 1024
 

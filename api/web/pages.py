@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from api.errors import DomainRefusal
 from domain.access import Action, Role, may, roles_for
 from store.staff import SignedIn
 
@@ -162,6 +163,8 @@ def wrap_page(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
+            return render(call, "error.html", exc.status, message=exc.reason)
+        except DomainRefusal as exc:
             return render(call, "error.html", exc.status, message=exc.reason)
 
     return handle

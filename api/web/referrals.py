@@ -1,0 +1,267 @@
+"""Referral pages: the filtered list, one referral's timeline, an agency's worklist and actions,
+and per-agency response statistics. Every action goes through the same Updates as the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+from urllib.parse import urlencode
+
+from aiohttp import web
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+
+from api.referral_actions import LegAction, LegNotFound, act_on_leg, leg_for
+from api.state import SESSIONS, TEMPORAL
+from api.web.pages import PageCall, PageTable, render, require_form
+from domain.access import (
+    Action,
+    Principal,
+    Role,
+    may_read_notes,
+    may_see_referral,
+    sees_all_referrals,
+)
+from domain.directory import Urgency
+from domain.referral import (
+    AgencyAction,
+    Decline,
+    OutcomeCode,
+    RecordOutcome,
+    ReferralStatus,
+)
+from store.audit import append_audit
+from store.referral_stats import agency_statistics_from_store
+from store.referrals import (
+    ReferralFilter,
+    agency_worklist,
+    get_referral,
+    list_referrals,
+    load_personal_data,
+)
+from store.schema import AuditEvent, NotificationRecord
+
+pages = PageTable()
+
+PER_PAGE = 25
+
+
+def _blank_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+Optional = BeforeValidator(_blank_is_none)
+Name = Annotated[str, Field(max_length=100)]
+
+
+class ListForm(BaseModel):
+    """The list's filter form, as the browser sends it (empty fields mean "any")."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Annotated[ReferralStatus | None, Optional] = None
+    ward: Annotated[Name | None, Optional] = None
+    agency: Annotated[Name | None, Optional] = None
+    urgency: Annotated[Urgency | None, Optional] = None
+    breached: Annotated[bool | None, Optional] = None
+    created_from: Annotated[date | None, Optional] = None
+    created_to: Annotated[date | None, Optional] = None
+    page: Annotated[Annotated[int, Field(ge=1, le=10_000)] | None, Optional] = None
+
+
+def _filter_for(principal: Principal, form: ListForm) -> ReferralFilter:
+    """The store filter: the form's choices narrowed to what this user may see."""
+    where = ReferralFilter(
+        status=form.status.value if form.status else None,
+        ward=form.ward,
+        agency_id=form.agency,
+        urgency=form.urgency.value if form.urgency else None,
+        breached=form.breached,
+        created_from=datetime.combine(form.created_from, time.min, UTC)
+        if form.created_from
+        else None,
+        created_to=datetime.combine(form.created_to, time.max, UTC) if form.created_to else None,
+        limit=PER_PAGE,
+        offset=((form.page or 1) - 1) * PER_PAGE,
+    )
+    if sees_all_referrals(principal):
+        return where
+    if principal.role is Role.AGENCY:
+        return where.model_copy(update={"agency_id": principal.agency_id})
+    return where.model_copy(update={"submitted_by": principal.subject})
+
+
+@pages.page("GET", "/referrals", summary="Referrals, filtered", action=Action.READ_REFERRALS)
+async def referral_list(call: PageCall) -> web.StreamResponse:
+    """Referrals newest first, filtered and paged; each user sees only their share."""
+    try:
+        form = ListForm.model_validate(dict(call.request.query))
+    except ValidationError as exc:
+        fields = ", ".join(str(e["loc"][0]) for e in exc.errors())
+        raise web.HTTPBadRequest(reason=f"check the filters: {fields}") from None
+    principal = call.me().principal
+    page = await list_referrals(call.request.app[SESSIONS], _filter_for(principal, form))
+    chosen = {k: v for k, v in call.request.query.items() if v and k != "page"}
+    last_page = max(1, -(-page.total // PER_PAGE))
+    form.page = form.page or 1
+    return render(
+        call,
+        "referrals.html",
+        page=page,
+        form=form,
+        statuses=list(ReferralStatus),
+        urgencies=list(Urgency),
+        own_agency=principal.agency_id,
+        last_page=last_page,
+        page_link=lambda n: "/referrals?" + urlencode({**chosen, "page": n}),
+    )
+
+
+@pages.page(
+    "GET", "/referrals/{number}", summary="One referral's timeline", action=Action.READ_REFERRALS
+)
+async def referral_detail(call: PageCall) -> web.StreamResponse:
+    """Every event, who acted, each leg's state and deadline, and the notifications sent."""
+    sessions = call.request.app[SESSIONS]
+    number = call.request.match_info["number"]
+    principal = call.me().principal
+    stored = await get_referral(sessions, number)
+    agency_ids = [leg.agency_id for leg in stored.legs] if stored else []
+    if stored is None or not may_see_referral(
+        principal, referrer=stored.submitted_by, agency_ids=agency_ids
+    ):
+        raise web.HTTPNotFound(reason=f"no referral {number} that you may see")
+    if principal.role is Role.AGENCY:
+        # An agency sees its own legs only, not where else the resident was referred.
+        stored.legs = [leg for leg in stored.legs if leg.agency_id == principal.agency_id]
+        own = {leg.leg_id for leg in stored.legs}
+        stored.events = [e for e in stored.events if e.leg_id is None or e.leg_id in own]
+    personal = None
+    if not stored.summary.personal_data_erased and may_read_notes(
+        principal, referrer=stored.submitted_by, agency_ids=agency_ids
+    ):
+        personal = await load_personal_data(sessions, number)
+        if personal is not None:
+            await _audit_personal_read(call, principal, number)
+    async with sessions() as session:
+        notifications = (
+            await session.scalars(
+                select(NotificationRecord)
+                .where(NotificationRecord.subject_ref == number)
+                .order_by(NotificationRecord.sent_at)
+            )
+        ).all()
+    return render(
+        call,
+        "referral.html",
+        referral=stored,
+        personal=personal,
+        notifications=notifications if principal.role is not Role.AGENCY else [],
+        now=datetime.now(UTC),
+    )
+
+
+async def _audit_personal_read(call: PageCall, principal: Principal, number: str) -> None:
+    await append_audit(
+        call.request.app[SESSIONS],
+        AuditEvent(
+            at=datetime.now(UTC),
+            request_id=call.request.headers.get("X-Request-Id", "")[:64],
+            subject=principal.subject,
+            role=principal.role.value,
+            agency_id=principal.agency_id,
+            action="read_personal_data",
+            method=call.request.method,
+            path=call.request.path[:2000],
+            status=200,
+            remote=call.request.remote,
+        ),
+    )
+
+
+@pages.page("GET", "/worklist", summary="An agency's open referrals", action=Action.ACT_ON_LEG)
+async def worklist(call: PageCall) -> web.StreamResponse:
+    """The agency's open legs, most pressing deadline first, with their actions."""
+    principal = call.me().principal
+    agency_id = principal.agency_id or call.request.query.get("agency", "")
+    legs = await agency_worklist(call.request.app[SESSIONS], agency_id) if agency_id else []
+    return render(
+        call,
+        "worklist.html",
+        agency_id=agency_id,
+        legs=legs,
+        outcomes=list(OutcomeCode),
+        done=call.request.query.get("done", ""),
+        now=datetime.now(UTC),
+    )
+
+
+async def _form_action(call: PageCall, action: LegAction) -> web.StreamResponse:
+    form = await require_form(call)
+    principal = call.me().principal
+    sessions = call.request.app[SESSIONS]
+    try:
+        leg = await leg_for(sessions, principal, call.request.match_info["leg_id"])
+    except LegNotFound:
+        raise web.HTTPNotFound(reason="no such open referral for your agency") from None
+    base = {"agency_id": leg.agency_id, "actor": principal.subject}
+    try:
+        body: AgencyAction
+        if action is LegAction.DECLINE:
+            body = Decline(**base, reason=form.get("reason", "").strip())
+        elif action is LegAction.RECORD_OUTCOME:
+            value = form.get("value", "").strip()
+            body = RecordOutcome(
+                **base,
+                outcome={
+                    "code": form.get("code", ""),
+                    "value": float(value) if value else None,
+                    "unit": form.get("unit", "").strip() or None,
+                },
+            )
+        else:
+            body = AgencyAction(**base)
+    except (ValidationError, ValueError) as exc:
+        message = (
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            if isinstance(exc, ValidationError)
+            else str(exc)
+        )
+        raise web.HTTPUnprocessableEntity(reason=f"check the form: {message}") from None
+    client = await call.request.app[TEMPORAL].client()
+    view = await act_on_leg(client, leg, action, body)
+    done = f"{leg.leg_id}: {view.state.value.replace('_', ' ')}"
+    raise web.HTTPSeeOther("/worklist?" + urlencode({"done": done}))
+
+
+@pages.page(
+    "POST", "/worklist/{leg_id}/accept", summary="Accept a referral", action=Action.ACT_ON_LEG
+)
+async def accept_leg(call: PageCall) -> web.StreamResponse:
+    """Accept the leg (the accept Update)."""
+    return await _form_action(call, LegAction.ACCEPT)
+
+
+@pages.page(
+    "POST", "/worklist/{leg_id}/decline", summary="Decline a referral", action=Action.ACT_ON_LEG
+)
+async def decline_leg(call: PageCall) -> web.StreamResponse:
+    """Decline the leg with a reason (the decline Update); the need is re-routed."""
+    return await _form_action(call, LegAction.DECLINE)
+
+
+@pages.page(
+    "POST", "/worklist/{leg_id}/outcome", summary="Record an outcome", action=Action.ACT_ON_LEG
+)
+async def record_leg_outcome(call: PageCall) -> web.StreamResponse:
+    """Record the leg's outcome with an optional value (the record_outcome Update)."""
+    return await _form_action(call, LegAction.RECORD_OUTCOME)
+
+
+@pages.page(
+    "GET", "/agencies", summary="Per-agency response statistics", action=Action.READ_STATISTICS
+)
+async def agency_stats(call: PageCall) -> web.StreamResponse:
+    """Median days to respond, share accepted and share with an outcome, per agency."""
+    stats = await agency_statistics_from_store(call.request.app[SESSIONS])
+    return render(call, "agencies.html", stats=stats)

@@ -1,0 +1,95 @@
+"""In a real browser: operations staff find a breached referral and open its timeline; an
+agency user accepts a referral from the worklist."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Page, expect
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from domain.access import Role
+from domain.referral import STATE_QUERY, LegState, LegView
+from store.db import Sessions
+from store.staff import create_user
+from tests.browser.conftest import screenshot
+from tests.conftest import StaticTemporal
+from tests.sinks import SmtpSink, WebhookSink
+from tests.workflow.referral_world import World, run_world, submission
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a long enough password"
+
+
+async def sign_in_as(page: Page, site: str, username: str) -> None:
+    await page.goto(f"{site}/login")
+    await page.get_by_label("User name").fill(username)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+
+async def test_breached_referral_timeline_and_agency_accept(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+    browser: Browser,
+) -> None:
+    await create_user(sessions, username="olu", password=PASSWORD, role=Role.OPERATIONS)
+    await create_user(
+        sessions, username="cab-1", password=PASSWORD, role=Role.AGENCY, agency_id="cab"
+    )
+
+    async def body(world: World) -> None:
+        late = await world.submit(submission())
+        fresh = await world.submit(submission())
+        view = await world.until(late, lambda v: v.next_deadline is not None)
+        assert view.next_deadline is not None
+        # Let the first referral's response deadline pass without an answer.
+        now = await time_skipping_env.get_current_time()
+        await time_skipping_env.sleep(view.next_deadline - now + timedelta(hours=1))
+        await world.until(late, lambda v: v.breached)
+        await world.until(fresh, lambda v: bool(v.legs))
+
+        server = TestServer(
+            create_app(
+                sessions=sessions,
+                temporal=StaticTemporal(time_skipping_env.client),
+                task_queue=world.task_queue,
+            )
+        )
+        await server.start_server()
+        site = str(server.make_url("")).rstrip("/")
+        try:
+            ops = await (await browser.new_context()).new_page()
+            await sign_in_as(ops, site, "olu")
+            await ops.get_by_role("link", name="Referrals").click()
+            await ops.get_by_label("Deadline").select_option("true")
+            await ops.get_by_role("button", name="Filter").click()
+            await ops.get_by_role("link", name=late.id).click()
+            await expect(ops.get_by_role("heading", name=f"Referral {late.id}")).to_be_visible()
+            await expect(ops.get_by_text("response deadline breached")).to_be_visible()
+            await expect(ops.get_by_role("heading", name="Timeline")).to_be_visible()
+            await expect(ops.get_by_text("reminded").first).to_be_visible()
+            await screenshot(ops, "breached-referral-timeline")
+
+            agency = await (await browser.new_context()).new_page()
+            await sign_in_as(agency, site, "cab-1")
+            await agency.get_by_role("link", name="Worklist").click()
+            leg_id = f"{fresh.id}-L1"
+            await agency.get_by_role("button", name=f"Accept {leg_id}").click()
+            await expect(agency.get_by_role("status")).to_contain_text(f"{leg_id}: accepted")
+            await screenshot(agency, "agency-worklist-accepted")
+            leg = await time_skipping_env.client.get_workflow_handle(leg_id).query(
+                STATE_QUERY, result_type=LegView
+            )
+            assert leg.state is LegState.ACCEPTED
+        finally:
+            await server.close()
+
+    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
