@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import DomainRefusal
@@ -267,10 +268,17 @@ async def submit_referral(call: Call) -> ReferralCreated:
     )
     try:
         await client.start_workflow(
-            REFERRAL_WORKFLOW, inp, id=number, task_queue=app[TASK_QUEUE], result_type=ReferralView
+            REFERRAL_WORKFLOW,
+            inp,
+            id=number,
+            task_queue=app[TASK_QUEUE],
+            result_type=ReferralView,
+            # A number names one referral for ever: never a second run under it.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except Exception as exc:
-        if not await _started(client, number):
+        lost_answer = not isinstance(exc, WorkflowAlreadyStartedError)
+        if not (lost_answer and await _started_since(client, number, now)):
             log.warning("referral not started", referral=number, error=repr(exc))
             await discard_referral(sessions, number)
             raise web.HTTPServiceUnavailable(
@@ -553,13 +561,13 @@ async def _client(call: Call) -> Client:
         ) from None
 
 
-async def _started(client: Client, workflow_id: str) -> bool:
-    """Whether a workflow exists although starting it raised (e.g. the answer was lost)."""
+async def _started_since(client: Client, workflow_id: str, since: datetime) -> bool:
+    """Whether the workflow started although starting it raised (its answer was lost)."""
     try:
-        await client.get_workflow_handle(workflow_id).describe()
+        described = await client.get_workflow_handle(workflow_id).describe()
     except Exception:
         return False
-    return True
+    return described.start_time >= since - timedelta(seconds=5)
 
 
 def _agencies(stored: StoredReferral) -> Iterable[str]:
