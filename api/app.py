@@ -19,7 +19,8 @@ from api.oruk import oruk_cors
 from api.referrals import REFERRAL_CONFIG, ReferralConfig
 from api.routing import Endpoint, RouteTable, wrap
 from api.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
-from api.web import overview, referrals, session
+from api.web import overview, session
+from api.web import referrals as referral_pages
 from api.web.pages import STATIC, WEB_CONFIG, Page, PageTable, WebConfig, wrap_page
 from domain.access import Principal
 from store.db import Sessions
@@ -35,7 +36,11 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     oruk.routes,
     referrals.routes,
 )
-PAGE_TABLES: tuple[PageTable, ...] = (session.pages, overview.pages, referrals.pages)
+PAGE_TABLES: tuple[PageTable, ...] = (
+    session.pages,
+    overview.pages,
+    referral_pages.pages,
+)
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
 MAX_BODY_BYTES = 1024 * 1024
 

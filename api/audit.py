@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.headers import REQUEST_ID
 from api.routing import ENDPOINT, PRINCIPAL, Call, QueryDateTime, RouteTable
 from api.state import SESSIONS
-from domain.access import Action
+from domain.access import Action, Principal
 from store.audit import append_audit, read_audit
 from store.schema import AuditEvent
 
@@ -62,6 +62,25 @@ async def audit_trail(request: web.Request, handler: Any) -> web.StreamResponse:
         log.exception("audit write failed", path=request.path)
         raise web.HTTPServiceUnavailable(reason="the audit trail is unavailable") from None
     return response
+
+
+async def audit_personal_read(request: web.Request, principal: Principal, path: str) -> None:
+    """Record that ``principal`` was shown a resident's personal data at ``path``."""
+    await append_audit(
+        request.app[SESSIONS],
+        AuditEvent(
+            at=datetime.now(UTC),
+            request_id=request.get(REQUEST_ID, ""),
+            subject=principal.subject,
+            role=principal.role.value,
+            agency_id=principal.agency_id,
+            action="read_personal_data",
+            method=request.method,
+            path=path[:2000],
+            status=200,
+            remote=request.remote,
+        ),
+    )
 
 
 class AuditQuery(BaseModel):

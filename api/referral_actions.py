@@ -7,7 +7,10 @@ so a refused action changes nothing and comes back as a :class:`DomainRefusal` w
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, TypeVar
 
+import structlog
+from aiohttp import web
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -25,6 +28,9 @@ from domain.referral import (
 )
 from store.db import Sessions
 from store.referrals import StoredLeg, get_leg
+
+log = structlog.get_logger(__name__)
+R = TypeVar("R", bound=BaseModel)
 
 
 class LegAction(StrEnum):
@@ -49,17 +55,28 @@ async def leg_for(sessions: Sessions, principal: Principal, leg_id: str) -> Stor
     return leg
 
 
-async def act_on_leg(client: Client, leg: StoredLeg, action: LegAction, body: BaseModel) -> LegView:
-    """Run the action's Update on the leg's workflow; refusals carry the validator's reason."""
-    handle = client.get_workflow_handle(leg.leg_id)
+async def run_update(
+    client: Client, workflow_id: str, update: str, arg: BaseModel, result: type[R], *, gone: str
+) -> R:
+    """Run an Update: its result; the validator's refusal, or a finished workflow (``gone``),
+    as a 409 :class:`DomainRefusal`; Temporal unreachable as a 503."""
+    handle: Any = client.get_workflow_handle(workflow_id)
     try:
-        view: LegView = await handle.execute_update(action.value, body, result_type=LegView)
+        answer: R = await handle.execute_update(update, arg, result_type=result)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
-        raise DomainRefusal(reason) from None
+        reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise DomainRefusal(reason or "refused") from None
     except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            raise DomainRefusal(f"leg {leg.leg_id} is no longer open (it is {leg.state})") from None
-        raise
-    return view
+        if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            raise DomainRefusal(gone) from None
+        log.warning("update failed", workflow_id=workflow_id, update=update, error=repr(exc))
+        raise web.HTTPServiceUnavailable(reason="Temporal is unavailable; try again") from None
+    return answer
+
+
+async def act_on_leg(client: Client, leg: StoredLeg, action: LegAction, body: BaseModel) -> LegView:
+    """Run the action's Update on the leg's workflow; refusals carry the validator's reason."""
+    return await run_update(
+        client, leg.leg_id, action.value, body, LegView, gone=f"the leg is {leg.state}"
+    )

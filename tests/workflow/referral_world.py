@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import string
 import uuid
@@ -11,7 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.notify import Notifier, NotifierConfig
@@ -21,6 +28,7 @@ from domain.directory import Directory, Organisation, Service
 from domain.referral import (
     REFERRAL_WORKFLOW,
     STATE_QUERY,
+    WITHDRAW_UPDATE,
     Consent,
     ConsentMethod,
     Need,
@@ -31,6 +39,7 @@ from domain.referral import (
     ReferralView,
     Referrer,
     Resident,
+    Withdrawal,
     referral_input,
 )
 from store.db import Sessions
@@ -129,6 +138,7 @@ class World:
     prefix: str = field(
         default_factory=lambda: "".join(random.choices(string.ascii_uppercase, k=6))
     )
+    started: list[WorkflowHandle[Any, ReferralView]] = field(default_factory=list)
 
     async def submit(
         self, sub: ReferralSubmission, policy: ReferralPolicy | None = None
@@ -142,13 +152,15 @@ class World:
         )
         if policy is not None:
             inp = inp.model_copy(update={"policy": policy})
-        return await self.client.start_workflow(
+        handle = await self.client.start_workflow(
             REFERRAL_WORKFLOW,
             inp,
             id=number,
             task_queue=self.task_queue,
             result_type=ReferralView,
         )
+        self.started.append(handle)
+        return handle
 
     async def state(self, handle: WorkflowHandle[Any, Any]) -> ReferralView:
         """The referral's state query."""
@@ -210,4 +222,21 @@ async def run_world(
         ],
         max_cached_workflows=max_cached_workflows,
     ):
-        await body(World(client, sessions, smtp, webhooks, task_queue))
+        world = World(client, sessions, smtp, webhooks, task_queue)
+        try:
+            await body(world)
+        finally:
+            await _end(world)
+
+
+async def _end(world: World) -> None:
+    """Withdraw referrals a test left open and let them finish while the worker still runs:
+    on the shared test server, open workflows of a departed worker would hold its clock."""
+    for handle in world.started:
+        with contextlib.suppress(RPCError, WorkflowUpdateFailedError):  # already finished
+            await handle.execute_update(
+                WITHDRAW_UPDATE, Withdrawal(actor="test", reason="test finished")
+            )
+        with contextlib.suppress(WorkflowFailureError, RPCError):
+            async with asyncio.timeout(30):
+                await handle.result()

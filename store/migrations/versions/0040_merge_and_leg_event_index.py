@@ -1,5 +1,4 @@
-"""Join the notification, referral and directory lines; index events by leg for statistics
-and referrals by who submitted them (a referrer's own list).
+"""Join the notification, referral and directory lines; index events by leg for statistics.
 
 Revision ID: 0040
 Revises: 0009, 0010, 0030
@@ -17,11 +16,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_referral_events_leg_id_kind", "referral_events", ["leg_id", "kind"])
-    op.create_index(
-        "ix_referrals_submitted_by_created_at", "referrals", ["submitted_by", "created_at"]
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_referrals_submitted_by_created_at", "referrals")
     op.drop_index("ix_referral_events_leg_id_kind", "referral_events")
