@@ -410,3 +410,37 @@ def _annual(s: PartnershipState, now: datetime) -> list[Reminder]:
         if at > now:
             return items
         n += 1
+
+
+class PartnershipSummary(BaseModel):
+    """One line of the partnerships list: what the dashboard and search attributes show."""
+
+    id: str
+    name: str
+    parent_id: str | None
+    strategic: bool
+    stage: Stage
+    cycle: int
+    next_deadline: datetime | None
+    overdue: bool
+
+
+def summarise(state: PartnershipState, now: datetime) -> PartnershipSummary:
+    """The partnership's list line as of ``now``."""
+    return PartnershipSummary(
+        id=state.id,
+        name=state.name,
+        parent_id=state.parent_id,
+        strategic=state.strategic,
+        stage=state.stage,
+        cycle=state.cycle,
+        next_deadline=next_due(state, now),
+        overdue=is_overdue(state, now),
+    )
+
+
+class UpcomingReminders(BaseModel):
+    """The next reminders a partnership will send."""
+
+    as_of: datetime
+    reminders: list[Reminder]

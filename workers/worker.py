@@ -9,10 +9,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.notify import Notifier, NotifierConfig
+from activities.partnerships import PartnershipRecords
 from store.db import Sessions
 from workers.settings import Settings
+from workflows.partnership import PartnershipWorkflow
 
-WORKFLOWS: Sequence[type] = ()
+WORKFLOWS: Sequence[type] = (PartnershipWorkflow,)
 
 
 def notifier_config(settings: Settings) -> NotifierConfig:
@@ -31,7 +33,8 @@ def notifier_config(settings: Settings) -> NotifierConfig:
 def activities(settings: Settings, sessions: Sessions) -> list[Callable[..., Any]]:
     """Every activity, bound to its configuration."""
     notifier = Notifier(notifier_config(settings), sessions)
-    return [notifier.send_email, notifier.send_webhook]
+    records = PartnershipRecords(sessions)
+    return [notifier.send_email, notifier.send_webhook, records.record_partnership]
 
 
 def build_worker(client: Client, settings: Settings, sessions: Sessions) -> Worker:
