@@ -85,6 +85,15 @@ class PartnershipInput(BaseModel):
     state: PartnershipState
 
 
+class ActionResult(BaseModel):
+    """What an accepted action did: kept small, as every result is stored in the history."""
+
+    partnership_id: str
+    stage: Stage
+    cycle: int
+    event: TimelineEvent
+
+
 class Timeline(BaseModel):
     """What happened to the partnership, oldest first."""
 
@@ -123,13 +132,16 @@ class PartnershipWorkflow:
     async def run(self, inp: PartnershipInput) -> PartnershipState:
         """Send what falls due, sleep until the next deadline or action, repeat."""
         while True:
+            # Cleared before the work, so an Update arriving during it wakes the next sleep.
+            self._changed = False
             await self._send_due()
             await self._publish()
-            if self._state.stage is Stage.CLOSED:
+            closed = self._state.stage is Stage.CLOSED
+            if closed or self._state.cycle != self._run_cycle or self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                return self._state
-            if self._state.cycle != self._run_cycle or self._history_is_long():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._publish()  # what Updates changed while the last one was written
+                if closed:
+                    return self._state
                 workflow.continue_as_new(PartnershipInput(state=self._state))
             await self._sleep()
 
@@ -138,16 +150,21 @@ class PartnershipWorkflow:
     def _check(self, command: Command) -> None:
         apply(self._state, command, workflow.now())
 
-    def _do(self, command: Command) -> PartnershipState:
+    def _do(self, command: Command) -> ActionResult:
         try:
             self._state = apply(self._state, command, workflow.now())
         except Refusal as exc:  # only if the state moved since validation
             raise ApplicationError(str(exc), type="Refusal", non_retryable=True) from exc
         self._changed = True
-        return self._state
+        return ActionResult(
+            partnership_id=self._state.id,
+            stage=self._state.stage,
+            cycle=self._state.cycle,
+            event=self._state.timeline[-1],
+        )
 
     @workflow.update
-    def invite_partner(self, command: InvitePartner) -> PartnershipState:
+    def invite_partner(self, command: InvitePartner) -> ActionResult:
         """Invite an organisation to commit to the partnership."""
         return self._do(command)
 
@@ -156,7 +173,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def commit_partner(self, command: CommitPartner) -> PartnershipState:
+    def commit_partner(self, command: CommitPartner) -> ActionResult:
         """A partner commits: its contributions and agreement to aims, targets, evaluation."""
         return self._do(command)
 
@@ -165,7 +182,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def assess_resources(self, command: AssessResources) -> PartnershipState:
+    def assess_resources(self, command: AssessResources) -> ActionResult:
         """Record the direct, indirect and opportunity costs."""
         return self._do(command)
 
@@ -174,7 +191,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def answer_key_questions(self, command: AnswerKeyQuestions) -> PartnershipState:
+    def answer_key_questions(self, command: AnswerKeyQuestions) -> ActionResult:
         """Answer key questions of the partnership strategy."""
         return self._do(command)
 
@@ -183,7 +200,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def approve_by_members(self, command: ApproveByMembers) -> PartnershipState:
+    def approve_by_members(self, command: ApproveByMembers) -> ActionResult:
         """Record elected members' approval."""
         return self._do(command)
 
@@ -192,7 +209,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def complete_negotiation(self, command: CompleteNegotiation) -> PartnershipState:
+    def complete_negotiation(self, command: CompleteNegotiation) -> ActionResult:
         """Leave Negotiate for Establish."""
         return self._do(command)
 
@@ -201,7 +218,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def agree_element(self, command: AgreeElement) -> PartnershipState:
+    def agree_element(self, command: AgreeElement) -> ActionResult:
         """Agree one of the eight support elements."""
         return self._do(command)
 
@@ -210,7 +227,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def appoint_coordinator(self, command: AppointCoordinator) -> PartnershipState:
+    def appoint_coordinator(self, command: AppointCoordinator) -> ActionResult:
         """Appoint the co-ordinator."""
         return self._do(command)
 
@@ -219,7 +236,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def complete_establishment(self, command: CompleteEstablishment) -> PartnershipState:
+    def complete_establishment(self, command: CompleteEstablishment) -> ActionResult:
         """Leave Establish for Plan."""
         return self._do(command)
 
@@ -228,7 +245,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def record_baseline(self, command: RecordBaseline) -> PartnershipState:
+    def record_baseline(self, command: RecordBaseline) -> ActionResult:
         """Add baseline data."""
         return self._do(command)
 
@@ -237,7 +254,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def record_consultation(self, command: RecordConsultation) -> PartnershipState:
+    def record_consultation(self, command: RecordConsultation) -> ActionResult:
         """Record a consultation event."""
         return self._do(command)
 
@@ -246,7 +263,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def add_action_group(self, command: AddActionGroup) -> PartnershipState:
+    def add_action_group(self, command: AddActionGroup) -> ActionResult:
         """Set up an issue-based action group."""
         return self._do(command)
 
@@ -255,7 +272,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def add_action(self, command: AddAction) -> PartnershipState:
+    def add_action(self, command: AddAction) -> ActionResult:
         """Add an action to the action plan."""
         return self._do(command)
 
@@ -264,7 +281,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def add_outcome(self, command: AddOutcome) -> PartnershipState:
+    def add_outcome(self, command: AddOutcome) -> ActionResult:
         """Add a SMART outcome with its indicators."""
         return self._do(command)
 
@@ -273,7 +290,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def add_funded_project(self, command: AddFundedProject) -> PartnershipState:
+    def add_funded_project(self, command: AddFundedProject) -> ActionResult:
         """Fund a project with a deadline and a target."""
         return self._do(command)
 
@@ -282,7 +299,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def approve_plan(self, command: ApprovePlan) -> PartnershipState:
+    def approve_plan(self, command: ApprovePlan) -> ActionResult:
         """Approve the action plan and start implementing it."""
         return self._do(command)
 
@@ -291,7 +308,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def record_meeting(self, command: RecordMeeting) -> PartnershipState:
+    def record_meeting(self, command: RecordMeeting) -> ActionResult:
         """Record a stakeholder meeting's minutes and progress."""
         return self._do(command)
 
@@ -300,7 +317,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def submit_quarterly_return(self, command: SubmitQuarterlyReturn) -> PartnershipState:
+    def submit_quarterly_return(self, command: SubmitQuarterlyReturn) -> ActionResult:
         """A funded project's quarterly return."""
         return self._do(command)
 
@@ -309,7 +326,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def complete_action(self, command: CompleteAction) -> PartnershipState:
+    def complete_action(self, command: CompleteAction) -> ActionResult:
         """Mark an action done."""
         return self._do(command)
 
@@ -318,7 +335,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def record_indicator_actual(self, command: RecordIndicatorActual) -> PartnershipState:
+    def record_indicator_actual(self, command: RecordIndicatorActual) -> ActionResult:
         """Record an indicator's actual; other services feed it with their own source tag."""
         return self._do(command)
 
@@ -327,7 +344,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def record_benefit(self, command: RecordBenefit) -> PartnershipState:
+    def record_benefit(self, command: RecordBenefit) -> ActionResult:
         """Record a monetised benefit."""
         return self._do(command)
 
@@ -336,7 +353,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def start_review(self, command: StartReview) -> PartnershipState:
+    def start_review(self, command: StartReview) -> ActionResult:
         """Start the review before the plan ends."""
         return self._do(command)
 
@@ -345,7 +362,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def record_annual_review(self, command: RecordAnnualReview) -> PartnershipState:
+    def record_annual_review(self, command: RecordAnnualReview) -> ActionResult:
         """Record an annual departmental review or member scrutiny."""
         return self._do(command)
 
@@ -354,7 +371,7 @@ class PartnershipWorkflow:
         self._check(command)
 
     @workflow.update
-    def decide(self, command: Decide) -> PartnershipState:
+    def decide(self, command: Decide) -> ActionResult:
         """The review's decision: continue, rationalise or exit."""
         return self._do(command)
 
@@ -398,7 +415,6 @@ class PartnershipWorkflow:
     async def _sleep(self) -> None:
         now = workflow.now()
         wake = next_due(self._state, now)
-        self._changed = False
         timeout = None if wake is None else max(wake - now, MIN_SLEEP)
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
@@ -422,15 +438,18 @@ class PartnershipWorkflow:
         wid = workflow.info().workflow_id
         attachments: list[Attachment] = []
         if reminder.meeting is not None:
-            ics = meeting_ics(
-                uid=f"{idempotency_key(wid, reminder.key)}@partnerflow",
-                slot=reminder.meeting,
-                title=f"{self._state.name}: stakeholder meeting {reminder.meeting.number}",
-                description=reminder.text,
-                organiser=self._state.coordinator.email,
-                attendees=reminder.to,
-                stamp=reminder.due_at,
-            )
+            # icalendar looks up time zone files on disk; the event only uses UTC times and
+            # the text depends on the inputs alone, so it is deterministic outside the sandbox.
+            with workflow.unsafe.sandbox_unrestricted():
+                ics = meeting_ics(
+                    uid=f"{idempotency_key(wid, reminder.key)}@partnerflow",
+                    slot=reminder.meeting,
+                    title=f"{self._state.name}: stakeholder meeting {reminder.meeting.number}",
+                    description=reminder.text,
+                    organiser=self._state.coordinator.email,
+                    attendees=reminder.to,
+                    stamp=reminder.due_at,
+                )
             attachments.append(
                 Attachment(
                     filename=f"meeting-{reminder.meeting.number}.ics",

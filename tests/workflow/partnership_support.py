@@ -114,12 +114,10 @@ _REGISTERED: set[WorkflowEnvironment] = set()
 
 
 async def act(handle: Handle, commands: Sequence[Command]) -> PartnershipState:
-    """Send each command as its Update; the last state."""
-    state: PartnershipState | None = None
+    """Send each command as its Update; the state after the last."""
     for command in commands:
-        state = await handle.execute_update(UPDATES[type(command).__name__], command)  # type: ignore[arg-type]
-    assert state is not None
-    return state
+        await handle.execute_update(UPDATES[type(command).__name__], command)  # type: ignore[arg-type]
+    return await handle.query(PartnershipWorkflow.state)
 
 
 async def through_planning(handle: Handle, start: date) -> PartnershipState:
