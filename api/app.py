@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from aiohttp import web
 from temporalio.converter import PayloadCodec
 
-from api import audit, codec, health, tokens
+from api import audit, codec, health, partnerships, tokens
 from api.audit import audit_trail
 from api.codec import CODEC, CORS_ORIGINS, codec_cors
 from api.errors import error_middleware
@@ -27,6 +27,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     tokens.routes,
     codec.routes,
     audit.routes,
+    partnerships.routes,
 )
 PAGE_TABLES: tuple[PageTable, ...] = (session.pages, overview.pages)
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
