@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -11,6 +13,8 @@ from typing import Any
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -28,7 +32,7 @@ from domain.partnership import (
 )
 from store.db import Sessions
 from tests import partnership_scenario as sc
-from tests.conftest import StaticTemporal
+from tests.conftest import TEST_SERVER, StaticTemporal
 from tests.sinks import SmtpSink
 from tests.workflow.partnership_support import partnership_worker, register_search_attributes
 
@@ -36,12 +40,27 @@ PATHS = {a.command: a.path for a in ACTIONS}
 Bearer = Callable[..., Awaitable[dict[str, str]]]
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def own_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of this module's own.
+
+    Driving a partnership through the API left the shared server's clock unable to skip
+    (even after terminating the workflow), which stalled later tests; a server per module
+    keeps the others independent of it.
+    """
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+    )
+    yield env
+    await env.shutdown()
+
+
 @pytest_asyncio.fixture
 async def live(
-    time_skipping_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink
+    own_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink
 ) -> AsyncIterator[TestClient[Any, Any]]:
     """The API wired to the time-skipping server, with a worker running the partnerships."""
-    env = time_skipping_env
+    env = own_env
     await register_search_attributes(env)
     async with partnership_worker(env.client, sessions, smtp_sink) as worker:
         app = create_app(
@@ -63,11 +82,23 @@ async def post(
 
 
 async def test_a_coordinator_runs_a_partnership_through_the_api(
-    live: TestClient[Any, Any], bearer: Bearer, time_skipping_env: WorkflowEnvironment
+    live: TestClient[Any, Any], bearer: Bearer, own_env: WorkflowEnvironment
+) -> None:
+    pid = f"interaction-{uuid.uuid4().hex[:8]}"
+    try:
+        await _run_the_cycle(live, bearer, own_env, pid)
+    finally:
+        # A partnership left running would hold the time-skipping server's clock for others.
+        handle = own_env.client.get_workflow_handle(f"partnership-{pid}")
+        with contextlib.suppress(RPCError):
+            await handle.terminate()
+
+
+async def _run_the_cycle(
+    live: TestClient[Any, Any], bearer: Bearer, own_env: WorkflowEnvironment, pid: str
 ) -> None:
     coord = await bearer(Role.COORDINATOR)
     cab = await bearer(Role.AGENCY, "tendring-cab")
-    pid = "interaction"
     body = sc.new_partnership(pid).model_dump_json()
     resp = await live.post("/api/partnerships", data=body, headers=coord)
     assert resp.status == 201, await resp.text()
@@ -95,7 +126,7 @@ async def test_a_coordinator_runs_a_partnership_through_the_api(
 
     for command in [sc.member_approval(), CompleteNegotiation(), *sc.establishment()]:
         assert (await post(live, pid, command, coord))[0] == 200, command
-    start = (await time_skipping_env.get_current_time()).date() + timedelta(days=1)
+    start = (await own_env.get_current_time()).date() + timedelta(days=1)
     for command in [*sc.planning(start), ApprovePlan(start=start)]:
         assert (await post(live, pid, command, coord))[0] == 200, command
     for indicator_id, values in sc.ACTUALS.items():
