@@ -24,6 +24,14 @@ Name = Annotated[str, Field(min_length=1, max_length=300)]
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Money = Annotated[float, Field(ge=0, le=1e10, description="Pounds sterling.")]
 Hours = Annotated[float, Field(ge=0, le=1e7)]
+Day = Annotated[
+    date,
+    Field(
+        ge=date(2000, 1, 1),
+        le=date(2069, 12, 31),
+        description="A day the working-day calendar covers (2000 to 2069).",
+    ),
+]
 
 
 class Refusal(ValueError):
@@ -229,7 +237,7 @@ class BaselineItem(BaseModel):
     value: Measure
     unit: Annotated[str, Field(min_length=1, max_length=50)]
     source: Name
-    as_of: date
+    as_of: Day
 
 
 class ConsultationEvent(BaseModel):
@@ -238,7 +246,7 @@ class ConsultationEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Name
-    held_on: date
+    held_on: Day
     participants: int = Field(ge=0, le=1_000_000)
     summary: Text
 
@@ -263,10 +271,10 @@ class PlanAction(BaseModel):
     owner: Contact
     owner_agency_id: Slug | None = None
     group_id: Slug | None = None
-    due: date
+    due: Day
     resources: Text
     monitoring: Text = Field(description="How progress on the action is monitored.")
-    done_on: date | None = None
+    done_on: Day | None = None
 
 
 class PlanOutcome(BaseModel):
@@ -297,7 +305,7 @@ class FundedProject(BaseModel):
     agency_id: Slug
     contact: Contact
     funding_gbp: Money
-    deadline: date
+    deadline: Day
     target: Text
     returns: list[QuarterlyReturn] = Field(default_factory=list)
 
@@ -359,7 +367,7 @@ class AnnualReview(BaseModel):
     """An annual review held."""
 
     kind: AnnualReviewKind
-    held_on: date
+    held_on: Day
     notes: str = Field(default="", max_length=4000)
 
 
@@ -582,7 +590,7 @@ class AddFundedProject(Command):
 class ApprovePlan(Command):
     """Approve the action plan; implementation starts on ``start``."""
 
-    start: date
+    start: Day
 
 
 class RecordMeeting(Command):
@@ -607,7 +615,7 @@ class CompleteAction(Command):
     """Mark an action done."""
 
     action_id: Slug
-    done_on: date
+    done_on: Day
 
 
 class RecordIndicatorActual(Command):
@@ -633,7 +641,7 @@ class RecordAnnualReview(Command):
     """Record an annual departmental review or member scrutiny."""
 
     kind: AnnualReviewKind
-    held_on: date
+    held_on: Day
     notes: str = Field(default="", max_length=4000)
 
 
@@ -912,6 +920,8 @@ def _approve_plan(s: PartnershipState, c: ApprovePlan, now: datetime) -> str:
     _require(s, Stage.PLAN)
     if c.start < now.date():
         raise Refusal(f"the plan cannot start in the past ({c.start})")
+    if c.start > add_months(now.date(), 12):
+        raise Refusal(f"the plan must start within a year ({c.start})")
     gaps = plan_gaps(s, c.start)
     if gaps:
         raise Refusal("cannot approve the plan: " + "; ".join(gaps))

@@ -10,7 +10,7 @@ attributes current. It continues as new at each new cycle and whenever its histo
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -65,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
         begin_review_if_due,
     )
     from domain.partnership_schedule import (
+        MeetingSlot,
         PartnershipSummary,
         Reminder,
         UpcomingReminders,
@@ -77,6 +78,19 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.review import ReviewReport, build_report
     from workflows import search_attributes as sa
+
+    # icalendar loads most of itself on first use: make that use here, outside the sandbox,
+    # so the sandbox finds every part already passed through.
+    _at = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    meeting_ics(
+        uid="warm-up",
+        slot=MeetingSlot(number=1, starts_at=_at, ends_at=_at),
+        title="-",
+        description="-",
+        organiser="a@b.example",
+        attendees=["c@d.example"],
+        stamp=_at,
+    )
 
 
 class PartnershipInput(BaseModel):
