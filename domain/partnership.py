@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from domain.indicators import Actual, Direction, Indicator, Measure
 
@@ -32,6 +32,19 @@ Day = Annotated[
         description="A day the working-day calendar covers (2000 to 2069).",
     ),
 ]
+
+
+Email = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="An email address; one that cannot be delivered to is skipped.",
+    ),
+]
+INPUT = ConfigDict(extra="forbid", strict=True)
+"""Input models refuse unknown fields and lax coercions (``false`` is not £0)."""
 
 
 class Refusal(ValueError):
@@ -52,16 +65,16 @@ class Stage(StrEnum):
 class Contact(BaseModel):
     """Someone partnerflow writes to."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
     name: Name
-    email: EmailStr
+    email: Email
 
 
 class Policy(BaseModel):
     """The partnership's configurable rules (defaults from the councils' strategies)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
     cost_threshold_gbp: Money = Field(
         default=25_000, description="Total cost above which members must approve."
@@ -102,7 +115,7 @@ class ContributionKind(StrEnum):
 class Contribution(BaseModel):
     """One thing a partner contributes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
     kind: ContributionKind
     description: Text
@@ -135,7 +148,7 @@ class Partner(BaseModel):
 class ResourceAssessment(BaseModel):
     """What the partnership costs the council over one plan period."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
     direct_costs_gbp: Money
     indirect_costs_gbp: Money = 0
@@ -231,7 +244,7 @@ class ElementAgreement(BaseModel):
 class BaselineItem(BaseModel):
     """One piece of baseline data collected before planning."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
     name: Name
     value: Measure
@@ -243,7 +256,7 @@ class BaselineItem(BaseModel):
 class ConsultationEvent(BaseModel):
     """A consultation held while planning (door-to-door survey, estate conference, ...)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
     kind: Name
     held_on: Day
@@ -254,17 +267,17 @@ class ConsultationEvent(BaseModel):
 class ActionGroup(BaseModel):
     """An issue-based action group (housing, health promotion, community safety, ...)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
     id: Slug
     theme: Name
     lead: Name
 
 
-class PlanAction(BaseModel):
-    """An action of the action plan."""
+class ActionSpec(BaseModel):
+    """An action as planned: owner, due date, resources and how it is monitored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
     id: Slug
     title: Name
@@ -274,6 +287,11 @@ class PlanAction(BaseModel):
     due: Day
     resources: Text
     monitoring: Text = Field(description="How progress on the action is monitored.")
+
+
+class PlanAction(ActionSpec):
+    """An action of the action plan, and when it was done."""
+
     done_on: Day | None = None
 
 
@@ -295,10 +313,10 @@ class QuarterlyReturn(BaseModel):
     on_target: bool
 
 
-class FundedProject(BaseModel):
-    """A project funded by the partnership, with a deadline and a target."""
+class ProjectSpec(BaseModel):
+    """A project to fund, with a deadline and a target."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
     id: Slug
     name: Name
@@ -307,6 +325,11 @@ class FundedProject(BaseModel):
     funding_gbp: Money
     deadline: Day
     target: Text
+
+
+class FundedProject(ProjectSpec):
+    """A funded project and its quarterly returns."""
+
     returns: list[QuarterlyReturn] = Field(default_factory=list)
 
 
@@ -339,7 +362,7 @@ class DecisionKind(StrEnum):
 class ExitOption(BaseModel):
     """One option of an exit strategy's appraisal (seed 000, section 6)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
     name: Name
     appraisal: Text
@@ -446,7 +469,7 @@ class PartnershipState(BaseModel):
 class Command(BaseModel):
     """Base of every action on a partnership."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
 
 class NewPartnership(Command):
@@ -487,12 +510,19 @@ class AssessResources(Command):
     assessment: ResourceAssessment
 
 
+class KeyAnswer(BaseModel):
+    """The answer to one key question."""
+
+    model_config = INPUT
+
+    number: int = Field(ge=1, le=len(KEY_QUESTIONS))
+    answer: Text
+
+
 class AnswerKeyQuestions(Command):
     """Answer some of the key questions (numbered 1 to 20)."""
 
-    answers: dict[Annotated[int, Field(ge=1, le=len(KEY_QUESTIONS))], Text] = Field(
-        min_length=1, max_length=len(KEY_QUESTIONS)
-    )
+    answers: list[KeyAnswer] = Field(min_length=1, max_length=len(KEY_QUESTIONS))
 
 
 class ApproveByMembers(Command):
@@ -544,19 +574,13 @@ class AddActionGroup(Command):
 class AddAction(Command):
     """Add an action to the action plan."""
 
-    action: PlanAction
-
-    @model_validator(mode="after")
-    def _not_done_yet(self) -> AddAction:
-        if self.action.done_on is not None:
-            raise ValueError("a new action cannot be done already")
-        return self
+    action: ActionSpec
 
 
 class IndicatorDefinition(BaseModel):
     """A performance indicator as planned."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
 
     id: Slug
     name: Name
@@ -578,13 +602,7 @@ class AddOutcome(Command):
 class AddFundedProject(Command):
     """Fund a project with a deadline and a target; it sends quarterly returns."""
 
-    project: FundedProject
-
-    @model_validator(mode="after")
-    def _no_returns_yet(self) -> AddFundedProject:
-        if self.project.returns:
-            raise ValueError("a new project has no returns yet")
-        return self
+    project: ProjectSpec
 
 
 class ApprovePlan(Command):
@@ -817,9 +835,10 @@ def _assess(s: PartnershipState, c: AssessResources, now: datetime) -> str:
 def _answer(s: PartnershipState, c: AnswerKeyQuestions, now: datetime) -> str:
     if s.stage is Stage.CLOSED:
         raise Refusal("the partnership is closed")
-    s.key_answers.update(c.answers)
+    s.key_answers.update({a.number: a.answer for a in c.answers})
     s.key_answers = dict(sorted(s.key_answers.items()))
-    return f"key questions answered: {', '.join(str(n) for n in sorted(c.answers))}"
+    numbers = sorted({a.number for a in c.answers})
+    return f"key questions answered: {', '.join(str(n) for n in numbers)}"
 
 
 def _approve(s: PartnershipState, c: ApproveByMembers, now: datetime) -> str:
@@ -889,7 +908,7 @@ def _action(s: PartnershipState, c: AddAction, now: datetime) -> str:
         raise Refusal(f"no action group {c.action.group_id}")
     if s.plan_start and s.plan_end and not s.plan_start <= c.action.due <= s.plan_end:
         raise Refusal(f"the action is due outside the plan period ending {s.plan_end}")
-    s.actions.append(c.action)
+    s.actions.append(PlanAction(**dict(c.action)))
     return f"action {c.action.title} (due {c.action.due})"
 
 
@@ -912,7 +931,7 @@ def _project(s: PartnershipState, c: AddFundedProject, now: datetime) -> str:
     _require(s, Stage.PLAN, Stage.IMPLEMENT)
     if any(p.id == c.project.id for p in s.projects):
         raise Refusal(f"project {c.project.id} already exists")
-    s.projects.append(c.project)
+    s.projects.append(FundedProject(**dict(c.project)))
     return f"project {c.project.name} funded £{c.project.funding_gbp:,.0f}"
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, EmailStr, Field, TypeAdapter, ValidationError
 
 from domain.calendar import LONDON, add_working_days, is_working_day
 from domain.partnership import (
@@ -69,6 +69,20 @@ class Reminder(BaseModel):
     overdue: bool = Field(
         default=False, description="Once due, the partnership counts as overdue until resolved."
     )
+
+
+_EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
+
+
+def addressable(addresses: list[str]) -> list[str]:
+    """The addresses an email can be sent to (others are skipped, not retried for ever)."""
+    good: list[str] = []
+    for address in addresses:
+        try:
+            good.append(_EMAIL.validate_python(address))
+        except ValidationError:
+            continue
+    return good
 
 
 def on_working_day(day: date, at: time = NOTICE_AT) -> datetime:

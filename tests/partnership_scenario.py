@@ -16,6 +16,7 @@ from domain.indicators import Direction
 from domain.partnership import (
     KEY_QUESTIONS,
     ActionGroup,
+    ActionSpec,
     AddAction,
     AddActionGroup,
     AddFundedProject,
@@ -33,12 +34,12 @@ from domain.partnership import (
     Contact,
     Contribution,
     ContributionKind,
-    FundedProject,
     IndicatorDefinition,
     InvitePartner,
+    KeyAnswer,
     NewPartnership,
-    PlanAction,
     Policy,
+    ProjectSpec,
     RecordBaseline,
     RecordConsultation,
     ResourceAssessment,
@@ -120,11 +121,19 @@ def negotiation_rest() -> list[Command]:
             )
         ),
         AnswerKeyQuestions(
-            answers={
-                1: "Deprivation in the two wards needs every agency; none can tackle it alone.",
-                2: "Agencies agree to plan services for the wards together at the board.",
-                len(KEY_QUESTIONS): "Costs are monitored quarterly against the indicators.",
-            }
+            answers=[
+                KeyAnswer(
+                    number=1,
+                    answer="Deprivation in the two wards needs every agency; none can do it alone.",
+                ),
+                KeyAnswer(
+                    number=2, answer="Agencies agree to plan services for the wards together."
+                ),
+                KeyAnswer(
+                    number=len(KEY_QUESTIONS),
+                    answer="Costs are monitored quarterly against the indicators.",
+                ),
+            ]
         ),
     ]
 
@@ -224,7 +233,7 @@ def planning(start: date) -> list[Command]:
         AddActionGroup(group=ActionGroup(id="safety", theme="Community safety", lead="Police")),
         AddActionGroup(group=ActionGroup(id="work", theme="Employment & training", lead="CAB")),
         AddAction(
-            action=PlanAction(
+            action=ActionSpec(
                 id="reach-out",
                 title="Run the Reach Out door-to-door advice pilot",
                 owner=Contact(name="CAB manager", email="advice@cab.example"),
@@ -236,7 +245,7 @@ def planning(start: date) -> list[Command]:
             )
         ),
         AddAction(
-            action=PlanAction(
+            action=ActionSpec(
                 id="fly-tipping-patrols",
                 title="Joint fly-tipping patrols",
                 owner=Contact(name="Sergeant", email="tendring@police.example"),
@@ -253,7 +262,7 @@ def planning(start: date) -> list[Command]:
             indicators=indicators,
         ),
         AddFundedProject(
-            project=FundedProject(
+            project=ProjectSpec(
                 id="vsdp",
                 name="Voluntary Sector Development Project",
                 agency_id="tendring-cab",

@@ -69,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
         PartnershipSummary,
         Reminder,
         UpcomingReminders,
+        addressable,
         due,
         mark_sent,
         meetings_due,
@@ -471,15 +472,20 @@ class PartnershipWorkflow:
                     content=ics,
                 )
             )
-        email = EmailMessage(
-            idempotency_key=idempotency_key(wid, reminder.key, "email"),
-            to=reminder.to,
-            subject=reminder.subject,
-            text=reminder.text,
-            attachments=attachments,
-            subject_ref=self._state.id,
-        )
-        await self._notify("send_email", email)
+        to = addressable(reminder.to)
+        if to:
+            email = EmailMessage(
+                idempotency_key=idempotency_key(wid, reminder.key, "email"),
+                to=to,
+                subject=reminder.subject,
+                text=reminder.text,
+                attachments=attachments,
+                subject_ref=self._state.id,
+            )
+            await self._notify("send_email", email)
+        if len(to) < len(reminder.to):
+            skipped = len(reminder.to) - len(to)
+            self._note("notification_failed", f"{skipped} undeliverable address(es) skipped")
         for url in reminder.webhook_urls:
             hook = WebhookMessage.model_validate(
                 {
@@ -512,15 +518,13 @@ class PartnershipWorkflow:
         except ActivityError as exc:
             # A partner's endpoint refusing for good must not stop the partnership.
             workflow.logger.warning("notification failed: %s", exc.cause or exc)
-            self._state = self._state.model_copy(deep=True)
-            self._state.timeline.append(
-                TimelineEvent(
-                    at=workflow.now(),
-                    cycle=self._state.cycle,
-                    kind="notification_failed",
-                    detail=f"{activity} {message.idempotency_key} failed",
-                )
-            )
+            self._note("notification_failed", f"{activity} {message.idempotency_key} failed")
+
+    def _note(self, kind: str, detail: str) -> None:
+        self._state = self._state.model_copy(deep=True)
+        self._state.timeline.append(
+            TimelineEvent(at=workflow.now(), cycle=self._state.cycle, kind=kind, detail=detail)
+        )
 
     async def _publish(self) -> None:
         summary = summarise(self._state, workflow.now())

@@ -18,6 +18,7 @@ from temporalio.worker import Replayer
 
 from domain.indicators import Rag
 from domain.partnership import (
+    ActionSpec,
     AddAction,
     AnswerKeyQuestions,
     ApprovePlan,
@@ -27,7 +28,7 @@ from domain.partnership import (
     Decide,
     DecisionKind,
     ExitOption,
-    PlanAction,
+    KeyAnswer,
     Policy,
     RecordBenefit,
     RecordConsultation,
@@ -206,7 +207,7 @@ async def test_two_year_cycle_then_second_cycle_then_exit(
                     )
                 ),
                 AddAction(
-                    action=PlanAction(
+                    action=ActionSpec(
                         id="succession",
                         title="Agree the successor arrangements",
                         owner=sc.COORDINATOR,
@@ -273,7 +274,7 @@ async def test_long_history_continues_as_new_with_its_state(
         for n in range(1, 41):
             await act(
                 latest,  # type: ignore[arg-type]
-                [AnswerKeyQuestions(answers={3: f"answer {n}"})],
+                [AnswerKeyQuestions(answers=[KeyAnswer(number=3, answer=f"answer {n}")])],
             )
         state = await latest.query(PartnershipWorkflow.state)
         assert state.key_answers[3] == "answer 40"
