@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl
 
 from domain.indicators import Actual, Direction, Indicator, Measure
 
@@ -24,14 +24,20 @@ Name = Annotated[str, Field(min_length=1, max_length=300)]
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Money = Annotated[float, Field(ge=0, le=1e10, description="Pounds sterling.")]
 Hours = Annotated[float, Field(ge=0, le=1e7)]
-Day = Annotated[
-    date,
-    Field(
-        ge=date(2000, 1, 1),
-        le=date(2069, 12, 31),
-        description="A day the working-day calendar covers (2000 to 2069).",
-    ),
-]
+Day = date
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2069, 12, 31)
+"""Deadlines must fall in the years the working-day calendar covers."""
+
+
+def _integral(value: object) -> object:
+    # JSON Schema counts 2.0 as an integer; strict mode alone would refuse it.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_integral)]
+"""A whole number: 2 or 2.0, never true or "2"."""
 
 
 Email = Annotated[
@@ -79,26 +85,26 @@ class Policy(BaseModel):
     cost_threshold_gbp: Money = Field(
         default=25_000, description="Total cost above which members must approve."
     )
-    response_working_days: int = Field(
+    response_working_days: Whole = Field(
         default=5, ge=1, le=60, description="Working days a partner has to answer each chase."
     )
-    partner_reminders: int = Field(
+    partner_reminders: Whole = Field(
         default=2, ge=0, le=5, description="Reminders to a silent partner before escalation."
     )
-    meeting_interval_months: int = Field(
+    meeting_interval_months: Whole = Field(
         default=2, ge=1, le=12, description="Stakeholder meetings: at least every N months."
     )
-    invite_working_days: int = Field(
+    invite_working_days: Whole = Field(
         default=10, ge=1, le=40, description="Working days' notice of a meeting."
     )
-    grace_working_days: int = Field(
+    grace_working_days: Whole = Field(
         default=10,
         ge=1,
         le=60,
         description="Working days after a due date before a reminder is escalated.",
     )
-    plan_years: int = Field(default=2, ge=1, le=5, description="Length of an action plan.")
-    max_history_events: int = Field(
+    plan_years: Whole = Field(default=2, ge=1, le=5, description="Length of an action plan.")
+    max_history_events: Whole = Field(
         default=10_000, ge=100, le=40_000, description="Start a fresh run beyond this history."
     )
 
@@ -260,7 +266,7 @@ class ConsultationEvent(BaseModel):
 
     kind: Name
     held_on: Day
-    participants: int = Field(ge=0, le=1_000_000)
+    participants: Whole = Field(ge=0, le=1_000_000)
     summary: Text
 
 
@@ -515,7 +521,7 @@ class KeyAnswer(BaseModel):
 
     model_config = INPUT
 
-    number: int = Field(ge=1, le=len(KEY_QUESTIONS))
+    number: Whole = Field(ge=1, le=len(KEY_QUESTIONS))
     answer: Text
 
 
@@ -623,7 +629,7 @@ class SubmitQuarterlyReturn(Command):
     """A funded project's quarterly return."""
 
     project_id: Slug
-    quarter: int = Field(ge=1, le=40)
+    quarter: Whole = Field(ge=1, le=40)
     spend_gbp: Money
     progress: Text
     on_target: bool
@@ -900,8 +906,16 @@ def _group(s: PartnershipState, c: AddActionGroup, now: datetime) -> str:
     return f"action group {c.group.theme}"
 
 
+def _within_calendar(what: str, day: date) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Refusal(
+            f"{what} {day} is outside the working-day calendar ({FIRST_DAY} to {LAST_DAY})"
+        )
+
+
 def _action(s: PartnershipState, c: AddAction, now: datetime) -> str:
     _require(s, Stage.PLAN, Stage.IMPLEMENT)
+    _within_calendar("the due date", c.action.due)
     if any(a.id == c.action.id for a in s.actions):
         raise Refusal(f"action {c.action.id} already exists")
     if c.action.group_id and not any(g.id == c.action.group_id for g in s.groups):
@@ -929,6 +943,7 @@ def _outcome(s: PartnershipState, c: AddOutcome, now: datetime) -> str:
 
 def _project(s: PartnershipState, c: AddFundedProject, now: datetime) -> str:
     _require(s, Stage.PLAN, Stage.IMPLEMENT)
+    _within_calendar("the deadline", c.project.deadline)
     if any(p.id == c.project.id for p in s.projects):
         raise Refusal(f"project {c.project.id} already exists")
     s.projects.append(FundedProject(**dict(c.project)))

@@ -168,7 +168,7 @@ async def _run_the_cycle(
     status, result = await post(live, pid, decision, coord)
     assert (status, result["cycle"], result["stage"]) == (200, 2, "plan")
     listed: dict[str, Any] = {}
-    for _ in range(50):
+    for _ in range(300):
         listed = await (await live.get("/api/partnerships", headers=coord)).json()
         if listed["items"] and listed["items"][0]["cycle"] == 2:
             break

@@ -9,6 +9,7 @@ import pytest
 from domain.calendar import LONDON, is_working_day
 from domain.indicators import Actual, Direction, Indicator, Rag, rag
 from domain.partnership import (
+    AddFundedProject,
     AnnualReviewKind,
     ApprovePlan,
     Command,
@@ -260,3 +261,13 @@ def test_exit_needs_an_options_appraisal() -> None:
     )
     assert done.stage is Stage.CLOSED
     assert schedule(done, T0) == []
+
+
+def test_deadlines_outside_the_working_day_calendar_are_refused() -> None:
+    state = run(negotiated(), [sc.member_approval(), CompleteNegotiation(), *sc.establishment()])
+    project = next(c for c in sc.planning(date(2026, 12, 1)) if isinstance(c, AddFundedProject))
+    far = project.model_copy(
+        update={"project": project.project.model_copy(update={"deadline": date(2100, 1, 1)})}
+    )
+    with pytest.raises(Refusal, match="outside the working-day calendar"):
+        apply(state, far, T0)

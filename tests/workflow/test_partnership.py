@@ -250,7 +250,7 @@ async def test_two_year_cycle_then_second_cycle_then_exit(
 
 
 async def _next_run(handle: WorkflowHandle[Any, Any], previous: str | None) -> str:
-    for _ in range(50):
+    for _ in range(300):
         run_id = (await handle.describe()).run_id
         if run_id != previous:
             return run_id
