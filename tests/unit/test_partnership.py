@@ -271,3 +271,18 @@ def test_deadlines_outside_the_working_day_calendar_are_refused() -> None:
     )
     with pytest.raises(Refusal, match="outside the working-day calendar"):
         apply(state, far, T0)
+
+
+def test_rationalise_merges_and_closes_or_reduces_into_a_new_cycle() -> None:
+    state = run(implementing(), [StartReview()])
+    merged = apply(
+        state,
+        Decide(kind=DecisionKind.RATIONALISE, reason="Overlaps the LSP", merge_into="tendring-lsp"),
+        T0,
+    )
+    assert merged.stage is Stage.CLOSED
+    assert merged.past_cycles[-1].decision.merge_into == "tendring-lsp"
+    reduced = apply(state, Decide(kind=DecisionKind.RATIONALISE, reason="Less officer time"), T0)
+    assert (reduced.stage, reduced.cycle) == (Stage.PLAN, 2)
+    with pytest.raises(Refusal, match="only a rationalise decision merges"):
+        apply(state, Decide(kind=DecisionKind.CONTINUE, reason="x", merge_into="other"), T0)
