@@ -25,6 +25,14 @@ def summary(pid: str, **changes: object) -> PartnershipSummary:
 
 
 async def test_latest_summary_wins_and_list_is_by_next_deadline(sessions: Sessions) -> None:
+    await check_read_model(sessions)
+
+
+async def test_read_model_on_postgres(pg_sessions: Sessions) -> None:
+    await check_read_model(pg_sessions)
+
+
+async def check_read_model(sessions: Sessions) -> None:
     await save_partnership(sessions, summary("lsp", strategic=True))
     await save_partnership(
         sessions,
