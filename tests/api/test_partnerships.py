@@ -44,9 +44,8 @@ Bearer = Callable[..., Awaitable[dict[str, str]]]
 async def own_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of this module's own.
 
-    Driving a partnership through the API left the shared server's clock unable to skip
-    (even after terminating the workflow), which stalled later tests; a server per module
-    keeps the others independent of it.
+    A query that reaches the test server while a workflow task or activity is in flight can
+    leave its clock unable to skip; a server per module keeps other tests clear of that.
     """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter

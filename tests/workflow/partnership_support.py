@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -117,7 +121,24 @@ async def act(handle: Handle, commands: Sequence[Command]) -> PartnershipState:
     """Send each command as its Update; the state after the last."""
     for command in commands:
         await handle.execute_update(UPDATES[type(command).__name__], command)  # type: ignore[arg-type]
+    await idle(handle)
     return await handle.query(PartnershipWorkflow.state)
+
+
+async def idle(handle: WorkflowHandle[Any, Any]) -> None:
+    """Wait until no activity is pending: the time-skipping server can lose the ability to
+    skip time when a query reaches it while one is in flight."""
+    request = DescribeWorkflowExecutionRequest(
+        namespace=handle._client.namespace,
+        execution=WorkflowExecution(workflow_id=handle.id),
+    )
+    for _ in range(200):
+        # The raw call: the SDK's describe() cannot decode an unset datetime search attribute
+        # as the test server returns it.
+        raw = await handle._client.workflow_service.describe_workflow_execution(request)
+        if not raw.pending_activities:
+            return
+        await asyncio.sleep(0.05)
 
 
 async def through_planning(handle: Handle, start: date) -> PartnershipState:

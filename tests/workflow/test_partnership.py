@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from temporalio.client import WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -41,6 +43,7 @@ from domain.partnership import (
 from store.db import Sessions
 from store.partnerships import list_partnerships
 from tests import partnership_scenario as sc
+from tests.conftest import TEST_SERVER
 from tests.sinks import SmtpSink
 from tests.workflow.partnership_support import act, partnership_worker, start
 from workflows import search_attributes as sa
@@ -49,10 +52,24 @@ from workflows.partnership import PartnershipWorkflow
 HISTORY = Path(__file__).parent / "histories" / "partnership_two_year_cycle.json"
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def own_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of this module's own.
+
+    A query that reaches the test server while a workflow task or activity is in flight can
+    leave its clock unable to skip; a server per module keeps other tests clear of that.
+    """
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+    )
+    yield env
+    await env.shutdown()
+
+
 async def test_refused_gate_leaves_state_unchanged(
-    time_skipping_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink
+    own_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink
 ) -> None:
-    env = time_skipping_env
+    env = own_env
     async with partnership_worker(env.client, sessions, smtp_sink) as worker:
         handle = await start(env, worker)
         await act(handle, sc.invitations())
@@ -80,9 +97,9 @@ def calendar_parts(message: EmailMessage) -> list[str]:
 
 
 async def test_two_year_cycle_then_second_cycle_then_exit(
-    time_skipping_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink
+    own_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink
 ) -> None:
-    env = time_skipping_env
+    env = own_env
     coordinator = sc.COORDINATOR.email
     silent = sc.PARTNERS["ne-essex-pct"][1]
     police = sc.PARTNERS["essex-police"][1]
@@ -265,9 +282,9 @@ async def test_recorded_history_replays() -> None:
 
 
 async def test_long_history_continues_as_new_with_its_state(
-    time_skipping_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink
+    own_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink
 ) -> None:
-    env = time_skipping_env
+    env = own_env
     async with partnership_worker(env.client, sessions, smtp_sink) as worker:
         handle = await start(env, worker, policy=Policy(max_history_events=100))
         latest = env.client.get_workflow_handle_for(PartnershipWorkflow.run, handle.id)  # type: ignore[arg-type]
