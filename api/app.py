@@ -7,7 +7,17 @@ from collections.abc import Iterable
 from aiohttp import web
 from temporalio.converter import PayloadCodec
 
-from api import audit, codec, directory, health, metrics, oruk, referrals, tokens
+from api import (
+    audit,
+    codec,
+    directory,
+    health,
+    metrics,
+    oruk,
+    partnerships,
+    referrals,
+    tokens,
+)
 from api.audit import audit_trail
 from api.codec import CODEC, CORS_ORIGINS, codec_cors
 from api.errors import error_middleware
@@ -35,6 +45,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     directory.routes,
     oruk.routes,
     referrals.routes,
+    partnerships.routes,
 )
 PAGE_TABLES: tuple[PageTable, ...] = (
     session.pages,

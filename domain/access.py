@@ -93,9 +93,9 @@ POLICY: Final[Mapping[Action, frozenset[Role]]] = MappingProxyType(
         Action.MANAGE_REFERRAL: frozenset({Role.ADMIN, Role.COORDINATOR, Role.REFERRER}),
         Action.ERASE_PERSONAL_DATA: frozenset({Role.ADMIN, Role.COORDINATOR}),
         Action.READ_STATISTICS: _STAFF,
-        Action.READ_PARTNERSHIPS: frozenset(
-            {Role.ADMIN, Role.COORDINATOR, Role.OPERATIONS, Role.AGENCY}
-        ),
+        # Partnership plans name partners' money and staff: staff read them; partner agencies
+        # act on their own commitments and returns only.
+        Action.READ_PARTNERSHIPS: _STAFF,
         Action.MANAGE_PARTNERSHIPS: frozenset({Role.ADMIN, Role.COORDINATOR}),
         Action.SUBMIT_PARTNER_RETURN: frozenset({Role.ADMIN, Role.COORDINATOR, Role.AGENCY}),
     }

@@ -346,3 +346,19 @@ class ReferralSequence(Base):
     prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last: Mapped[int]
+
+
+class PartnershipRow(Base):
+    """The read model of one partnership: what the dashboard lists, kept by its workflow."""
+
+    __tablename__ = "partnerships"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    parent_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    strategic: Mapped[bool]
+    stage: Mapped[str] = mapped_column(String(32), index=True)
+    cycle: Mapped[int]
+    next_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    overdue: Mapped[bool]
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

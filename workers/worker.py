@@ -10,12 +10,14 @@ from temporalio.worker import Worker
 
 from activities.directory_sync import DirectorySync
 from activities.notify import Notifier, NotifierConfig
+from activities.partnerships import PartnershipRecords
 from activities.referral_notices import NoticeConfig, ReferralNotices
 from activities.referral_records import ReferralRecords
 from activities.retention import Retention
 from store.db import Sessions
 from workers.settings import Settings
 from workflows.directory_sync import DirectorySyncWorkflow
+from workflows.partnership import PartnershipWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow
 from workflows.retention import RetentionWorkflow
@@ -25,6 +27,7 @@ WORKFLOWS: Sequence[type] = (
     ReferralLegWorkflow,
     DirectorySyncWorkflow,
     RetentionWorkflow,
+    PartnershipWorkflow,
 )
 
 
@@ -64,6 +67,7 @@ def activities(settings: Settings, sessions: Sessions) -> list[Callable[..., Any
         directory.sync_directory_feed,
         directory.signal_withdrawn_services,
         Retention(sessions).anonymise_closed_referrals,
+        PartnershipRecords(sessions).record_partnership,
     ]
 
 
