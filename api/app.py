@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from aiohttp import web
 from temporalio.converter import PayloadCodec
 
-from api import audit, codec, directory, health, metrics, oruk, tokens
+from api import audit, callbacks, codec, directory, erasure, health, metrics, oruk, tokens
 from api.audit import audit_trail
+from api.callbacks import CALLBACK_MASTER_SECRET
 from api.codec import CODEC, CORS_ORIGINS, codec_cors
 from api.errors import error_middleware
 from api.headers import request_context
@@ -32,6 +33,8 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     metrics.routes,
     directory.routes,
     oruk.routes,
+    callbacks.routes,
+    erasure.routes,
 )
 PAGE_TABLES: tuple[PageTable, ...] = (session.pages, overview.pages)
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
@@ -65,11 +68,14 @@ def create_app(
     codec: PayloadCodec | None = None,
     cors_origins: Iterable[str] = (),
     web_config: WebConfig | None = None,
+    callback_secret: str | None = None,
 ) -> web.Application:
     """Build the API with its routes, error handling and shared state.
 
     ``codec`` is the payload codec the codec endpoint serves to the Temporal UI;
-    ``cors_origins`` are the browser origins (the Temporal UI) allowed to call it.
+    ``cors_origins`` are the browser origins (the Temporal UI) allowed to call it;
+    ``callback_secret`` is the master secret partner callbacks' secrets derive from
+    (without it, callbacks are refused).
     """
     app = web.Application(
         middlewares=[
@@ -86,6 +92,8 @@ def create_app(
         app[CODEC] = codec
     app[CORS_ORIGINS] = frozenset(cors_origins)
     app[WEB_CONFIG] = web_config or WebConfig()
+    if callback_secret:
+        app[CALLBACK_MASTER_SECRET] = callback_secret
     app[SESSIONS] = sessions
     app[TEMPORAL] = temporal
     app[TASK_QUEUE] = task_queue

@@ -49,6 +49,7 @@ async def api_server(
             namespace=settings.temporal_namespace,
             secure_cookies=settings.secure_cookies,
         ),
+        callback_secret=settings.callback_secret.get_secret_value(),
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -49,6 +49,10 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/oruk/taxonomy_terms/{id}"): PUBLIC,
     ("GET", "/oruk/service_at_locations"): PUBLIC,
     ("GET", "/oruk/service_at_locations/{id}"): PUBLIC,
+    # Signed by the agency instead of a bearer token (tests/api/test_callbacks.py).
+    ("POST", "/api/callbacks/{agency_id}"): PUBLIC,
+    ("GET", "/api/callbacks/{agency_id}/secret"): frozenset({A}),
+    ("POST", "/api/referrals/{number}/erasure"): frozenset({A, C}),
 }
 
 EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
