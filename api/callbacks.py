@@ -150,7 +150,9 @@ async def partner_callback(call: Call) -> CallbackReceipt:
             raise DomainRefusal(
                 f"this {IDEMPOTENCY_HEADER} was used for a different callback", status=422
             )
-        log.info("callback repeated", agency_id=agency_id, leg_id=event.leg_id, event=event.event)
+        log.info(
+            "callback repeated", agency_id=agency_id, leg_id=event.leg_id, callback=event.event
+        )
         return CallbackReceipt(
             event=event.event, leg_id=event.leg_id, duplicate=True, first_status=seen.status
         )
@@ -179,7 +181,7 @@ async def partner_callback(call: Call) -> CallbackReceipt:
         if not settled:
             # Not acted on for a passing reason: let the partner's retry with this key act.
             await release_callback(sessions, agency_id=agency_id, key=key)
-    log.info("callback acted on", agency_id=agency_id, leg_id=leg.leg_id, event=event.event)
+    log.info("callback acted on", agency_id=agency_id, leg_id=leg.leg_id, callback=event.event)
     return CallbackReceipt(event=event.event, leg_id=event.leg_id, duplicate=False, leg=view)
 
 
