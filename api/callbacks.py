@@ -86,7 +86,7 @@ class CallbackReceipt(BaseModel):
     duplicate: bool
     """The Idempotency-Key was seen before: nothing was done this time."""
     first_status: int | None = None
-    """For a duplicate: the status the first delivery got (none while it is still acted on)."""
+    """For a duplicate: 200 once the first delivery acted; none while it is still acting."""
     leg: LegView | None = None
     """The leg after the action (none for a duplicate)."""
 
@@ -120,9 +120,10 @@ def _action(event: LegEvent, agency_id: str) -> tuple[LegAction, BaseModel]:
 async def partner_callback(call: Call) -> CallbackReceipt:
     """Act on a leg as the agency in the path: accept, start, decline, record an outcome, close.
 
-    Signed with the agency's callback secret; a repeated ``Idempotency-Key`` (kept seven
-    days) is acknowledged without acting again. Refusals by the leg's state come back as 409
-    with the reason; a leg not sent to this agency is 404.
+    Signed with the agency's callback secret; a repeated ``Idempotency-Key`` of a callback
+    that acted (kept seven days) is acknowledged without acting again. Refusals by the leg's
+    state come back as 409 with the reason; a leg not sent to this agency is 404; neither
+    uses up the key.
     """
     principal = call.user()
     agency_id = principal.agency_id
@@ -156,31 +157,26 @@ async def partner_callback(call: Call) -> CallbackReceipt:
         return CallbackReceipt(
             event=event.event, leg_id=event.leg_id, duplicate=True, first_status=seen.status
         )
-    settled = False
+    # Only an action taken keeps the key; when nothing was done (no such leg, a refusal,
+    # Temporal away) the key is let go, so the partner's retry with it may act later.
     try:
         try:
             leg = await leg_for(sessions, principal, event.leg_id)
         except LegNotFound:
-            await settle_callback(sessions, agency_id=agency_id, key=key, status=404)
-            settled = True
             raise web.HTTPNotFound(reason=f"no leg {event.leg_id} sent to {agency_id}") from None
         action, body = _action(event, agency_id)
         try:
             client = await call.request.app[TEMPORAL].client()
             view = await act_on_leg(client, leg, action, body)
         except DomainRefusal:
-            await settle_callback(sessions, agency_id=agency_id, key=key, status=409)
-            settled = True
             raise
         except Exception as exc:  # Temporal unreachable or failing: nothing was done
             log.warning("callback not acted on", agency_id=agency_id, error=repr(exc))
             raise web.HTTPServiceUnavailable(reason="Temporal is unavailable; try again") from None
-        await settle_callback(sessions, agency_id=agency_id, key=key, status=200)
-        settled = True
-    finally:
-        if not settled:
-            # Not acted on for a passing reason: let the partner's retry with this key act.
-            await release_callback(sessions, agency_id=agency_id, key=key)
+    except BaseException:
+        await release_callback(sessions, agency_id=agency_id, key=key)
+        raise
+    await settle_callback(sessions, agency_id=agency_id, key=key, status=200)
     log.info("callback acted on", agency_id=agency_id, leg_id=leg.leg_id, callback=event.event)
     return CallbackReceipt(event=event.event, leg_id=event.leg_id, duplicate=False, leg=view)
 

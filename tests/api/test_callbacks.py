@@ -118,8 +118,8 @@ async def test_a_signed_callback_acts_once_and_only_for_its_own_agency(
 
             # A transition the leg refuses: 409 with the reason; nothing changes.
             close = {"event": "leg.closed", "leg_id": leg_id, "actor": "cab-caseworker-7"}
-            data, headers = signed("cab", close)
-            resp = await api.post("/api/callbacks/cab", data=data, headers=headers)
+            close_data, close_headers = signed("cab", close, key="cab-evt-close")
+            resp = await api.post("/api/callbacks/cab", data=close_data, headers=close_headers)
             assert resp.status == 409
             assert "accepted" in (await resp.json())["error"]
             assert await _leg_state(world, leg_id) is LegState.ACCEPTED
@@ -146,6 +146,11 @@ async def test_a_signed_callback_acts_once_and_only_for_its_own_agency(
             data, headers = signed("cab", outcome)
             resp = await api.post("/api/callbacks/cab", data=data, headers=headers)
             assert (await resp.json())["leg"]["state"] == "outcome_recorded", await resp.text()
+            # The refused close did not use up its key: the partner's retry of it now acts.
+            close_data, close_headers = signed("cab", close, key="cab-evt-close")
+            resp = await api.post("/api/callbacks/cab", data=close_data, headers=close_headers)
+            assert resp.status == 200, await resp.text()
+            assert (await resp.json())["leg"]["state"] == "closed"
 
         _, trail = await read_audit(world.sessions, limit=100)
         mine = [e for e in trail if e.action == "partner_callback"]
