@@ -45,6 +45,15 @@ async def test_deliveries_arriving_together_claim_once(sessions: Sessions) -> No
     assert sum(r is None for r in results) == 1
 
 
+async def test_deliveries_arriving_together_claim_once_on_postgres(pg_sessions: Sessions) -> None:
+    results = await asyncio.gather(*(_claim(pg_sessions, "same") for _ in range(8)))
+    assert sum(r is None for r in results) == 1
+    await settle_callback(pg_sessions, agency_id="cab", key="same", status=200)
+    seen = await _claim(pg_sessions, "same")
+    assert seen is not None
+    assert seen.status == 200
+
+
 async def test_released_and_expired_keys_can_be_claimed_again(sessions: Sessions) -> None:
     assert await _claim(sessions, "k2") is None
     await release_callback(sessions, agency_id="cab", key="k2")
