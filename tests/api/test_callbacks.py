@@ -8,10 +8,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp.test_utils import TestClient
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
 from domain.access import Role
 from domain.referral import LegState
 from domain.signature import SIGNATURE_HEADER, callback_secret, sign
@@ -19,6 +21,7 @@ from store.audit import read_audit
 from store.db import Sessions
 from store.schema import ReferralEventRow
 from tests.api.referral_server import CALLBACK_MASTER, serve
+from tests.conftest import UnreachableTemporal
 from tests.sinks import SmtpSink, WebhookSink
 from tests.workflow.referral_world import World, run_world, submission
 
@@ -190,3 +193,40 @@ async def test_callbacks_are_refused_when_no_secret_is_configured(api: TestClien
     resp = await api.post("/api/callbacks/cab", data=b"{}", headers={SIGNATURE_HEADER: "t=1,v1=0"})
     assert resp.status == 401
     assert "not configured" in (await resp.json())["error"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"not json",
+        b"\xff\xfe\x00",
+        b"[]",
+        b'{"event":"leg.accepted"}',
+        b'{"event":"leg.accepted","leg_id":7,"actor":"u"}',
+        b'{"event":"leg.accepted","leg_id":"L1","actor":"' + b"u" * 500 + b'"}',
+        b'{"event":"leg.outcome_recorded","leg_id":"L1","actor":"u","outcome":{"code":"won"}}',
+        b'{"event":"leg.accepted","leg_id":"L1","actor":"u","extra":1}',
+    ],
+)
+async def test_signed_bad_bodies_are_4xx_and_do_nothing(sessions: Sessions, raw: bytes) -> None:
+    app = create_app(
+        sessions=sessions,
+        temporal=UnreachableTemporal(),
+        task_queue="unused",
+        callback_secret=CALLBACK_MASTER,
+    )
+    headers = {
+        SIGNATURE_HEADER: sign(callback_secret(CALLBACK_MASTER, "cab"), int(time.time()), raw),
+        "Idempotency-Key": "k",
+    }
+    async with TestClient(TestServer(app)) as api:
+        resp = await api.post("/api/callbacks/cab", data=raw, headers=headers)
+        assert resp.status in (400, 422), await resp.text()
+        # A well-formed callback for a leg nobody sent: 404, and the key stays free.
+        good = b'{"event":"leg.accepted","leg_id":"L1","actor":"u"}'
+        headers[SIGNATURE_HEADER] = sign(
+            callback_secret(CALLBACK_MASTER, "cab"), int(time.time()), good
+        )
+        assert (await api.post("/api/callbacks/cab", data=good, headers=headers)).status == 404
+        assert (await api.post("/api/callbacks/cab", data=good, headers=headers)).status == 404
