@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
@@ -106,6 +107,30 @@ async def test_erasure_of_a_finished_referral_goes_to_the_store(
     webhook_sink: WebhookSink,
     bearer: Bearer,
 ) -> None:
+    await erase_finished_referral(time_skipping_env, sessions, smtp_sink, webhook_sink, bearer)
+
+
+@pytest.mark.e2e
+async def test_erasure_of_a_finished_referral_on_the_real_server(
+    dev_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+    bearer: Bearer,
+) -> None:
+    # The real server answers an Update to a finished workflow its own way; erasure still works.
+    await erase_finished_referral(dev_env, sessions, smtp_sink, webhook_sink, bearer)
+
+
+async def erase_finished_referral(
+    env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+    bearer: Bearer,
+) -> None:
+    """Withdraw a referral, let its workflow finish, then erase it over HTTP."""
+
     async def body(world: World) -> None:
         handle = await world.submit(submission())
         await world.until(handle, lambda v: any(leg.state is LegState.SENT for leg in v.legs))
@@ -129,4 +154,4 @@ async def test_erasure_of_a_finished_referral_goes_to_the_store(
             ("test-coordinator", "subject access erasure")
         ]
 
-    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+    await run_world(env.client, sessions, smtp_sink, webhook_sink, body)
