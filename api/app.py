@@ -9,8 +9,10 @@ from temporalio.converter import PayloadCodec
 
 from api import (
     audit,
+    callbacks,
     codec,
     directory,
+    erasure,
     health,
     metrics,
     oruk,
@@ -19,6 +21,7 @@ from api import (
     tokens,
 )
 from api.audit import audit_trail
+from api.callbacks import CALLBACK_MASTER_SECRET
 from api.codec import CODEC, CORS_ORIGINS, codec_cors
 from api.errors import error_middleware
 from api.headers import request_context
@@ -46,6 +49,8 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     oruk.routes,
     referrals.routes,
     partnerships.routes,
+    callbacks.routes,
+    erasure.routes,
 )
 PAGE_TABLES: tuple[PageTable, ...] = (
     session.pages,
@@ -84,12 +89,15 @@ def create_app(
     cors_origins: Iterable[str] = (),
     web_config: WebConfig | None = None,
     referral_config: ReferralConfig | None = None,
+    callback_secret: str | None = None,
 ) -> web.Application:
     """Build the API with its routes, error handling and shared state.
 
     ``codec`` is the payload codec the codec endpoint serves to the Temporal UI;
     ``cors_origins`` are the browser origins (the Temporal UI) allowed to call it;
     ``referral_config`` numbers new referrals and sets their timings.
+    ``callback_secret`` is the master secret partner callbacks' secrets derive from
+    (without it, callbacks are refused).
     """
     app = web.Application(
         middlewares=[
@@ -107,6 +115,8 @@ def create_app(
     app[CORS_ORIGINS] = frozenset(cors_origins)
     app[WEB_CONFIG] = web_config or WebConfig()
     app[REFERRAL_CONFIG] = referral_config or ReferralConfig()
+    if callback_secret:
+        app[CALLBACK_MASTER_SECRET] = callback_secret
     app[SESSIONS] = sessions
     app[TEMPORAL] = temporal
     app[TASK_QUEUE] = task_queue

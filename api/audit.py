@@ -37,10 +37,13 @@ CSV_COLUMNS = (
 
 @web.middleware
 async def audit_trail(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Record who did what to which path, with the outcome, for every non-public endpoint."""
+    """Record who did what to which path, with the outcome, for every non-public endpoint.
+
+    Signed endpoints (partner callbacks) are recorded too, refused signatures included.
+    """
     response: web.StreamResponse = await handler(request)
     endpoint = request.get(ENDPOINT)
-    if endpoint is None or endpoint.public:
+    if endpoint is None or (endpoint.public and endpoint.verify is None):
         return response
     principal = request.get(PRINCIPAL)
     event = AuditEvent(

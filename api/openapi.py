@@ -11,6 +11,7 @@ from pydantic.json_schema import models_json_schema
 
 from api.errors import Problem
 from api.routing import Endpoint
+from domain.signature import SIGNATURE_HEADER
 
 _PARAM = re.compile(r"{(\w+)}")
 _REF = "#/components/schemas/{model}"
@@ -58,6 +59,10 @@ def build_openapi(endpoints: Iterable[Endpoint], *, title: str, version: str) ->
                 params.append(
                     {"name": name, "in": "query", "required": name in required, "schema": prop}
                 )
+        params += [
+            {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
+            for name in ep.headers
+        ]
         if params:
             op["parameters"] = params
         if ep.body is not None:
@@ -80,7 +85,10 @@ def build_openapi(endpoints: Iterable[Endpoint], *, title: str, version: str) ->
         codes = set(ep.errors)
         if ep.body is not None or ep.query is not None:
             codes |= {400, 422}
-        if not ep.public:
+        if ep.verify is not None:
+            codes |= {401}
+            op["security"] = [{"signature": []}]
+        elif not ep.public:
             codes |= {401}
             if ep.roles:
                 codes |= {403}
@@ -102,6 +110,10 @@ def build_openapi(endpoints: Iterable[Endpoint], *, title: str, version: str) ->
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                # Partner callbacks: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">, per agency.
+                "signature": {"type": "apiKey", "in": "header", "name": SIGNATURE_HEADER},
+            },
         },
     }

@@ -59,6 +59,7 @@ class Call:
 
 
 Handler = Callable[[Call], Awaitable[BaseModel | web.StreamResponse]]
+Authenticator = Callable[[web.Request], Awaitable[Principal | None]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +72,10 @@ class Endpoint:
     summary: str
     tag: str
     public: bool = False
+    # A public endpoint that authenticates its own way (a signed callback): run before the
+    # body is read; it raises 401 with the reason, or returns who the caller is.
+    verify: Authenticator | None = None
+    headers: tuple[str, ...] = ()  # request headers it requires, for OpenAPI
     action: Action | None = None  # what the access policy in domain.access is asked about
     roles: frozenset[Role] = frozenset()  # the roles the policy allows for ``action``
     body: type[BaseModel] | None = None
@@ -96,6 +101,8 @@ class RouteTable:
         *,
         summary: str,
         public: bool = False,
+        verify: Authenticator | None = None,
+        headers: Iterable[str] = (),
         action: Action | None = None,
         roles: Iterable[Role] = (),
         body: type[BaseModel] | None = None,
@@ -117,6 +124,8 @@ class RouteTable:
                     summary=summary,
                     tag=self.tag,
                     public=public,
+                    verify=verify,
+                    headers=tuple(headers),
                     action=action,
                     roles=roles_for(action) if action is not None else frozenset(roles),
                     body=body,
@@ -140,8 +149,6 @@ def json_response(model: BaseModel, status: int = 200) -> web.Response:
     )
 
 
-Authenticator = Callable[[web.Request], Awaitable[Principal | None]]
-
 # What the audit trail reads back from a handled request.
 ENDPOINT = web.RequestKey("endpoint", Endpoint)
 PRINCIPAL = web.RequestKey("principal", Principal)
@@ -155,7 +162,11 @@ def wrap(
     async def handle(request: web.Request) -> web.StreamResponse:
         principal = None
         request[ENDPOINT] = endpoint
-        if not endpoint.public:
+        if endpoint.verify is not None:
+            principal = await endpoint.verify(request)
+            if principal is not None:
+                request[PRINCIPAL] = principal
+        elif not endpoint.public:
             principal = await authenticate(request)
             if principal is None:
                 raise web.HTTPUnauthorized(

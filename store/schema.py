@@ -362,3 +362,18 @@ class PartnershipRow(Base):
     next_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     overdue: Mapped[bool]
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class InboundCallback(Base):
+    """A partner callback's Idempotency-Key, kept a while so a repeat is not acted on twice."""
+
+    __tablename__ = "inbound_callbacks"
+
+    agency_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(40))
+    leg_id: Mapped[str] = mapped_column(String(48))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    status: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The answer the first delivery got; none while it is being acted on."""

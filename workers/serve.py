@@ -53,6 +53,7 @@ async def api_server(
         referral_config=ReferralConfig(
             number_prefix=settings.referral_number_prefix, policy=settings.referral_policy()
         ),
+        callback_secret=settings.callback_secret.get_secret_value(),
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import EmailStr, Field, SecretStr
+from pydantic import EmailStr, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.referral import ReferralPolicy
@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         default=SecretStr("partnerflow-dev-webhook-secret"),
         description="HMAC key that signs outgoing webhooks; set a long random value in production.",
     )
+    callback_secret: SecretStr = Field(
+        default=SecretStr("partnerflow-dev-callback-secret"),
+        description="Master key each partner agency's callback signing secret is derived from "
+        "(HMAC per agency). Not the webhook secret: every agency that receives webhooks holds "
+        "that one, and could then work out every other agency's callback secret.",
+    )
 
     referral_number_prefix: str = Field(
         default="TEN",
@@ -133,6 +139,15 @@ class Settings(BaseSettings):
 
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _callback_secret_is_not_the_webhook_secret(self) -> Settings:
+        if self.callback_secret.get_secret_value() == self.webhook_secret.get_secret_value():
+            raise ValueError(
+                "PARTNERFLOW_CALLBACK_SECRET must differ from PARTNERFLOW_WEBHOOK_SECRET "
+                "(every agency receiving webhooks holds the webhook secret)"
+            )
+        return self
 
     @cached_property
     def resolved_database_url(self) -> str:

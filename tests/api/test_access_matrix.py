@@ -94,6 +94,10 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/api/partnerships/{partnership_id}/decision"): frozenset({A, C}),
     ("POST", "/api/partnerships/{partnership_id}/commitments"): frozenset({A, C, G}),
     ("POST", "/api/partnerships/{partnership_id}/quarterly-returns"): frozenset({A, C, G}),
+    # Signed by the agency instead of a bearer token (tests/api/test_callbacks.py).
+    ("POST", "/api/callbacks/{agency_id}"): PUBLIC,
+    ("GET", "/api/callbacks/{agency_id}/secret"): frozenset({A}),
+    ("POST", "/api/referrals/{number}/erasure"): frozenset({A, C}),
 }
 
 EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {

@@ -29,7 +29,10 @@ async def test_every_protected_endpoint_documents_401_and_its_roles(api: TestCli
     doc = await (await api.get("/api/openapi.json")).json()
     for ep in endpoints():
         op = doc["paths"][ep.path][ep.method.lower()]
-        if ep.public:
+        if ep.verify is not None:
+            assert op["security"] == [{"signature": []}]
+            assert "401" in op["responses"], ep.path
+        elif ep.public:
             assert op["security"] == []
         else:
             assert "401" in op["responses"], ep.path
