@@ -76,6 +76,8 @@ _LEG_DONE = frozenset({LegState.OUTCOME_RECORDED, LegState.CLOSED})
 # (when the withdrawal was signalled again before the leg reported) and missed legs still
 # starting; the patch keeps them replaying.
 _WITHDRAWAL_ONCE_PER_LEG = "withdrawal-once-per-leg"
+# Histories recorded before PfWaitingOn named a leg's service from the moment it started.
+_WAITING_ON_STARTING_LEGS = "waiting-on-starting-legs"
 
 
 @workflow.defn(name=REFERRAL_WORKFLOW)
@@ -105,6 +107,7 @@ class ReferralWorkflow:
         self._withdrawn_services: set[str] = set()
         self._leg_services: dict[str, str] = {}
         self._stopped_for_withdrawal: set[str] = set()
+        self._waiting_on_starting_legs = False
         self._stopping: Withdrawal | None = None
         self._leg_stop: LegStop | None = None
         self._leg_count = 0
@@ -288,6 +291,10 @@ class ReferralWorkflow:
         need.state = NeedState.REFERRED
         need.leg_ids.append(new_leg)
         self._leg_services[new_leg] = choice.service.id
+        if workflow.patched(_WAITING_ON_STARTING_LEGS):
+            # Findable by a directory sync at once: the leg reports only after its first notice.
+            self._waiting_on_starting_legs = True
+            self._upsert_search_attributes(self._snapshot())
         handle = await workflow.start_child_workflow(
             LEG_WORKFLOW,
             LegInput(
@@ -447,7 +454,9 @@ class ReferralWorkflow:
             )
 
     def _upsert_search_attributes(self, view: ReferralView) -> None:
-        waiting = [leg for leg in view.legs if leg.state in WAITING_LEG_STATES]
+        waiting = {leg.service_id for leg in view.legs if leg.state in WAITING_LEG_STATES}
+        if self._waiting_on_starting_legs:
+            waiting |= {s for i, s in self._leg_services.items() if i not in self._legs}
         updates: list[SearchAttributeUpdate[Any]] = [
             sa.KIND.value_set("referral"),
             sa.STATUS.value_set(view.status.value),
@@ -455,7 +464,7 @@ class ReferralWorkflow:
             sa.WARD.value_set(view.ward),
             sa.URGENCY.value_set(view.urgency.value),
             sa.BREACHED.value_set(view.breached),
-            sa.WAITING_ON.value_set(sorted({leg.service_id for leg in waiting})),
+            sa.WAITING_ON.value_set(sorted(waiting)),
             sa.NEXT_DEADLINE.value_set(view.next_deadline)
             if view.next_deadline is not None
             else sa.NEXT_DEADLINE.value_unset(),
