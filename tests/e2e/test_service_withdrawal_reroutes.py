@@ -7,13 +7,15 @@ service gets no new referrals."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -22,10 +24,16 @@ from activities.directory_sync import DirectorySync, signal_waiting_referrals, w
 from activities.notify import Notifier, NotifierConfig
 from api.app import create_app
 from domain.access import Role
-from domain.directory import SERVICE_WITHDRAWN_SIGNAL, Directory, Service, ServiceWithdrawn
+from domain.directory import (
+    SERVICE_WITHDRAWN_SIGNAL,
+    Directory,
+    Service,
+    ServiceStatus,
+    ServiceWithdrawn,
+)
 from domain.oruk.export import service_record
 from domain.oruk.importing import oruk_id
-from domain.oruk.sync import DirectorySyncResult
+from domain.oruk.sync import DirectorySyncInput, DirectorySyncResult, SyncRequest
 from domain.referral import (
     ACCEPT_UPDATE,
     START_UPDATE,
@@ -35,6 +43,7 @@ from domain.referral import (
     ReferralView,
 )
 from store.db import Sessions
+from store.directory import get_service
 from store.oruk import shipped_mapping
 from store.referrals import StoredReferral, get_referral
 from store.tokens import issue_token
@@ -47,18 +56,12 @@ from workflows.referral_leg import ReferralLegWorkflow
 
 pytestmark = pytest.mark.e2e
 
-HISTORY = (
-    Path(__file__).resolve().parents[1]
-    / "workflow"
-    / "histories"
-    / "referral_service_withdrawn.json"
-)
-# Set to rewrite the committed history from this run (after a deliberate, patched change).
+HISTORIES = Path(__file__).resolve().parents[1] / "workflow" / "histories"
+# Set to rewrite the committed histories from this run (after a deliberate, patched change).
 WRITE = os.environ.get("PARTNERFLOW_WRITE_HISTORIES") == "1"
 
 DEBT = Need(category="benefits_debt", notes="Rent arrears since May")
 HOUSING = Need(category="housing", notes="Damp flat")
-FEED = "borough-feed"
 INACTIVE = ServiceWithdrawn(service_id="cab-debt", reason="inactive in the directory feed")
 REMOVED = ServiceWithdrawn(service_id="charity-debt", reason="removed from the directory feed")
 
@@ -126,8 +129,11 @@ async def test_withdrawn_service_reroutes_real_referrals_once(
     sessions: Sessions,
     smtp_sink: SmtpSink,
     webhook_sink: WebhookSink,
+    tmp_path: Path,
 ) -> None:
     client = dev_env.client
+    # The borough's feed: imported by an admin through the API, then synced on schedule.
+    path = tmp_path / "borough-feed.json"
     sync = DirectorySync(sessions, COORDINATOR)
     notifier = Notifier(NotifierConfig(smtp_port=smtp_sink.port, sender="pf@test"), sessions)
 
@@ -168,7 +174,7 @@ async def test_withdrawn_service_reroutes_real_referrals_once(
             async def import_feed(records: list[Any]) -> dict[str, Any]:
                 resp = await api.post(
                     "/api/directory/import",
-                    json={"document": records, "source": FEED, "full": True},
+                    json={"document": records, "source": str(path), "full": True},
                     headers=admin,
                 )
                 assert resp.status == 200, await resp.text()
@@ -212,21 +218,41 @@ async def test_withdrawn_service_reroutes_real_referrals_once(
             assert [leg.service_id for leg in view.legs] == ["charity-debt"]
             await visible(client, "charity-debt", {h.id for h in [*on_cab, later]})
 
-            # A full feed without the charity's service: its open legs move on to the council.
-            dropped = await import_feed(
-                feed(world, inactive={"cab-debt"}, without={"charity-debt"})
+        # The scheduled sync reads the feed, now without the charity's service: its open legs
+        # move on to the council.
+        path.write_text(json.dumps(feed(world, inactive={"cab-debt"}, without={"charity-debt"})))
+
+        async def scheduled_sync() -> tuple[DirectorySyncResult, WorkflowHistory]:
+            run = await client.start_workflow(
+                DirectorySyncWorkflow.run,
+                DirectorySyncInput(feed=SyncRequest(feed=str(path), full=True)),
+                id=f"directory-sync-{uuid.uuid4()}",
+                task_queue=world.task_queue,
             )
-            assert dropped["report"]["withdrawn"] == [REMOVED.model_dump()]
-            second = await client.get_workflow_handle(
-                dropped["rerouting_workflow_id"], result_type=DirectorySyncResult
-            ).result()
-            moved = [*on_cab, later]
-            assert sorted(second.referrals["charity-debt"]) == sorted(h.id for h in moved)
-            for handle in moved:
-                await world.until(
-                    handle, lambda v: legs_by_service(v).get("council-welfare") == [LegState.SENT]
-                )
-            await visible(client, "charity-debt", set())
+            return await run.result(), await run.fetch_history()
+
+        second, sync_history = await scheduled_sync()
+        assert second.sync is not None
+        assert second.sync.withdrawn == second.withdrawn == [REMOVED]
+        moved = [*on_cab, later]
+        assert sorted(second.referrals["charity-debt"]) == sorted(h.id for h in moved)
+        assert second.coordinator_told
+        for handle in moved:
+            await world.until(
+                handle, lambda v: legs_by_service(v).get("council-welfare") == [LegState.SENT]
+            )
+        await visible(client, "charity-debt", set())
+
+        # The same feed synced again changes nothing and signals nobody.
+        third, _ = await scheduled_sync()
+        assert third.sync is not None
+        assert (third.sync.updated, third.withdrawn, third.referrals) == (0, [], {})
+
+        # The directory: both services stay listed but take no referrals.
+        for service_id in ("cab-debt", "charity-debt"):
+            service = await get_service(sessions, service_id)
+            assert service is not None
+            assert service.status is ServiceStatus.INACTIVE
 
         # The read model: each debt need went cab → charity → council, housing legs stayed.
         for handle in on_cab:
@@ -280,6 +306,13 @@ async def test_withdrawn_service_reroutes_real_referrals_once(
         )
         coordinator = subjects(smtp_sink, COORDINATOR)
         assert coordinator.count("1 service(s) withdrawn from the directory") == 2
+        summaries = "".join(
+            str(m.get_content())
+            for m in smtp_sink.to(COORDINATOR)
+            if m["Subject"] == "1 service(s) withdrawn from the directory"
+        )
+        assert f"- cab-debt: {INACTIVE.reason}; 5 open referral(s) re-routed" in summaries
+        assert f"- charity-debt: {REMOVED.reason}; 6 open referral(s) re-routed" in summaries
         assert sorted(s for s in coordinator if s.startswith("Service withdrawn")) == sorted(
             [f"Service withdrawn: referrals re-routed ({n})" for n in numbers] * 2
             + [f"Service withdrawn: referrals re-routed ({later.id})"]
@@ -294,8 +327,13 @@ async def test_withdrawn_service_reroutes_real_referrals_once(
         )
         for handle in on_cab:
             await replayer.replay_workflow(await handle.fetch_history())
+        await Replayer(
+            workflows=[DirectorySyncWorkflow], data_converter=pydantic_data_converter
+        ).replay_workflow(sync_history)
         if WRITE:
-            HISTORY.write_text((await accepted.fetch_history()).to_json())
+            history = await accepted.fetch_history()
+            (HISTORIES / "referral_service_withdrawn.json").write_text(history.to_json())
+            (HISTORIES / "directory_sync.json").write_text(sync_history.to_json())
 
     await run_world(
         client,
