@@ -72,11 +72,11 @@ with workflow.unsafe.imports_passed_through():
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 SYSTEM = "system"
 _LEG_DONE = frozenset({LegState.OUTCOME_RECORDED, LegState.CLOSED})
-# Histories recorded before it told each leg of a withdrawn service to stop more than once
-# (when the withdrawal was signalled again before the leg reported) and missed legs still
-# starting; the patch keeps them replaying.
+# Before this patch a withdrawal signalled again before its legs reported stopped them and
+# told the co-ordinator again, and legs still starting were missed; such histories replay
+# without it.
 _WITHDRAWAL_ONCE_PER_LEG = "withdrawal-once-per-leg"
-# Histories recorded before PfWaitingOn named a leg's service from the moment it started.
+# Before this patch PfWaitingOn named a leg's service only once the leg reported.
 _WAITING_ON_STARTING_LEGS = "waiting-on-starting-legs"
 
 
