@@ -15,7 +15,11 @@ from typing import Any, TypeVar
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -239,6 +243,7 @@ class FollowUpRequest(BaseModel):
     summary="Submit a referral",
     action=Action.SUBMIT_REFERRAL,
     body=ReferralSubmission,
+    strict_body=True,
     response=ReferralCreated,
     status=201,
     errors=(503,),
@@ -339,15 +344,25 @@ async def get_referral_endpoint(call: Call) -> ReferralDetail:
     number = call.path("number")
     sessions = call.request.app[SESSIONS]
     stored = await _visible_referral(call, number)
-    legs, events = stored.legs, stored.events
+    needs, legs, events = stored.needs, stored.legs, stored.events
     live = await _live_state(call, number)
     if user.role is Role.AGENCY:
+        # An agency sees what was sent to it: its legs, their needs, and their events.
         mine = {leg.leg_id for leg in legs if leg.agency_id == user.agency_id}
         legs = [leg for leg in legs if leg.leg_id in mine]
-        events = [e for e in events if e.leg_id is None or e.leg_id in mine]
+        their_needs = {leg.need_id for leg in legs}
+        needs = [n for n in needs if n.need_id in their_needs]
+        events = [
+            e
+            for e in events
+            if e.leg_id in mine or (e.leg_id is None and e.need_id in (None, *their_needs))
+        ]
         if live is not None:
             live = live.model_copy(
-                update={"legs": [leg for leg in live.legs if leg.leg_id in mine]}
+                update={
+                    "legs": [leg for leg in live.legs if leg.leg_id in mine],
+                    "needs": [n for n in live.needs if n.need_id in their_needs],
+                }
             )
     personal = None
     if may_read_notes(user, referrer=stored.submitted_by, agency_ids=_agencies(stored)):
@@ -380,7 +395,7 @@ async def get_referral_endpoint(call: Call) -> ReferralDetail:
         follow_up_made_difference=stored.follow_up_made_difference,
         follow_up_score=stored.follow_up_score,
         personal_data_erased=s.personal_data_erased,
-        needs=stored.needs,
+        needs=needs,
         legs=legs,
         events=events,
         live=live,
@@ -448,6 +463,7 @@ async def start_leg(call: Call) -> LegView:
     summary="Decline a leg (reason required)",
     action=Action.ACT_ON_LEG,
     body=DeclineRequest,
+    strict_body=True,
     response=LegView,
     errors=(404, 409, 503),
 )
@@ -466,6 +482,7 @@ async def decline_leg(call: Call) -> LegView:
     summary="Record a leg's outcome",
     action=Action.ACT_ON_LEG,
     body=Outcome,
+    strict_body=True,
     response=LegView,
     errors=(404, 409, 503),
 )
@@ -500,6 +517,7 @@ async def close_leg(call: Call) -> LegView:
     summary="Record the follow-up with the resident",
     action=Action.MANAGE_REFERRAL,
     body=FollowUpRequest,
+    strict_body=True,
     response=ReferralView,
     errors=(404, 409, 503),
 )
@@ -519,6 +537,7 @@ async def record_follow_up(call: Call) -> ReferralView:
     summary="Withdraw a referral",
     action=Action.MANAGE_REFERRAL,
     body=WithdrawRequest,
+    strict_body=True,
     response=ReferralView,
     errors=(404, 409, 503),
 )
@@ -536,6 +555,7 @@ async def withdraw_referral(call: Call) -> ReferralView:
     summary="Record that the resident withdrew consent",
     action=Action.MANAGE_REFERRAL,
     body=WithdrawRequest,
+    strict_body=True,
     response=ReferralView,
     errors=(404, 409, 503),
 )
@@ -655,6 +675,8 @@ async def _update(
         cause = exc.cause
         reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise DomainRefusal(reason or "refused") from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise web.HTTPServiceUnavailable(reason="the workflow did not answer in time") from None
     except RPCError as exc:
         if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             raise DomainRefusal(gone) from None

@@ -145,6 +145,7 @@ async def test_refused_actions_answer_409_or_422_and_change_nothing(
         assert [leg["agency_id"] for leg in cab_view["live"]["legs"]] == ["cab"]
         charity_view = await api.referral(number, charity)
         assert [leg["agency_id"] for leg in charity_view["legs"]] == ["charity"]
+        assert [n["need_id"] for n in charity_view["needs"]] == ["N1"]
         assert all(e["leg_id"] in (None, second["leg_id"]) for e in charity_view["events"])
 
     await run_api(time_skipping_env, sessions, smtp_sink, webhook_sink, body)
@@ -331,3 +332,49 @@ async def test_submission_temporal_refuses_keeps_nothing(
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ReferralRow)) == 0
         assert await session.scalar(select(func.count()).select_from(ResidentRow)) == 0
+
+
+async def test_each_agency_sees_only_the_need_sent_to_it(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    async def body(api: ReferralApi) -> None:
+        referrer = await api.user(Role.REFERRER, "reach-out-1")
+        cab = await api.user(Role.AGENCY, "cab-intake", "cab")
+        council = await api.user(Role.AGENCY, "council-housing", "council")
+        two = submission(
+            Need(category="benefits_debt", notes="Rent arrears"),
+            Need(category="housing", notes="Damp flat"),
+        )
+        number = await api.submit(referrer, two.model_dump(mode="json"))
+        await api.until(number, referrer, lambda b: len(b["legs"]) == 2)
+        for headers, agency, need, note in (
+            (cab, "cab", "N1", "Rent arrears"),
+            (council, "council", "N2", "Damp flat"),
+        ):
+            seen = await api.referral(number, headers)
+            assert [leg["agency_id"] for leg in seen["legs"]] == [agency]
+            assert [n["need_id"] for n in seen["needs"]] == [need]
+            assert [n["need_id"] for n in seen["live"]["needs"]] == [need]
+            assert seen["personal"]["need_notes"] == {need: note}
+            assert all(e["need_id"] in (None, need) for e in seen["events"])
+
+    await run_api(time_skipping_env, sessions, smtp_sink, webhook_sink, body)
+
+
+async def test_bodies_take_json_types_exactly_as_documented(
+    api: TestClient, bearer: Any, sessions: Sessions
+) -> None:
+    raw = submission().model_dump(mode="json")
+    raw["consent"]["given_at"] = 0
+    resp = await api.post("/api/referrals", json=raw, headers=await bearer(Role.REFERRER))
+    assert resp.status == 422
+    assert (await resp.json())["detail"][0]["field"] == "consent.given_at"
+    raw = submission().model_dump(mode="json")
+    raw["resident"]["date_of_birth"] = 0
+    resp = await api.post("/api/referrals", json=raw, headers=await bearer(Role.REFERRER))
+    assert resp.status == 422
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ReferralRow)) == 0
