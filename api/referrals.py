@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -225,13 +225,22 @@ class WithdrawRequest(BaseModel):
     _reason = field_validator("reason")(_required_text)
 
 
+def _not_text(value: object) -> object:
+    # A JSON integer may be written 4.0, but never "4".
+    if isinstance(value, str):
+        raise ValueError("expected a whole number, not text")
+    return value
+
+
 class FollowUpRequest(BaseModel):
     """What the resident said at follow-up."""
 
     model_config = ConfigDict(extra="forbid")
 
-    made_difference: bool
-    score: int | None = Field(default=None, ge=1, le=5, description="1 (none) to 5 (a lot).")
+    made_difference: StrictBool
+    score: Annotated[int | None, BeforeValidator(_not_text)] = Field(
+        default=None, ge=1, le=5, description="1 (none) to 5 (a lot)."
+    )
 
 
 # --- Submitting, reading, listing ------------------------------------------------------------
@@ -517,7 +526,6 @@ async def close_leg(call: Call) -> LegView:
     summary="Record the follow-up with the resident",
     action=Action.MANAGE_REFERRAL,
     body=FollowUpRequest,
-    strict_body=True,
     response=ReferralView,
     errors=(404, 409, 503),
 )

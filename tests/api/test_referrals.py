@@ -71,9 +71,14 @@ async def test_submit_accept_start_outcome_follow_up_closed(
         assert recorded["outcome"] == {"code": "got_help", "value": 1240.0, "unit": "GBP"}
 
         await api.until(number, referrer, lambda b: b["status"] == "follow_up")
+        for wrong in ({"made_difference": "yes"}, {"made_difference": True, "score": "5"}):
+            resp = await api.http.post(
+                f"/api/referrals/{number}/follow-up", json=wrong, headers=referrer
+            )
+            assert resp.status == 422, wrong
         follow = await api.http.post(
             f"/api/referrals/{number}/follow-up",
-            json={"made_difference": True, "score": 5},
+            json={"made_difference": True, "score": 5.0},
             headers=referrer,
         )
         assert follow.status == 200, await follow.text()
