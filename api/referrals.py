@@ -7,6 +7,7 @@ caller may not see answer 404, exactly as if they did not exist.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,7 @@ from domain.referral import (
     Decline,
     FollowUp,
     LegView,
+    NeedView,
     Outcome,
     RecordOutcome,
     ReferralPolicy,
@@ -66,8 +68,9 @@ from domain.referral import (
     Withdrawal,
     referral_input,
 )
+from domain.referral_records import ReferralEvent
 from store.audit import append_audit
-from store.referral_queries import discard_referral
+from store.referral_queries import discard_referral, withdraw_consent_after_close
 from store.referrals import (
     ReferralFilter,
     ReferralSummary,
@@ -569,11 +572,32 @@ async def withdraw_referral(call: Call) -> ReferralView:
 )
 async def withdraw_consent(call: Call) -> ReferralView:
     """Stop every open leg, tell the agencies to delete the resident's details, and erase
-    them from partnerflow; the anonymous statistics stay."""
-    await _managed_referral(call)
+    them from partnerflow; the anonymous statistics stay. A referral that has already ended
+    has its details erased all the same."""
+    stored = await _managed_referral(call)
     reason = call.body_as(WithdrawRequest).reason
     withdrawal = Withdrawal(actor=call.user().subject, reason=reason)
-    return await _referral_update(call, WITHDRAW_CONSENT_UPDATE, withdrawal)
+    try:
+        return await _referral_update(call, WITHDRAW_CONSENT_UPDATE, withdrawal)
+    except WorkflowGone:
+        if stored.summary.personal_data_erased:
+            raise DomainRefusal("consent was already withdrawn") from None
+    sessions = call.request.app[SESSIONS]
+    await withdraw_consent_after_close(
+        sessions,
+        ReferralEvent(
+            event_id=str(uuid.uuid4()),
+            number=stored.summary.number,
+            at=datetime.now(UTC),
+            kind="consent_withdrawn",
+            actor=withdrawal.actor,
+            detail="personal data erased after the referral ended",
+        ),
+    )
+    log.info("consent withdrawn after close", referral=stored.summary.number)
+    erased = await get_referral(sessions, stored.summary.number)
+    assert erased is not None
+    return _view_from_store(erased)
 
 
 # --- Internals -------------------------------------------------------------------------------
@@ -671,6 +695,48 @@ async def _referral_update(call: Call, update: str, arg: BaseModel) -> ReferralV
     )
 
 
+class WorkflowGone(DomainRefusal):
+    """The workflow is no longer running: nothing can change it."""
+
+
+def _view_from_store(stored: StoredReferral) -> ReferralView:
+    """A finished referral as the read model has it, in the workflow's own shape."""
+    s = stored.summary
+    legs = [
+        LegView(
+            **leg.model_dump(exclude={"outcome_code", "outcome_value", "outcome_unit"}),
+            number=s.number,
+            outcome=Outcome(code=leg.outcome_code, value=leg.outcome_value, unit=leg.outcome_unit)
+            if leg.outcome_code
+            else None,
+        )
+        for leg in stored.legs
+    ]
+    return ReferralView(
+        number=s.number,
+        source=ReferralSource(s.source),
+        ward=s.ward,
+        status=ReferralStatus(s.status),
+        urgency=Urgency(s.urgency),
+        needs=[
+            NeedView(
+                **need.model_dump(),
+                leg_ids=[leg.leg_id for leg in stored.legs if leg.need_id == need.need_id],
+            )
+            for need in stored.needs
+        ],
+        legs=legs,
+        consent_agency_ids=stored.consent_agency_ids,
+        created_at=s.created_at,
+        updated_at=s.updated_at,
+        breached=s.breached,
+        next_deadline=s.next_deadline,
+        follow_up_due_at=stored.follow_up_due_at,
+        personal_data_erased=s.personal_data_erased,
+        status_reason=stored.status_reason,
+    )
+
+
 async def _update(
     call: Call, workflow_id: str, update: str, arg: BaseModel, result: type[R], *, gone: str
 ) -> R:
@@ -687,7 +753,7 @@ async def _update(
         raise web.HTTPServiceUnavailable(reason="the workflow did not answer in time") from None
     except RPCError as exc:
         if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            raise DomainRefusal(gone) from None
+            raise WorkflowGone(gone) from None
         log.warning("update failed", workflow_id=workflow_id, update=update, error=repr(exc))
         raise web.HTTPServiceUnavailable(reason="Temporal is unavailable; try again") from None
     return answer

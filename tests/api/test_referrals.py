@@ -274,6 +274,28 @@ async def test_withdraw_and_withdraw_consent(
         async with api.world.sessions() as session:
             assert await session.get(ResidentRow, second) is None
 
+        # The withdrawn referral's workflow has ended; consent can still be withdrawn.
+        await api.world.client.get_workflow_handle(first).result()
+        assert (await api.referral(first, referrer))["personal"] is not None
+        late = await api.http.post(
+            f"/api/referrals/{first}/withdraw-consent",
+            json={"reason": "resident asked later"},
+            headers=referrer,
+        )
+        assert late.status == 200, await late.text()
+        view = await late.json()
+        assert view["personal_data_erased"] is True
+        assert view["status"] == "withdrawn"
+        assert [leg["state"] for leg in view["legs"]] == ["withdrawn"]
+        after = await api.referral(first, referrer)
+        assert after["personal"] is None
+        assert after["consent_agency_ids"] == []
+        assert after["events"][-1]["kind"] == "consent_withdrawn"
+        twice = await api.http.post(
+            f"/api/referrals/{first}/withdraw-consent", json={"reason": "again"}, headers=referrer
+        )
+        assert twice.status == 409
+
     await run_api(time_skipping_env, sessions, smtp_sink, webhook_sink, body)
 
 
