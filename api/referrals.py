@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import structlog
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
+from sqlalchemy.exc import DBAPIError
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -278,8 +279,16 @@ async def submit_referral(call: Call) -> ReferralCreated:
     client = await _client(call)
     sessions = app[SESSIONS]
     now = datetime.now(UTC)
-    number = await next_referral_number(sessions, config.number_prefix, now.year)
-    await save_referral(sessions, number, submission, submitted_by=user.subject, at=now)
+    try:
+        number = await next_referral_number(sessions, config.number_prefix, now.year)
+        await save_referral(sessions, number, submission, submitted_by=user.subject, at=now)
+    except DBAPIError as exc:
+        # One transaction each: a failure keeps nothing of the submission.
+        log.warning("referral not stored", error=repr(exc))
+        raise web.HTTPServiceUnavailable(
+            reason="the database is busy or unreachable; nothing was kept, submit it again",
+            headers={"Retry-After": "5"},
+        ) from None
     inp = referral_input(
         number, submission, submitted_by=user.subject, today=now.date(), policy=config.policy
     )
