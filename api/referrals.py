@@ -105,6 +105,7 @@ class ReferralConfig:
 
 REFERRAL_CONFIG = web.AppKey("referral_config", ReferralConfig)
 NOT_FOUND = "no such referral"
+LIVE_STATE_TIMEOUT = timedelta(seconds=3)
 NO_LEG = "no such leg"
 
 # --- Request and response models ------------------------------------------------------------
@@ -654,8 +655,9 @@ async def _managed_referral(call: Call) -> StoredReferral:
 async def _live_state(call: Call, number: str) -> ReferralView | None:
     try:
         client = await call.request.app[TEMPORAL].client()
+        # With no worker polling, a query waits; the page must not.
         view: ReferralView = await client.get_workflow_handle(number).query(
-            STATE_QUERY, result_type=ReferralView
+            STATE_QUERY, result_type=ReferralView, rpc_timeout=LIVE_STATE_TIMEOUT
         )
     except Exception as exc:
         # The read model still answers; the live state is a bonus.

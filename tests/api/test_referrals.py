@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import string
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from domain.access import Role
 from domain.referral import REFERRAL_WORKFLOW, STATE_QUERY, LegView, Need, referral_input
 from store.audit import read_audit
 from store.db import Sessions
+from store.referrals import save_referral
 from store.schema import ReferralRow, ResidentRow
 from tests.api.referral_api import Headers, ReferralApi, run_api
 from tests.conftest import StaticTemporal
@@ -405,3 +407,31 @@ async def test_bodies_take_json_types_exactly_as_documented(
     assert resp.status == 422
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ReferralRow)) == 0
+
+
+async def test_read_model_answers_when_no_worker_does(
+    time_skipping_env: WorkflowEnvironment, sessions: Sessions, bearer: Any
+) -> None:
+    prefix = "".join(random.choices(string.ascii_uppercase, k=6))
+    number = f"{prefix}-2026-000001"
+    sub = submission()
+    now = datetime.now(UTC)
+    await save_referral(sessions, number, sub, submitted_by="test-referrer", at=now)
+    idle = await time_skipping_env.client.start_workflow(
+        REFERRAL_WORKFLOW,
+        referral_input(number, sub, submitted_by="test-referrer", today=now.date()),
+        id=number,
+        task_queue=f"nobody-polls-{prefix}",
+    )
+    app = create_app(
+        sessions=sessions, temporal=StaticTemporal(time_skipping_env.client), task_queue="q"
+    )
+    try:
+        async with TestClient(TestServer(app)) as http, asyncio.timeout(15):
+            resp = await http.get(f"/api/referrals/{number}", headers=await bearer(Role.REFERRER))
+            assert resp.status == 200, await resp.text()
+            body = await resp.json()
+            assert body["live"] is None
+            assert body["personal"]["resident"]["name"] == RESIDENT_NAME
+    finally:
+        await idle.terminate()
