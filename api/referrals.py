@@ -161,8 +161,8 @@ class ReferralDetail(BaseModel):
     number: str
     source: ReferralSource
     ward: str
-    status: str
-    urgency: str
+    status: ReferralStatus
+    urgency: Urgency
     breached: bool
     next_deadline: datetime | None
     created_at: datetime
@@ -403,8 +403,8 @@ async def get_referral_endpoint(call: Call) -> ReferralDetail:
         number=s.number,
         source=ReferralSource(s.source),
         ward=s.ward,
-        status=s.status,
-        urgency=s.urgency,
+        status=ReferralStatus(s.status),
+        urgency=Urgency(s.urgency),
         breached=s.breached,
         next_deadline=s.next_deadline,
         created_at=s.created_at,
