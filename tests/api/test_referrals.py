@@ -241,11 +241,14 @@ async def test_withdraw_and_withdraw_consent(
         await api.until(first, referrer, _one_leg)
         await api.until(second, referrer, _one_leg)
 
+        handle = api.world.client.get_workflow_handle(first)
+        before = await api.world.state(handle)
         early = await api.http.post(
             f"/api/referrals/{first}/follow-up", json={"made_difference": True}, headers=referrer
         )
         assert early.status == 409
         assert "not awaiting follow-up" in (await early.json())["error"]
+        assert await api.world.state(handle) == before
 
         resp = await api.http.post(
             f"/api/referrals/{first}/withdraw",
