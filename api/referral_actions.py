@@ -69,6 +69,8 @@ async def run_update(
     """Run an Update: its result; the validator's refusal, or a finished workflow (``gone``),
     as a 409 :class:`DomainRefusal`; Temporal unreachable as a 503."""
     handle: Any = client.get_workflow_handle(workflow_id)
+    # With the request id bound by the API, this line ties a request to its workflow.
+    log.info("update sent", workflow_id=workflow_id, update=update)
     try:
         answer: R = await handle.execute_update(update, arg, result_type=result)
     except WorkflowUpdateFailedError as exc:

@@ -304,7 +304,7 @@ async def submit_referral(call: Call) -> ReferralCreated:
             raise web.HTTPServiceUnavailable(
                 reason="Temporal did not take the referral; nothing was kept, submit it again"
             ) from None
-    log.info("referral submitted", referral=number, needs=len(submission.needs))
+    log.info("referral submitted", workflow_id=number, needs=len(submission.needs))
     return ReferralCreated(number=number, status=ReferralStatus.OPEN, created_at=now)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ async def test_referral_through_up_leaves_only_ciphertext_in_history(tmp_path: P
             async with http.post("/api/referrals", json=SUBMISSION, headers=referrer) as resp:
                 assert resp.status == 201, await resp.text()
                 number = (await resp.json())["number"]
+                submitted_by_request = resp.headers["X-Request-Id"]
             leg = f"{number}-L1"
             async with asyncio.timeout(30):
                 while True:
@@ -70,6 +72,7 @@ async def test_referral_through_up_leaves_only_ciphertext_in_history(tmp_path: P
                     await asyncio.sleep(0.2)
             async with http.post(f"/api/legs/{leg}/accept", headers=agency) as resp:
                 assert resp.status == 200, await resp.text()
+                accepted_by_request = resp.headers["X-Request-Id"]
             outcome = {"code": "got_help", "value": 1240, "unit": "GBP"}
             async with http.post(f"/api/legs/{leg}/outcome", json=outcome, headers=agency) as resp:
                 assert resp.status == 200, await resp.text()
@@ -87,3 +90,11 @@ async def test_referral_through_up_leaves_only_ciphertext_in_history(tmp_path: P
         assert secret not in raw, secret
     mail = " ".join(p.read_text() for p in (tmp_path / "var" / "mail").glob("*.eml"))
     assert NAME in mail  # the agency did get the details, by email
+
+    # JSON logs tie each API request to the workflow it drove, and activities to workflows.
+    logs = [json.loads(line) for line in stack.out.read_text().splitlines() if line.startswith("{")]
+    pairs = {(e.get("request_id"), e.get("workflow_id"), e.get("event")) for e in logs}
+    assert (submitted_by_request, number, "referral submitted") in pairs
+    assert (accepted_by_request, leg, "update sent") in pairs
+    assert any(e.get("workflow_id") == leg and e.get("activity") for e in logs)
+    assert not any(NAME in line for line in stack.out.read_text().splitlines())
