@@ -124,7 +124,7 @@ class ReferralNotices:
             lines.append(("Respond by", notice.deadline.isoformat()))
         if notice.reason:
             lines.append(("Reason", notice.reason))
-        if notice.step is NoticeStep.LEG_STOPPED and "consent" in notice.reason.lower():
+        if notice.consent_withdrawn:
             lines.append(("Action", "The resident withdrew consent: delete their details."))
         lines.append(("Link", f"{self._config.public_url}/referrals/{notice.number}"))
         return lines

@@ -186,10 +186,16 @@ class ReferralInput(BaseModel):
 
 
 def referral_input(
-    number: str, submission: ReferralSubmission, *, submitted_by: str, today: date
+    number: str,
+    submission: ReferralSubmission,
+    *,
+    submitted_by: str,
+    today: date,
+    policy: ReferralPolicy | None = None,
 ) -> ReferralInput:
     """The workflow input for a submission: its personal data left out."""
     return ReferralInput(
+        policy=policy or ReferralPolicy(),
         number=number,
         source=submission.source,
         ward=submission.ward,
@@ -231,6 +237,8 @@ FINAL_LEG_STATES = frozenset(
     {LegState.CLOSED, LegState.DECLINED, LegState.EXPIRED, LegState.WITHDRAWN}
 )
 OPEN_LEG_STATES = frozenset(LegState) - FINAL_LEG_STATES
+WAITING_LEG_STATES = frozenset({LegState.SENT, LegState.ACCEPTED, LegState.IN_PROGRESS})
+"""Open legs still waiting on their service: a withdrawn service re-routes these."""
 
 
 class TransitionRefused(ValueError):
@@ -249,7 +257,7 @@ def check_transition(current: LegState, target: LegState) -> None:
         return
     allowed = sorted(s.value for s in _TRANSITIONS.get(current, frozenset()))
     raise TransitionRefused(
-        f"a {current.value} leg cannot become {target.value}"
+        f"a leg cannot go from {current.value} to {target.value}"
         + (f" (it can become: {', '.join(allowed)}, withdrawn)" if allowed else "")
     )
 

@@ -71,6 +71,9 @@ class ReferralNotice(BaseModel):
     service_id: str | None = None
     reason: str = ""
     deadline: datetime | None = None
+    consent_withdrawn: bool = Field(
+        default=False, description="A stop because the resident withdrew consent."
+    )
 
 
 class NoticeResult(BaseModel):

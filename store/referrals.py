@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-from sqlalchemy import delete, select, text, update
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.referral import (
+    OPEN_LEG_STATES,
     Consent,
     ReferralSubmission,
     Referrer,
@@ -320,3 +321,238 @@ async def consented_agencies(sessions: Sessions, number: str) -> set[str]:
             {k: v for k, v in row.consent.items() if k != "withdrawn"}
         ).agency_ids
     )
+
+
+# --- Reading the read model ------------------------------------------------------------------
+
+
+class ReferralFilter(BaseModel):
+    """Filters of the referral list (all optional) and its page."""
+
+    status: str | None = None
+    ward: str | None = None
+    agency_id: str | None = None
+    urgency: str | None = None
+    breached: bool | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
+class ReferralSummary(BaseModel):
+    """One row of the referral list."""
+
+    number: str
+    source: str
+    ward: str
+    status: str
+    urgency: str
+    breached: bool
+    next_deadline: datetime | None
+    personal_data_erased: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReferralPage(BaseModel):
+    """A page of referrals, newest first, and how many match in all."""
+
+    items: list[ReferralSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class StoredNeed(BaseModel):
+    """A need as recorded."""
+
+    need_id: str
+    category: str
+    urgency: str
+    state: str
+    signposted_service_id: str | None
+    tried_service_ids: list[str]
+    reason: str
+
+
+class StoredLeg(BaseModel):
+    """A leg as recorded, with its outcome if any."""
+
+    leg_id: str
+    need_id: str
+    category: str
+    urgency: str
+    service_id: str
+    agency_id: str
+    state: str
+    route_reason: str
+    breached: bool
+    sent_at: datetime
+    deadline: datetime
+    reminded_at: datetime | None
+    escalated_at: datetime | None
+    decline_reason: str | None
+    withdraw_reason: str | None
+    updated_at: datetime
+    outcome_code: str | None = None
+    outcome_value: float | None = None
+    outcome_unit: str | None = None
+    outcome_at: datetime | None = None
+
+
+class StoredEvent(BaseModel):
+    """An event as recorded."""
+
+    event_id: str
+    leg_id: str | None
+    need_id: str | None
+    at: datetime
+    kind: str
+    actor: str
+    detail: str
+
+
+class StoredReferral(BaseModel):
+    """One referral from the read model: no personal data."""
+
+    summary: ReferralSummary
+    submitted_by: str
+    referrer_agency_id: str | None
+    consent_agency_ids: list[str]
+    status_reason: str
+    follow_up_due_at: datetime | None
+    follow_up_made_difference: bool | None
+    follow_up_score: int | None
+    needs: list[StoredNeed]
+    legs: list[StoredLeg]
+    events: list[StoredEvent]
+
+
+def _summary(row: ReferralRow) -> ReferralSummary:
+    return ReferralSummary.model_validate(row, from_attributes=True)
+
+
+async def list_referrals(sessions: Sessions, where: ReferralFilter) -> ReferralPage:
+    """Referrals matching ``where``, newest first (each filter is served by an index)."""
+    conditions: list[ColumnElement[bool]] = []
+    for column, value in (
+        (ReferralRow.status, where.status),
+        (ReferralRow.ward, where.ward),
+        (ReferralRow.urgency, where.urgency),
+        (ReferralRow.breached, where.breached),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if where.created_from is not None:
+        conditions.append(ReferralRow.created_at >= where.created_from)
+    if where.created_to is not None:
+        conditions.append(ReferralRow.created_at < where.created_to)
+    if where.agency_id is not None:
+        conditions.append(
+            ReferralRow.number.in_(
+                select(ReferralLegRow.number).where(ReferralLegRow.agency_id == where.agency_id)
+            )
+        )
+    async with sessions() as session:
+        total = await session.scalar(
+            select(func.count()).select_from(ReferralRow).where(*conditions)
+        )
+        rows = (
+            await session.scalars(
+                select(ReferralRow)
+                .where(*conditions)
+                .order_by(ReferralRow.created_at.desc(), ReferralRow.number.desc())
+                .limit(where.limit)
+                .offset(where.offset)
+            )
+        ).all()
+    return ReferralPage(
+        items=[_summary(r) for r in rows],
+        total=int(total or 0),
+        limit=where.limit,
+        offset=where.offset,
+    )
+
+
+async def get_referral(sessions: Sessions, number: str) -> StoredReferral | None:
+    """A referral with its needs, legs (and outcomes) and events, or None."""
+    async with sessions() as session:
+        row = await session.get(ReferralRow, number)
+        if row is None:
+            return None
+        needs = (
+            await session.scalars(
+                select(ReferralNeedRow)
+                .where(ReferralNeedRow.number == number)
+                .order_by(ReferralNeedRow.need_id)
+            )
+        ).all()
+        legs = (
+            await session.scalars(
+                select(ReferralLegRow)
+                .where(ReferralLegRow.number == number)
+                .order_by(ReferralLegRow.sent_at, ReferralLegRow.leg_id)
+            )
+        ).all()
+        outcomes = {
+            o.leg_id: o
+            for o in (
+                await session.scalars(
+                    select(ReferralOutcomeRow).where(ReferralOutcomeRow.number == number)
+                )
+            ).all()
+        }
+        events = (
+            await session.scalars(
+                select(ReferralEventRow)
+                .where(ReferralEventRow.number == number)
+                .order_by(ReferralEventRow.at, ReferralEventRow.event_id)
+            )
+        ).all()
+    stored_legs = []
+    for leg in legs:
+        stored = StoredLeg.model_validate(leg, from_attributes=True)
+        outcome = outcomes.get(leg.leg_id)
+        if outcome is not None:
+            stored.outcome_code, stored.outcome_value = outcome.code, outcome.value
+            stored.outcome_unit, stored.outcome_at = outcome.unit, outcome.recorded_at
+        stored_legs.append(stored)
+    return StoredReferral(
+        summary=_summary(row),
+        submitted_by=row.submitted_by,
+        referrer_agency_id=row.referrer_agency_id,
+        consent_agency_ids=list(row.consent.get("agency_ids", [])),
+        status_reason=row.status_reason,
+        follow_up_due_at=row.follow_up_due_at,
+        follow_up_made_difference=row.follow_up_made_difference,
+        follow_up_score=row.follow_up_score,
+        needs=[StoredNeed.model_validate(n, from_attributes=True) for n in needs],
+        legs=stored_legs,
+        events=[StoredEvent.model_validate(e, from_attributes=True) for e in events],
+    )
+
+
+async def get_leg(sessions: Sessions, leg_id: str) -> StoredLeg | None:
+    """One leg (to check which agency may act on it), or None."""
+    async with sessions() as session:
+        row = await session.get(ReferralLegRow, leg_id)
+    return StoredLeg.model_validate(row, from_attributes=True) if row is not None else None
+
+
+async def agency_worklist(
+    sessions: Sessions, agency_id: str, *, limit: int = 100, offset: int = 0
+) -> list[StoredLeg]:
+    """An agency's open legs, the most pressing deadline first."""
+    open_states = [s.value for s in OPEN_LEG_STATES]
+    async with sessions() as session:
+        rows = (
+            await session.scalars(
+                select(ReferralLegRow)
+                .where(ReferralLegRow.agency_id == agency_id, ReferralLegRow.state.in_(open_states))
+                .order_by(ReferralLegRow.deadline, ReferralLegRow.leg_id)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+    return [StoredLeg.model_validate(r, from_attributes=True) for r in rows]

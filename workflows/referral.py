@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         SETTLED_NEED_STATES,
         STATE_QUERY,
         STOP_SIGNAL,
+        WAITING_LEG_STATES,
         WITHDRAW_CONSENT_UPDATE,
         WITHDRAW_UPDATE,
         FollowUp,
@@ -100,6 +101,7 @@ class ReferralWorkflow:
         self._withdrawn_services: set[str] = set()
         self._stopping: Withdrawal | None = None
         self._leg_stop: LegStop | None = None
+        self._leg_count = 0
         self._events: list[ReferralEvent] = []
         self._recording = asyncio.Lock()
 
@@ -142,7 +144,7 @@ class ReferralWorkflow:
         legs = [
             leg
             for leg in self._legs.values()
-            if leg.service_id == withdrawn.service_id and leg.state in OPEN_LEG_STATES
+            if leg.service_id == withdrawn.service_id and leg.state in WAITING_LEG_STATES
         ]
         if not legs or self._stopping is not None:
             return
@@ -264,7 +266,9 @@ class ReferralWorkflow:
         choice: RouteChoice,
     ) -> LegView:
         """Start a leg and wait until it records an outcome or ends."""
-        number = leg_id(self._view.number, len(self._children) + 1)
+        # Counted before the first await: needs routed in parallel must not share an id.
+        self._leg_count += 1
+        number = leg_id(self._view.number, self._leg_count)
         need.state = NeedState.REFERRED
         need.leg_ids.append(number)
         handle = await workflow.start_child_workflow(
@@ -412,7 +416,7 @@ class ReferralWorkflow:
             )
 
     def _upsert_search_attributes(self, view: ReferralView) -> None:
-        open_legs = [leg for leg in view.legs if leg.state in OPEN_LEG_STATES]
+        waiting = [leg for leg in view.legs if leg.state in WAITING_LEG_STATES]
         updates: list[SearchAttributeUpdate[Any]] = [
             sa.KIND.value_set("referral"),
             sa.STATUS.value_set(view.status.value),
@@ -420,7 +424,7 @@ class ReferralWorkflow:
             sa.WARD.value_set(view.ward),
             sa.URGENCY.value_set(view.urgency.value),
             sa.BREACHED.value_set(view.breached),
-            sa.WAITING_ON.value_set(sorted({leg.service_id for leg in open_legs})),
+            sa.WAITING_ON.value_set(sorted({leg.service_id for leg in waiting})),
             sa.NEXT_DEADLINE.value_set(view.next_deadline)
             if view.next_deadline is not None
             else sa.NEXT_DEADLINE.value_unset(),

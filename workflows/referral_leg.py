@@ -230,7 +230,9 @@ class ReferralLegWorkflow:
         self._view.withdraw_reason = stop.reason
         self._view.reroute = stop.reroute
         self._event("withdrawn", SYSTEM, stop.reason)
-        await self._notify(NoticeStep.LEG_STOPPED, stop.reason)
+        await self._notify(
+            NoticeStep.LEG_STOPPED, stop.reason, consent_withdrawn=stop.consent_withdrawn
+        )
         await self._publish()
 
     def _event(self, kind: str, actor: str, detail: str = "") -> None:
@@ -263,7 +265,9 @@ class ReferralLegWorkflow:
                     LEG_CHANGED_SIGNAL, view
                 )
 
-    async def _notify(self, step: NoticeStep, reason: str = "") -> None:
+    async def _notify(
+        self, step: NoticeStep, reason: str = "", *, consent_withdrawn: bool = False
+    ) -> None:
         await workflow.execute_activity(
             NOTIFY_REFERRAL,
             ReferralNotice(
@@ -275,6 +279,7 @@ class ReferralLegWorkflow:
                 service_id=self._view.service_id,
                 reason=reason,
                 deadline=self._view.deadline,
+                consent_withdrawn=consent_withdrawn,
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             result_type=NoticeResult,

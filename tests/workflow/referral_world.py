@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import random
+import string
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -123,12 +125,16 @@ class World:
     smtp: SmtpSink
     webhooks: WebhookSink
     task_queue: str
+    # Numbers restart in each test's fresh database; a prefix per world keeps ids unique.
+    prefix: str = field(
+        default_factory=lambda: "".join(random.choices(string.ascii_uppercase, k=6))
+    )
 
     async def submit(
         self, sub: ReferralSubmission, policy: ReferralPolicy | None = None
     ) -> WorkflowHandle[Any, ReferralView]:
         """Save the referral with its personal data, then start its workflow (as the API does)."""
-        number = await next_referral_number(self.sessions, "TEN", 2026)
+        number = await next_referral_number(self.sessions, self.prefix, 2026)
         now = datetime.now(UTC)
         await save_referral(self.sessions, number, sub, submitted_by="reach-out-1", at=now)
         inp: ReferralInput = referral_input(

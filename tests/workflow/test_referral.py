@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
+from sqlalchemy import select
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.directory import SERVICE_WITHDRAWN_SIGNAL, ServiceWithdrawn
 from domain.referral import (
     ACCEPT_UPDATE,
+    CLOSE_UPDATE,
+    DECLINE_UPDATE,
     RECORD_FOLLOW_UP_UPDATE,
     RECORD_OUTCOME_UPDATE,
+    STATE_QUERY,
+    WITHDRAW_CONSENT_UPDATE,
+    WITHDRAW_UPDATE,
     AgencyAction,
+    Decline,
     FollowUp,
     LegState,
     LegView,
+    Need,
     NeedState,
     Outcome,
     OutcomeCode,
@@ -21,10 +34,21 @@ from domain.referral import (
     ReferralPolicy,
     ReferralStatus,
     ReferralView,
+    Withdrawal,
 )
 from store.db import Sessions
+from store.referrals import load_personal_data
+from store.schema import ReferralEventRow, ReferralLegRow, ReferralOutcomeRow, ReferralRow
 from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import REFERRER, RESIDENT_NAME, World, run_world, submission
+from tests.workflow.referral_world import (
+    COORDINATOR,
+    REFERRER,
+    RESIDENT_NAME,
+    World,
+    run_world,
+    submission,
+)
+from workflows import search_attributes as sa
 
 
 async def test_accept_outcome_follow_up_closed(
@@ -72,5 +96,296 @@ async def test_accept_outcome_follow_up_closed(
         assert [e["event"] for e in webhook_sink.events] == ["referral.leg_sent"]
         assert webhook_sink.events[0]["data"]["Resident"] == RESIDENT_NAME
         assert len(set(smtp_sink.keys())) == len(smtp_sink.keys())
+
+    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+
+
+def _leg(world: World, leg_id: str) -> WorkflowHandle[Any, LegView]:
+    return world.client.get_workflow_handle(leg_id, result_type=LegView)
+
+
+async def _events(sessions: Sessions, number: str) -> list[tuple[str, str]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(ReferralEventRow.kind, ReferralEventRow.actor)
+            .where(ReferralEventRow.number == number)
+            .order_by(ReferralEventRow.at)
+        )
+        return [(kind, actor) for kind, actor in rows.all()]
+
+
+async def test_decline_reroutes_to_the_next_service(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    async def body(world: World) -> None:
+        handle = await world.submit(submission())
+        view = await world.until(handle, lambda v: len(v.legs) == 1)
+        declined = await _leg(world, view.legs[0].leg_id).execute_update(
+            DECLINE_UPDATE,
+            Decline(agency_id="cab", actor="cab-user", reason="no appointments this month"),
+            result_type=LegView,
+        )
+        assert declined.state is LegState.DECLINED
+        view = await world.until(handle, lambda v: len(v.legs) == 2)
+        first, second = view.legs
+        assert (first.state, first.decline_reason) == (
+            LegState.DECLINED,
+            "no appointments this month",
+        )
+        assert (second.service_id, second.state) == ("charity-debt", LegState.SENT)
+        assert view.needs[0].tried_service_ids == ["cab-debt", "charity-debt"]
+        assert "capacity limited" in second.route_reason
+        assert len(smtp_sink.to("help@charity.example")) == 1
+        async with world.sessions() as session:
+            legs = (
+                await session.scalars(select(ReferralLegRow).order_by(ReferralLegRow.leg_id))
+            ).all()
+        assert [(leg.service_id, leg.state) for leg in legs] == [
+            ("cab-debt", "declined"),
+            ("charity-debt", "sent"),
+        ]
+        assert ("declined", "cab-user") in await _events(world.sessions, view.number)
+        await handle.execute_update(
+            WITHDRAW_UPDATE, Withdrawal(actor="reach-out-1", reason="resident moved away")
+        )
+        final = await handle.result()
+        assert final.status is ReferralStatus.WITHDRAWN
+        assert final.legs[1].state is LegState.WITHDRAWN
+        assert any("Stop work" in str(m["Subject"]) for m in smtp_sink.to("help@charity.example"))
+
+    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+
+
+async def test_silence_reminds_escalates_reroutes_then_unallocated(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    async def body(world: World) -> None:
+        handle = await world.submit(submission())
+        final = await handle.result()
+        assert final.status is ReferralStatus.UNALLOCATED
+        assert final.needs[0].state is NeedState.UNALLOCATED
+        assert [(leg.service_id, leg.state, leg.breached) for leg in final.legs] == [
+            ("cab-debt", LegState.EXPIRED, True),
+            ("charity-debt", LegState.EXPIRED, True),
+        ]
+        for leg in final.legs:
+            assert leg.reminded_at is not None
+            assert leg.escalated_at is not None
+            assert leg.sent_at < leg.deadline <= leg.reminded_at < leg.escalated_at
+        cab = [str(m["Subject"]) for m in smtp_sink.to("intake@cab.example")]
+        assert [s.split(" ")[0] for s in cab] == ["New", "Reminder:"]
+        coordinator = [str(m["Subject"]).split(":")[0] for m in smtp_sink.to(COORDINATOR)]
+        assert coordinator == [
+            "Escalation",
+            "Escalation",
+            "Unallocated need on referral " + final.number,
+        ]
+        assert [e["event"] for e in webhook_sink.events] == [
+            "referral.leg_sent",
+            "referral.leg_reminder",
+        ]
+        async with world.sessions() as session:
+            row = await session.get(ReferralRow, final.number)
+        assert row is not None
+        assert (row.status, row.breached) == ("unallocated", True)
+
+    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+
+
+async def test_no_consent_signposts_the_resident(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    async def body(world: World) -> None:
+        handle = await world.submit(
+            submission(Need(category="community_safety", notes="Youths outside at night"))
+        )
+        final = await handle.result()
+        assert final.status is ReferralStatus.CLOSED
+        assert final.legs == []
+        need = final.needs[0]
+        assert (need.state, need.signposted_service_id) == (NeedState.SIGNPOSTED, "police-safety")
+        assert smtp_sink.to("safer@police.example") == []
+        (signpost,) = smtp_sink.to(REFERRER)
+        text = signpost.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "Phone: 101" in text
+        assert RESIDENT_NAME not in text
+
+    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+
+
+async def test_two_needs_go_to_two_agencies_in_parallel(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    async def body(world: World) -> None:
+        handle = await world.submit(
+            submission(
+                Need(category="benefits_debt", urgency="urgent"),
+                Need(category="housing", notes="Damp flat"),
+            ),
+            ReferralPolicy(follow_up_after_days=0, follow_up_wait_days=1),
+        )
+        view = await world.until(handle, lambda v: len(v.legs) == 2)
+        assert view.urgency.value == "urgent"
+        by_agency = {leg.agency_id: leg for leg in view.legs}
+        assert set(by_agency) == {"cab", "council"}
+        assert by_agency["cab"].deadline < by_agency["council"].deadline
+        for agency, leg in by_agency.items():
+            await _leg(world, leg.leg_id).execute_update(
+                ACCEPT_UPDATE, AgencyAction(agency_id=agency, actor=f"{agency}-user")
+            )
+        for agency, leg in by_agency.items():
+            await _leg(world, leg.leg_id).execute_update(
+                RECORD_OUTCOME_UPDATE,
+                RecordOutcome(
+                    agency_id=agency,
+                    actor=f"{agency}-user",
+                    outcome=Outcome(code=OutcomeCode.GOT_HELP),
+                ),
+            )
+        await _leg(world, by_agency["council"].leg_id).execute_update(
+            CLOSE_UPDATE, AgencyAction(agency_id="council", actor="council-user")
+        )
+        final = await handle.result()
+        assert final.status is ReferralStatus.CLOSED
+        assert {n.state for n in final.needs} == {NeedState.OUTCOME_RECORDED}
+        assert {leg.state for leg in final.legs} == {LegState.CLOSED}
+        async with world.sessions() as session:
+            outcomes = (await session.scalars(select(ReferralOutcomeRow.agency_id))).all()
+        assert sorted(outcomes) == ["cab", "council"]
+
+    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+
+
+async def test_refused_update_changes_nothing(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    async def body(world: World) -> None:
+        handle = await world.submit(submission())
+        view = await world.until(handle, lambda v: len(v.legs) == 1)
+        leg = _leg(world, view.legs[0].leg_id)
+        before = await leg.query(STATE_QUERY, result_type=LegView)
+        events_before = await _events(world.sessions, view.number)
+        with pytest.raises(WorkflowUpdateFailedError) as wrong_agency:
+            await leg.execute_update(
+                ACCEPT_UPDATE, AgencyAction(agency_id="council", actor="someone")
+            )
+        assert "sent to cab, not council" in str(wrong_agency.value.cause)
+        with pytest.raises(WorkflowUpdateFailedError) as too_early:
+            await leg.execute_update(CLOSE_UPDATE, AgencyAction(agency_id="cab", actor="cab-user"))
+        assert "cannot go from sent to closed" in str(too_early.value.cause)
+        with pytest.raises(WorkflowUpdateFailedError) as no_follow_up:
+            await handle.execute_update(
+                RECORD_FOLLOW_UP_UPDATE, FollowUp(actor="reach-out-1", made_difference=False)
+            )
+        assert "not awaiting follow-up" in str(no_follow_up.value.cause)
+        assert await leg.query(STATE_QUERY, result_type=LegView) == before
+        assert await _events(world.sessions, view.number) == events_before
+        await handle.execute_update(
+            WITHDRAW_UPDATE, Withdrawal(actor="reach-out-1", reason="entered in error")
+        )
+        assert (await handle.result()).status is ReferralStatus.WITHDRAWN
+
+    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+
+
+async def test_service_withdrawn_reroutes_open_legs(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    async def body(world: World) -> None:
+        handle = await world.submit(submission())
+        view = await world.until(handle, lambda v: len(v.legs) == 1)
+        described = await handle.describe()
+        assert described.typed_search_attributes.get(sa.WAITING_ON) == ["cab-debt"]
+        assert described.typed_search_attributes.get(sa.KIND) == "referral"
+        await handle.signal(
+            SERVICE_WITHDRAWN_SIGNAL,
+            ServiceWithdrawn(service_id="cab-debt", reason="inactive in the directory feed"),
+        )
+        view = await world.until(handle, lambda v: len(v.legs) == 2)
+        assert view.legs[0].state is LegState.WITHDRAWN
+        assert view.legs[1].service_id == "charity-debt"
+        await world.until(handle, lambda v: v.legs[1].state is LegState.SENT)
+        described = await handle.describe()
+        assert described.typed_search_attributes.get(sa.WAITING_ON) == ["charity-debt"]
+        assert described.typed_search_attributes.get(sa.AGENCIES) == ["cab", "charity"]
+        assert any("Service withdrawn" in str(m["Subject"]) for m in smtp_sink.to(COORDINATOR))
+        assert any("Stop work" in str(m["Subject"]) for m in smtp_sink.to("intake@cab.example"))
+        await handle.execute_update(WITHDRAW_UPDATE, Withdrawal(actor="reach-out-1", reason="done"))
+        await handle.result()
+
+    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+
+
+async def test_consent_withdrawn_stops_legs_and_erases_personal_data(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    async def body(world: World) -> None:
+        handle = await world.submit(
+            submission(Need(category="benefits_debt"), Need(category="housing"))
+        )
+        view = await world.until(
+            handle, lambda v: len(v.legs) == 2 and all(leg.state is LegState.SENT for leg in v.legs)
+        )
+        number = view.number
+        assert await load_personal_data(world.sessions, number) is not None
+        database = Path(str(world.sessions.kw["bind"].url.database))
+        files = (database, database.with_name(database.name + "-wal"))
+        # The name is on disk before erasure, so the check below can fail.
+        assert any(RESIDENT_NAME.encode() in p.read_bytes() for p in files if p.exists())
+        result = await handle.execute_update(
+            WITHDRAW_CONSENT_UPDATE,
+            Withdrawal(actor="reach-out-1", reason="resident phoned the helpline"),
+            result_type=ReferralView,
+        )
+        assert result.status is ReferralStatus.CONSENT_WITHDRAWN
+        assert result.personal_data_erased
+        assert {leg.state for leg in result.legs} == {LegState.WITHDRAWN}
+        final = await handle.result()
+        assert final.status is ReferralStatus.CONSENT_WITHDRAWN
+        for agency in ("intake@cab.example", "housing@council.example"):
+            stop = [m for m in smtp_sink.to(agency) if "Stop work" in str(m["Subject"])]
+            assert "delete their details" in stop[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert await load_personal_data(world.sessions, number) is None
+        for path in files:
+            if path.exists():
+                raw = path.read_bytes()
+                for secret in (RESIDENT_NAME, "Marine Parade", "CO15 1AA", "Rent arrears"):
+                    assert secret.encode() not in raw, (path.name, secret)
+        async with world.sessions() as session:
+            row = await session.get(ReferralRow, number)
+            legs = (
+                await session.scalars(select(ReferralLegRow).where(ReferralLegRow.number == number))
+            ).all()
+        assert row is not None
+        assert (row.ward, row.status, row.personal_data_erased) == (
+            "pier",
+            "consent_withdrawn",
+            True,
+        )
+        assert sorted((leg.category, leg.state) for leg in legs) == [
+            ("benefits_debt", "withdrawn"),
+            ("housing", "withdrawn"),
+        ]
 
     await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)

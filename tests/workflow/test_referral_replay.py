@@ -1,0 +1,116 @@
+"""Replay referral histories: one recorded now (with no workflow cache, so every task
+replays), and histories committed under ``histories/`` from earlier versions of the code,
+so a change that would break running referrals fails here first."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from pathlib import Path
+
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from domain.referral import (
+    ACCEPT_UPDATE,
+    DECLINE_UPDATE,
+    RECORD_FOLLOW_UP_UPDATE,
+    RECORD_OUTCOME_UPDATE,
+    AgencyAction,
+    Decline,
+    FollowUp,
+    Outcome,
+    OutcomeCode,
+    RecordOutcome,
+    ReferralPolicy,
+    ReferralStatus,
+)
+from store.db import Sessions
+from tests.sinks import SmtpSink, WebhookSink
+from tests.workflow.referral_world import REFERRER, RESIDENT_NAME, World, run_world, submission
+from workflows.referral import ReferralWorkflow
+from workflows.referral_leg import ReferralLegWorkflow
+
+HISTORIES = Path(__file__).with_name("histories")
+# Set to rewrite the committed histories from this run (after a deliberate, patched change).
+WRITE = os.environ.get("PARTNERFLOW_WRITE_HISTORIES") == "1"
+
+
+def replayer() -> Replayer:
+    return Replayer(
+        workflows=[ReferralWorkflow, ReferralLegWorkflow], data_converter=pydantic_data_converter
+    )
+
+
+async def test_recorded_referral_histories_replay(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    histories: list[WorkflowHistory] = []
+
+    async def body(world: World) -> None:
+        handle = await world.submit(
+            submission(), ReferralPolicy(follow_up_after_days=1, follow_up_wait_days=1)
+        )
+        view = await world.until(handle, lambda v: len(v.legs) == 1)
+        first = world.client.get_workflow_handle(view.legs[0].leg_id)
+        await first.execute_update(
+            DECLINE_UPDATE, Decline(agency_id="cab", actor="cab-user", reason="full this month")
+        )
+        view = await world.until(handle, lambda v: len(v.legs) == 2)
+        second = world.client.get_workflow_handle(view.legs[1].leg_id)
+        await second.execute_update(
+            ACCEPT_UPDATE, AgencyAction(agency_id="charity", actor="charity-user")
+        )
+        await second.execute_update(
+            RECORD_OUTCOME_UPDATE,
+            RecordOutcome(
+                agency_id="charity",
+                actor="charity-user",
+                outcome=Outcome(code=OutcomeCode.GOT_HELP, value=300, unit="GBP"),
+            ),
+        )
+        await world.until(handle, lambda v: v.status is ReferralStatus.FOLLOW_UP)
+        await handle.execute_update(
+            RECORD_FOLLOW_UP_UPDATE, FollowUp(actor="reach-out-1", made_difference=True)
+        )
+        assert (await handle.result()).status is ReferralStatus.CLOSED
+        for h in (handle, first, second):
+            histories.append(await h.fetch_history())
+
+    await run_world(
+        time_skipping_env.client,
+        sessions,
+        smtp_sink,
+        webhook_sink,
+        body,
+        max_cached_workflows=0,
+    )
+    for history in histories:
+        await replayer().replay_workflow(history)
+        # Personal data stays in the store: none of it is in any payload of the history.
+        payloads = b"".join(
+            base64.b64decode(data)
+            for data in re.findall(r'"data":\s*"([A-Za-z0-9+/=]+)"', history.to_json())
+        )
+        assert payloads
+        for secret in (RESIDENT_NAME, "Marine Parade", "CO15 1AA", "Rent arrears", REFERRER):
+            assert secret.encode() not in payloads
+    if WRITE:
+        referral, _, leg = histories
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / "referral.json").write_text(referral.to_json())
+        (HISTORIES / "referral_leg.json").write_text(leg.to_json())
+
+
+async def test_committed_referral_histories_replay() -> None:
+    files = sorted(HISTORIES.glob("referral*.json"))
+    assert [f.name for f in files] == ["referral.json", "referral_leg.json"]
+    for file in files:
+        history = WorkflowHistory.from_json(file.stem, file.read_text())
+        await replayer().replay_workflow(history)
