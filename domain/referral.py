@@ -390,6 +390,9 @@ class LegView(BaseModel):
     deadline: datetime
     breached: bool = False
     reminded_at: datetime | None = None
+    escalate_at: datetime | None = Field(
+        default=None, description="When silence is escalated, once the reminder has gone."
+    )
     escalated_at: datetime | None = None
     decline_reason: str | None = None
     withdraw_reason: str | None = None

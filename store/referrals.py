@@ -22,6 +22,7 @@ from domain.referral import (
     Referrer,
     Resident,
     format_referral_number,
+    highest_urgency,
 )
 from domain.referral_records import LegRecord, ReferralEvent, ReferralRecord
 from store.db import Sessions
@@ -82,10 +83,7 @@ async def save_referral(
                 source=submission.source.value,
                 ward=submission.ward,
                 status="open",
-                urgency=max(
-                    (n.urgency for n in submission.needs),
-                    key=["routine", "urgent", "emergency"].index,
-                ).value,
+                urgency=highest_urgency([n.urgency for n in submission.needs]).value,
                 breached=False,
                 submitted_by=submitted_by,
                 referrer_agency_id=submission.referrer.agency_id,

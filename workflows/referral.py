@@ -232,6 +232,7 @@ class ReferralWorkflow:
                 exclude=set(need.tried_service_ids) | self._withdrawn_services,
             )
             if choice is None:
+                workflow.logger.info("need %s unallocated", need.need_id)
                 need.state, need.reason = NeedState.UNALLOCATED, "no suitable service left"
                 self._event("unallocated", SYSTEM, need.reason, need_id=need.need_id)
                 await self._notify(NoticeStep.NEED_UNALLOCATED, subject=need.need_id, need=need)
@@ -268,14 +269,14 @@ class ReferralWorkflow:
         """Start a leg and wait until it records an outcome or ends."""
         # Counted before the first await: needs routed in parallel must not share an id.
         self._leg_count += 1
-        number = leg_id(self._view.number, self._leg_count)
+        new_leg = leg_id(self._view.number, self._leg_count)
         need.state = NeedState.REFERRED
-        need.leg_ids.append(number)
+        need.leg_ids.append(new_leg)
         handle = await workflow.start_child_workflow(
             LEG_WORKFLOW,
             LegInput(
                 number=self._view.number,
-                leg_id=number,
+                leg_id=new_leg,
                 need=ref,
                 ward=self._input.ward,
                 service_id=choice.service.id,
@@ -284,18 +285,20 @@ class ReferralWorkflow:
                 response_days=dict(choice.service.response_days),
                 policy=self._input.policy,
             ),
-            id=number,
+            id=new_leg,
             result_type=LegView,
             parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
         )
-        self._children[number] = handle
+        self._children[new_leg] = handle
         if self._leg_stop is not None:
             # The referral was stopped while this leg was starting.
             await handle.signal(STOP_SIGNAL, self._leg_stop)
-        await workflow.wait_condition(lambda: handle.done() or self._leg_state(number) in _LEG_DONE)
+        await workflow.wait_condition(
+            lambda: handle.done() or self._leg_state(new_leg) in _LEG_DONE
+        )
         if handle.done():
-            self._legs[number] = await handle
-        return self._legs[number]
+            self._legs[new_leg] = await handle
+        return self._legs[new_leg]
 
     # --- Follow-up and closing ---------------------------------------------------------------
 
@@ -383,7 +386,9 @@ class ReferralWorkflow:
         view.legs = [self._legs[k].model_copy() for k in sorted(self._legs, key=_leg_order)]
         open_legs = [leg for leg in view.legs if leg.state in OPEN_LEG_STATES]
         view.breached = any(leg.breached for leg in view.legs)
-        waiting = [leg.deadline for leg in open_legs if leg.state is LegState.SENT]
+        waiting = [
+            leg.escalate_at or leg.deadline for leg in open_legs if leg.state is LegState.SENT
+        ]
         view.next_deadline = min(waiting) if waiting else None
         return view
 

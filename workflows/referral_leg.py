@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         ReferralEvent,
         ReferralNotice,
     )
+    from workflows import search_attributes as sa
 
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 SYSTEM = "system"
@@ -96,15 +97,20 @@ class ReferralLegWorkflow:
             self._view.breached = True
             self._view.reminded_at = workflow.now()
             self._event("reminded", SYSTEM, "no response by the deadline")
+            escalate_at = add_working_days(self._view.deadline, leg.policy.escalate_after_days)
+            self._view.escalate_at = escalate_at
+            workflow.logger.info("leg %s breached its deadline; agency reminded", leg.leg_id)
             await self._notify(NoticeStep.LEG_REMINDER)
             await self._publish()
-            escalate_at = add_working_days(self._view.deadline, leg.policy.escalate_after_days)
             if not await self._responded_by(escalate_at):
                 self._move(LegState.EXPIRED)
                 self._view.escalated_at = workflow.now()
                 self._view.reroute = True
                 self._event("escalated", SYSTEM, "no response after the reminder")
-                await self._notify(NoticeStep.LEG_ESCALATED)
+                workflow.logger.info("leg %s expired; escalated to the co-ordinator", leg.leg_id)
+                await self._notify(NoticeStep.LEG_ESCALATED, "no response after the reminder")
+                # The agency holds the resident's details: tell it the referral went elsewhere.
+                await self._notify(NoticeStep.LEG_STOPPED, "no response: referred elsewhere")
                 await self._publish()
         await workflow.wait_condition(lambda: self._ended() or self._stop is not None)
         if not self._ended() and self._stop is not None:
@@ -260,6 +266,7 @@ class ReferralLegWorkflow:
         async with self._publishing:
             events, self._events = self._events, []
             view = self._view.model_copy(deep=True)
+            self._upsert_search_attributes(view)
             await workflow.execute_activity(
                 RECORD_LEG,
                 LegRecord(view=view, events=events),
@@ -270,6 +277,24 @@ class ReferralLegWorkflow:
                 await workflow.get_external_workflow_handle(parent.workflow_id).signal(
                     LEG_CHANGED_SIGNAL, view
                 )
+
+    @staticmethod
+    def _upsert_search_attributes(view: LegView) -> None:
+        # Legs are findable too: an agency's open work, breached or not, in the Temporal UI.
+        # No PfWaitingOn: the directory sync signals referrals (which re-route), not legs.
+        silent = view.state is LegState.SENT
+        workflow.upsert_search_attributes(
+            [
+                sa.KIND.value_set("referral_leg"),
+                sa.STATUS.value_set(view.state.value),
+                sa.AGENCIES.value_set([view.agency_id]),
+                sa.URGENCY.value_set(view.urgency.value),
+                sa.BREACHED.value_set(view.breached),
+                sa.NEXT_DEADLINE.value_set(view.escalate_at or view.deadline)
+                if silent
+                else sa.NEXT_DEADLINE.value_unset(),
+            ]
+        )
 
     async def _notify(
         self, step: NoticeStep, reason: str = "", *, consent_withdrawn: bool = False

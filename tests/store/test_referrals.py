@@ -161,3 +161,19 @@ async def test_dashboard_filters_use_indexes(sessions: Sessions) -> None:
             )
         ).all()
     assert "ix_referral_legs_agency_id_state" in " ".join(str(row[-1]) for row in plan)
+
+
+async def test_the_same_store_functions_on_postgres(pg_sessions: Sessions) -> None:
+    numbers = await asyncio.gather(
+        *(next_referral_number(pg_sessions, "TEN", 2026) for _ in range(5))
+    )
+    assert sorted(numbers) == [f"TEN-2026-{n:06d}" for n in range(1, 6)]
+    await _seed(pg_sessions)
+    page = await list_referrals(pg_sessions, ReferralFilter(agency_id="cab", breached=False))
+    assert [item.number for item in page.items] == ["TEN-2026-000002"]
+    assert await erase_personal_data(pg_sessions, "TEN-2026-000002")
+    assert await load_personal_data(pg_sessions, "TEN-2026-000002") is None
+    stored = await get_referral(pg_sessions, "TEN-2026-000002")
+    assert stored is not None
+    assert stored.summary.personal_data_erased
+    assert [leg.breached for leg in stored.legs] == [True]

@@ -160,3 +160,22 @@ def test_outcome_value_is_optional_and_not_negative() -> None:
     assert Outcome(code=OutcomeCode.GOT_HELP, value=1240, unit="GBP").value == 1240
     with pytest.raises(ValueError, match="greater than or equal to 0"):
         Outcome(code=OutcomeCode.GOT_HELP, value=-1)
+
+
+def test_submission_refuses_unknown_fields_naive_consent_time_and_no_needs() -> None:
+    base = {
+        "source": "reach_out",
+        "ward": "pier",
+        "resident": {"name": "A Resident"},
+        "needs": [{"category": "housing"}],
+        "referrer": {"name": "Worker"},
+    }
+    assert ReferralSubmission.model_validate(base).needs[0].urgency is Urgency.ROUTINE
+    with pytest.raises(ValueError, match="Extra inputs are not permitted"):
+        ReferralSubmission.model_validate({**base, "nickname": "x"})
+    with pytest.raises(ValueError, match="time zone"):
+        ReferralSubmission.model_validate({**base, "consent": {"given_at": "2026-11-02T10:00:00"}})
+    with pytest.raises(ValueError, match="at least 1 item"):
+        ReferralSubmission.model_validate({**base, "needs": []})
+    with pytest.raises(ValueError, match="Input should be"):
+        ReferralSubmission.model_validate({**base, "needs": [{"category": "astrology"}]})

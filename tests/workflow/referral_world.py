@@ -169,6 +169,15 @@ class World:
                 await asyncio.sleep(0.1)
 
 
+async def eventually(check: Callable[[], bool], within: float = 15.0) -> None:
+    """Wait until ``check`` holds (e.g. an email an activity sends has arrived)."""
+    async with asyncio.timeout(within):
+        while True:
+            if check():
+                return
+            await asyncio.sleep(0.05)
+
+
 async def run_world(
     client: Client,
     sessions: Sessions,

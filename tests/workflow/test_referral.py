@@ -45,6 +45,7 @@ from tests.workflow.referral_world import (
     REFERRER,
     RESIDENT_NAME,
     World,
+    eventually,
     run_world,
     submission,
 )
@@ -82,7 +83,9 @@ async def test_accept_outcome_follow_up_closed(
         assert view.needs[0].state is NeedState.OUTCOME_RECORDED
         await time_skipping_env.sleep(timedelta(days=5))
         await world.until(handle, lambda v: v.status is ReferralStatus.FOLLOW_UP)
-        assert any("Follow-up due" in str(m["Subject"]) for m in smtp_sink.to(REFERRER))
+        await eventually(
+            lambda: any("Follow-up due" in str(m["Subject"]) for m in smtp_sink.to(REFERRER))
+        )
         await handle.execute_update(
             RECORD_FOLLOW_UP_UPDATE,
             FollowUp(actor="reach-out-1", made_difference=True, score=5),
@@ -178,8 +181,10 @@ async def test_silence_reminds_escalates_reroutes_then_unallocated(
             assert leg.reminded_at is not None
             assert leg.escalated_at is not None
             assert leg.sent_at < leg.deadline <= leg.reminded_at < leg.escalated_at
+            assert leg.escalate_at is not None
+            assert leg.escalate_at <= leg.escalated_at
         cab = [str(m["Subject"]) for m in smtp_sink.to("intake@cab.example")]
-        assert [s.split(" ")[0] for s in cab] == ["New", "Reminder:"]
+        assert [s.split(" ")[0] for s in cab] == ["New", "Reminder:", "Stop"]
         coordinator = [str(m["Subject"]).split(":")[0] for m in smtp_sink.to(COORDINATOR)]
         assert coordinator == [
             "Escalation",
@@ -189,6 +194,7 @@ async def test_silence_reminds_escalates_reroutes_then_unallocated(
         assert [e["event"] for e in webhook_sink.events] == [
             "referral.leg_sent",
             "referral.leg_reminder",
+            "referral.leg_stopped",
         ]
         async with world.sessions() as session:
             row = await session.get(ReferralRow, final.number)
@@ -315,6 +321,14 @@ async def test_service_withdrawn_reroutes_open_legs(
         described = await handle.describe()
         assert described.typed_search_attributes.get(sa.WAITING_ON) == ["cab-debt"]
         assert described.typed_search_attributes.get(sa.KIND) == "referral"
+        leg = (await _leg(world, view.legs[0].leg_id).describe()).typed_search_attributes
+        assert (leg.get(sa.KIND), leg.get(sa.STATUS), leg.get(sa.AGENCIES)) == (
+            "referral_leg",
+            "sent",
+            ["cab"],
+        )
+        assert leg.get(sa.NEXT_DEADLINE) == view.legs[0].deadline
+        assert leg.get(sa.WAITING_ON) is None
         await handle.signal(
             SERVICE_WITHDRAWN_SIGNAL,
             ServiceWithdrawn(service_id="cab-debt", reason="inactive in the directory feed"),
@@ -326,7 +340,9 @@ async def test_service_withdrawn_reroutes_open_legs(
         described = await handle.describe()
         assert described.typed_search_attributes.get(sa.WAITING_ON) == ["charity-debt"]
         assert described.typed_search_attributes.get(sa.AGENCIES) == ["cab", "charity"]
-        assert any("Service withdrawn" in str(m["Subject"]) for m in smtp_sink.to(COORDINATOR))
+        await eventually(
+            lambda: any("Service withdrawn" in str(m["Subject"]) for m in smtp_sink.to(COORDINATOR))
+        )
         assert any("Stop work" in str(m["Subject"]) for m in smtp_sink.to("intake@cab.example"))
         await handle.execute_update(WITHDRAW_UPDATE, Withdrawal(actor="reach-out-1", reason="done"))
         await handle.result()

@@ -1,0 +1,75 @@
+"""Referral notices: composed from the store at send time, sent once per key."""
+
+from datetime import UTC, datetime
+
+from temporalio.testing import ActivityEnvironment
+
+from activities.notify import Notifier, NotifierConfig
+from activities.referral_notices import NoticeConfig, ReferralNotices
+from domain.notification import idempotency_key
+from domain.referral_records import NoticeStep, ReferralNotice
+from store.db import Sessions
+from store.directory import save_directory
+from store.referrals import erase_personal_data, save_referral
+from tests.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
+from tests.workflow.referral_world import COORDINATOR, RESIDENT_NAME, directory, submission
+
+NUMBER = "TEN-2026-000001"
+
+
+async def notices(sessions: Sessions, smtp: SmtpSink, webhooks: WebhookSink) -> ReferralNotices:
+    async with sessions.begin() as session:
+        await save_directory(session, directory(webhooks.url))
+    notifier = Notifier(
+        NotifierConfig(smtp_port=smtp.port, webhook_secret=WEBHOOK_SECRET), sessions
+    )
+    return ReferralNotices(notifier, sessions, NoticeConfig(coordinator_email=COORDINATOR))
+
+
+def notice(step: NoticeStep, service_id: str, **kwargs: object) -> ReferralNotice:
+    return ReferralNotice.model_validate(
+        {
+            "key": idempotency_key(NUMBER, "L1", step.value),
+            "step": step,
+            "number": NUMBER,
+            "leg_id": f"{NUMBER}-L1",
+            "need_id": "N1",
+            "service_id": service_id,
+            **kwargs,
+        }
+    )
+
+
+async def test_a_retried_notice_is_sent_once_with_details_only_where_consented(
+    sessions: Sessions, smtp_sink: SmtpSink, webhook_sink: WebhookSink
+) -> None:
+    n = await notices(sessions, smtp_sink, webhook_sink)
+    env = ActivityEnvironment()
+    sub = submission(consent=["charity"])
+    await save_referral(sessions, NUMBER, sub, submitted_by="u", at=datetime.now(UTC))
+    sent = notice(NoticeStep.LEG_SENT, "cab-debt")
+    first = await env.run(n.notify_referral, sent)
+    again = await env.run(n.notify_referral, sent)
+    assert (first.channels, first.sent, again.sent) == (["email", "webhook"], 2, 0)
+    assert len(smtp_sink.messages) == len(webhook_sink.events) == 1
+    # The CAB is not in the consent: the notice carries no personal details.
+    (mail,) = smtp_sink.messages
+    assert RESIDENT_NAME not in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Resident" not in webhook_sink.events[0]["data"]
+    await env.run(n.notify_referral, notice(NoticeStep.LEG_SENT, "charity-debt", key="k" * 16))
+    html = smtp_sink.to("help@charity.example")[0].get_body(("html",))
+    assert RESIDENT_NAME in html.get_content()  # type: ignore[union-attr]
+
+
+async def test_after_erasure_nothing_personal_is_left_to_send(
+    sessions: Sessions, smtp_sink: SmtpSink, webhook_sink: WebhookSink
+) -> None:
+    n = await notices(sessions, smtp_sink, webhook_sink)
+    env = ActivityEnvironment()
+    await save_referral(sessions, NUMBER, submission(), submitted_by="u", at=datetime.now(UTC))
+    await erase_personal_data(sessions, NUMBER)
+    await env.run(n.notify_referral, notice(NoticeStep.LEG_SENT, "charity-debt"))
+    text = smtp_sink.to("help@charity.example")[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert RESIDENT_NAME not in text
+    follow_up = await env.run(n.notify_referral, notice(NoticeStep.FOLLOW_UP_DUE, "cab-debt"))
+    assert follow_up.channels == []
