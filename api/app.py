@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from aiohttp import web
 from temporalio.converter import PayloadCodec
 
-from api import audit, codec, directory, health, metrics, oruk, tokens
+from api import audit, codec, directory, health, metrics, oruk, referrals, tokens
 from api.audit import audit_trail
 from api.codec import CODEC, CORS_ORIGINS, codec_cors
 from api.errors import error_middleware
@@ -16,6 +16,7 @@ from api.health import OPENAPI
 from api.metrics import request_timing
 from api.openapi import build_openapi
 from api.oruk import oruk_cors
+from api.referrals import REFERRAL_CONFIG, ReferralConfig
 from api.routing import Endpoint, RouteTable, wrap
 from api.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.web import overview, session
@@ -32,6 +33,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     metrics.routes,
     directory.routes,
     oruk.routes,
+    referrals.routes,
 )
 PAGE_TABLES: tuple[PageTable, ...] = (session.pages, overview.pages)
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
@@ -65,11 +67,13 @@ def create_app(
     codec: PayloadCodec | None = None,
     cors_origins: Iterable[str] = (),
     web_config: WebConfig | None = None,
+    referral_config: ReferralConfig | None = None,
 ) -> web.Application:
     """Build the API with its routes, error handling and shared state.
 
     ``codec`` is the payload codec the codec endpoint serves to the Temporal UI;
-    ``cors_origins`` are the browser origins (the Temporal UI) allowed to call it.
+    ``cors_origins`` are the browser origins (the Temporal UI) allowed to call it;
+    ``referral_config`` numbers new referrals and sets their timings.
     """
     app = web.Application(
         middlewares=[
@@ -86,6 +90,7 @@ def create_app(
         app[CODEC] = codec
     app[CORS_ORIGINS] = frozenset(cors_origins)
     app[WEB_CONFIG] = web_config or WebConfig()
+    app[REFERRAL_CONFIG] = referral_config or ReferralConfig()
     app[SESSIONS] = sessions
     app[TEMPORAL] = temporal
     app[TASK_QUEUE] = task_queue

@@ -8,10 +8,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench import routing
+from bench import referrals, routing
 from bench.common import machine
 
-BENCHES: list[Callable[[], Any]] = [routing.main]
+BENCHES: list[Callable[[], Any]] = [routing.main, referrals.main]
 
 
 def run() -> int:

@@ -332,6 +332,7 @@ class ReferralFilter(BaseModel):
     agency_id: str | None = None
     urgency: str | None = None
     breached: bool | None = None
+    submitted_by: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
     limit: int = Field(default=50, ge=1, le=500)
@@ -439,6 +440,7 @@ async def list_referrals(sessions: Sessions, where: ReferralFilter) -> ReferralP
         (ReferralRow.ward, where.ward),
         (ReferralRow.urgency, where.urgency),
         (ReferralRow.breached, where.breached),
+        (ReferralRow.submitted_by, where.submitted_by),
     ):
         if value is not None:
             conditions.append(column == value)

@@ -231,6 +231,7 @@ class ReferralRow(Base):
         Index("ix_referrals_ward_created_at", "ward", "created_at"),
         Index("ix_referrals_urgency_created_at", "urgency", "created_at"),
         Index("ix_referrals_breached_created_at", "breached", "created_at"),
+        Index("ix_referrals_submitted_by_created_at", "submitted_by", "created_at"),
     )
 
 

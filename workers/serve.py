@@ -12,6 +12,7 @@ from aiohttp import web
 from temporalio.client import Client
 
 from api.app import create_app
+from api.referrals import ReferralConfig
 from api.web.pages import WebConfig
 from store.db import Sessions
 from workers.codec import EncryptionCodec
@@ -48,6 +49,9 @@ async def api_server(
             temporal_ui_url=ui,
             namespace=settings.temporal_namespace,
             secure_cookies=settings.secure_cookies,
+        ),
+        referral_config=ReferralConfig(
+            number_prefix=settings.referral_number_prefix, policy=settings.referral_policy()
         ),
     )
     runner = web.AppRunner(app, access_log=None)

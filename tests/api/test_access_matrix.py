@@ -49,6 +49,18 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/oruk/taxonomy_terms/{id}"): PUBLIC,
     ("GET", "/oruk/service_at_locations"): PUBLIC,
     ("GET", "/oruk/service_at_locations/{id}"): PUBLIC,
+    ("POST", "/api/referrals"): frozenset({A, C, R, G}),
+    ("GET", "/api/referrals"): EVERYONE,
+    ("GET", "/api/referrals/{number}"): EVERYONE,
+    ("GET", "/api/agencies/{agency_id}/worklist"): EVERYONE,
+    ("POST", "/api/legs/{leg_id}/accept"): frozenset({A, G}),
+    ("POST", "/api/legs/{leg_id}/start"): frozenset({A, G}),
+    ("POST", "/api/legs/{leg_id}/decline"): frozenset({A, G}),
+    ("POST", "/api/legs/{leg_id}/outcome"): frozenset({A, G}),
+    ("POST", "/api/legs/{leg_id}/close"): frozenset({A, G}),
+    ("POST", "/api/referrals/{number}/follow-up"): frozenset({A, C, R}),
+    ("POST", "/api/referrals/{number}/withdraw"): frozenset({A, C, R}),
+    ("POST", "/api/referrals/{number}/withdraw-consent"): frozenset({A, C, R}),
 }
 
 EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {

@@ -1,0 +1,186 @@
+"""Referrals end to end against the dev server next to bare workflows, in the same run.
+
+N referrals go submit → accept → outcome through the Temporal client, with the real worker,
+store (SQLite), directory and a local SMTP sink; then N workflows that run one no-op activity.
+The ratio of the two rates says what the referral process costs over Temporal's own floor
+(target ≥ 0.6). ``PARTNERFLOW_BENCH_REFERRALS`` sets N (default 200) and
+``PARTNERFLOW_BENCH_CONCURRENCY`` how many run at once (default 20).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from bench.bare import BareWorkflow, noop
+from bench.common import dev_server, report
+from domain.referral import (
+    ACCEPT_UPDATE,
+    RECORD_OUTCOME_UPDATE,
+    REFERRAL_WORKFLOW,
+    AgencyAction,
+    Consent,
+    ConsentMethod,
+    LegView,
+    Need,
+    Outcome,
+    OutcomeCode,
+    RecordOutcome,
+    ReferralSource,
+    ReferralSubmission,
+    ReferralView,
+    Referrer,
+    Resident,
+    leg_id,
+    referral_input,
+)
+from store.db import Sessions, create_engine, sessionmaker
+from store.demo import load_demo_directory
+from store.migrate import upgrade
+from store.referrals import next_referral_number, save_referral
+from workers.logs import configure_logging
+from workers.mail import start_mail_sink
+from workers.settings import LogFormat, Settings
+from workers.worker import WORKFLOWS, activities
+
+N = int(os.environ.get("PARTNERFLOW_BENCH_REFERRALS", "200"))
+CONCURRENCY = int(os.environ.get("PARTNERFLOW_BENCH_CONCURRENCY", "20"))
+AGENCY = "tdc-housing"  # where the demo directory routes a debt need in Pier ward
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _submission(i: int) -> ReferralSubmission:
+    return ReferralSubmission(
+        source=ReferralSource.REACH_OUT,
+        ward="pier",
+        resident=Resident(name=f"Resident {i}", date_of_birth=date(1960, 1, 1)),
+        needs=[Need(category="benefits_debt", notes="Rent arrears")],
+        consent=Consent(
+            agency_ids=[AGENCY], given_at=datetime.now(UTC), method=ConsentMethod.VERBAL
+        ),
+        referrer=Referrer(name="Reach Out worker", email="outreach@bench.example"),
+    )
+
+
+async def _update_when_ready(client: Client, workflow_id: str, name: str, arg: object) -> None:
+    """Run an update on a leg, waiting for the leg to exist first."""
+    while True:
+        try:
+            await client.get_workflow_handle(workflow_id).execute_update(
+                name, arg, result_type=LegView
+            )
+            return
+        except RPCError as exc:
+            if exc.status is not RPCStatusCode.NOT_FOUND:
+                raise
+        except WorkflowUpdateFailedError:
+            raise
+        await asyncio.sleep(0.05)
+
+
+async def _referral(client: Client, sessions: Sessions, queue: str, prefix: str, i: int) -> None:
+    sub = _submission(i)
+    number = await next_referral_number(sessions, prefix, 2026)
+    now = datetime.now(UTC)
+    await save_referral(sessions, number, sub, submitted_by="bench", at=now)
+    await client.start_workflow(
+        REFERRAL_WORKFLOW,
+        referral_input(number, sub, submitted_by="bench", today=now.date()),
+        id=number,
+        task_queue=queue,
+        result_type=ReferralView,
+    )
+    leg = leg_id(number, 1)
+    action = AgencyAction(agency_id=AGENCY, actor="bench-agency")
+    await _update_when_ready(client, leg, ACCEPT_UPDATE, action)
+    outcome = RecordOutcome(
+        **action.model_dump(), outcome=Outcome(code=OutcomeCode.GOT_HELP, value=100, unit="GBP")
+    )
+    await _update_when_ready(client, leg, RECORD_OUTCOME_UPDATE, outcome)
+
+
+async def _bare(client: Client, queue: str) -> None:
+    await client.execute_workflow(BareWorkflow.run, id=f"bare-{uuid.uuid4()}", task_queue=queue)
+
+
+async def _timed(count: int, one: Callable[[int], Awaitable[None]]) -> float:
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def run(i: int) -> None:
+        async with gate:
+            await one(i)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(run(i) for i in range(count)))
+    return time.perf_counter() - started
+
+
+async def main() -> bool:
+    """Run both halves and print their rates and the ratio."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        await upgrade(engine)
+        sessions = sessionmaker(engine)
+        await load_demo_directory(sessions)
+        smtp_port = _free_port()
+        mail = await start_mail_sink("127.0.0.1", smtp_port, Path(tmp) / "mail")
+        settings = Settings(
+            smtp_port=smtp_port,
+            embedded_mail=False,
+            var_dir=Path(tmp),
+            log_format=LogFormat.JSON,
+            log_level="WARNING",
+        )
+        configure_logging(settings)
+        try:
+            async with dev_server() as env:
+                client = env.client
+                queue = f"bench-{uuid.uuid4()}"
+                prefix = "BENCH"
+                async with Worker(
+                    client,
+                    task_queue=queue,
+                    workflows=[*WORKFLOWS, BareWorkflow],
+                    activities=[*activities(settings, sessions), noop],
+                    max_concurrent_activities=CONCURRENCY * 4,
+                ):
+                    # Warm both paths so neither pays first-use costs in the measurement.
+                    await _referral(client, sessions, queue, "WARM", 0)
+                    await _bare(client, queue)
+                    referral_s = await _timed(
+                        N, lambda i: _referral(client, sessions, queue, prefix, i)
+                    )
+                    bare_s = await _timed(N, lambda _i: _bare(client, queue))
+        finally:
+            mail.close()
+            await engine.dispose()
+    referral_rate, bare_rate = N / referral_s, N / bare_s
+    return report(
+        f"{N} referrals end to end next to {N} bare workflows (dev server, SQLite store)",
+        {
+            "referrals (submit → accept → outcome)": f"{referral_rate:.1f}/s ({referral_s:.1f} s)",
+            "bare workflows (one no-op activity)": f"{bare_rate:.1f}/s ({bare_s:.1f} s)",
+            "concurrency": str(CONCURRENCY),
+        },
+        {"referral rate / bare workflow rate": (referral_rate / bare_rate, ">= 0.6")},
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
