@@ -55,6 +55,11 @@ def main() -> bool:
         (rng.choice(list(NeedCategory)), rng.choice(WARDS), rng.randint(16, 90))
         for _ in range(NEEDS)
     ]
+    # A workflow routes on a directory it has just loaded: the first need pays for the index.
+    fresh = Directory.model_validate(raw)
+    started = time.perf_counter()
+    best_service(fresh, category=needs[0][0], ward=needs[0][1], age=needs[0][2])
+    first_ms = (time.perf_counter() - started) * 1000
     routed = 0
     started = time.perf_counter()
     for category, ward, age in needs:
@@ -72,9 +77,8 @@ def main() -> bool:
             "load the directory (validate 10,000 services)": f"{load_seconds * 1000:.0f} ms",
             f"route {NEEDS:,} needs": f"{route_seconds * 1000:.0f} ms",
             "needs with at least one suitable service": f"{routed:,}",
-            "per routed need (best untried service, first use indexes the directory)": (
-                f"{per_need_ms:.3f} ms"
-            ),
+            "first need on a freshly loaded directory (builds its index)": f"{first_ms:.3f} ms",
+            "per routed need (best untried service, index built)": f"{per_need_ms:.3f} ms",
             "per full ranking (every suitable service with its reason)": (
                 f"{rank_ms:.3f} ms for {ranked / NEEDS:.0f} services on average"
             ),

@@ -4,8 +4,9 @@ Ranking is deterministic (the same directory and need always give the same order
 workflow replays identically, and each choice carries a sentence that is stored with the leg.
 
 Every part of a service's rank (capacity, locality, focus, id) is fixed by the service
-itself, so each directory is indexed once: per category, its active services already in rank
-order, and per (category, ward) the services serving that ward. Routing one need then only
+itself, so each directory is indexed once: per category, its active services in rank order
+(sorted when the category is first asked for), and per (category, ward) the services serving
+that ward. Routing one need then only
 filters a short, pre-sorted list by age, tried services and capacity, and words the reason
 only for the choices it returns.
 """
@@ -115,12 +116,13 @@ class _Index:
     services: list[Service]
     size: int
     by_category: dict[NeedCategory, list[Service]]
+    _sorted: set[NeedCategory] = field(default_factory=set)
     _by_ward: dict[tuple[NeedCategory, str], list[Service]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, directory: Directory) -> _Index:
         by_category: dict[NeedCategory, list[Service]] = {}
-        for service in sorted(directory.services, key=rank_key):
+        for service in directory.services:
             if service.status is not ServiceStatus.ACTIVE:
                 continue
             for category in set(service.categories):
@@ -135,7 +137,12 @@ class _Index:
         key = (category, ward)
         found = self._by_ward.get(key)
         if found is None:
-            found = [s for s in self.by_category.get(category, ()) if s.serves(ward)]
+            services = self.by_category.get(category, [])
+            if category not in self._sorted:
+                # Sorted on first use: a directory loaded to route one need sorts one category.
+                services.sort(key=rank_key)
+                self._sorted.add(category)
+            found = [s for s in services if s.serves(ward)]
             self._by_ward[key] = found
         return found
 
