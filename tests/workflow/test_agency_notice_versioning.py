@@ -177,6 +177,9 @@ async def test_new_legs_record_the_patch(
         await world.until(handle, lambda v: len(v.legs) == 1)
         leg = client.get_workflow_handle(leg_id(handle.id, 1))
         history = await leg.fetch_history()
+        # Nothing left waiting on this queue: the time-skipping server would not skip past it.
+        await leg.terminate("test over")
+        await handle.terminate("test over")
     markers = [
         e.marker_recorded_event_attributes.marker_name
         for e in history.events
