@@ -67,6 +67,13 @@ async def list_partnerships(
     return total or 0, [_summary(r) for r in rows]
 
 
+async def get_partnership(sessions: Sessions, partnership_id: str) -> PartnershipSummary | None:
+    """One partnership's row, if its workflow has recorded it."""
+    async with sessions() as session:
+        row = await session.get(PartnershipRow, partnership_id)
+    return _summary(row) if row is not None else None
+
+
 def _summary(r: PartnershipRow) -> PartnershipSummary:
     return PartnershipSummary(
         id=r.id,
