@@ -4,7 +4,6 @@ queries."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -18,7 +17,7 @@ from domain.access import Action
 from domain.calendar import LONDON
 from domain.partnership import PartnershipState, Stage
 from domain.partnership_gates import gates
-from domain.partnership_schedule import UpcomingReminders
+from domain.partnership_schedule import UpcomingReminders, overdue_items
 from store.partnerships import get_partnership, list_partnerships
 from workflows.partnership import IndicatorReport, PartnershipWorkflow
 
@@ -95,7 +94,8 @@ async def partnership_detail(call: PageCall) -> web.StreamResponse:
     upcoming: UpcomingReminders = await query_partnership(
         request, pid, PartnershipWorkflow.upcoming
     )
-    now = datetime.now(UTC)
+    # The workflow's clock, so the page agrees with what the workflow sends and when.
+    now = upcoming.as_of
     return render(
         call,
         "partnership.html",
@@ -103,6 +103,7 @@ async def partnership_detail(call: PageCall) -> web.StreamResponse:
         summary=summary,
         gates=gates(state, now.astimezone(LONDON).date()),
         indicators=report.indicators,
+        overdue=overdue_items(state, now),
         reminders=upcoming.reminders,
         workflow_id=workflow_id(state.id),
         now=now,

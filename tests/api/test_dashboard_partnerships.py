@@ -95,6 +95,9 @@ async def test_partnership_list_detail_and_overview(
                 assert "partners have not committed: ne-essex-pct" in negotiate
                 assert "member approval is required" in negotiate
                 assert "overdue: something it waits on is past its deadline" in page
+                late_now = page.split('id="late"')[1].split("</section>")[0]
+                assert "NE Essex PCT has not committed to Interaction Partnership" in late_now
+                assert sc.COORDINATOR.email in late_now
                 assert f'/workflows/partnership-{waiting_id}"' in page
 
                 await idle(running)
@@ -106,6 +109,7 @@ async def test_partnership_list_detail_and_overview(
                     assert f'<span class="rag rag-{rag}">{rag}</span>' in row_of(page, name)
                 assert "no actual yet" in row_of(page, "Incidences of fly-tipping")
                 assert "Upcoming reminders" in page
+                assert "Nothing the partnership waits on is past its deadline." in page
                 assert "stakeholder meeting 1" in page
                 assert f'/workflows/partnership-{running_id}"' in page
 
