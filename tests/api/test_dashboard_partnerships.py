@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 from temporalio.service import RPCError
@@ -15,7 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.web.pages import SESSION_COOKIE
 from domain.access import Role
+from domain.partnership import Stage
+from domain.partnership_schedule import PartnershipSummary
 from store.db import Sessions
+from store.partnerships import save_partnership
 from store.staff import create_user, sign_in
 from tests import partnership_scenario as sc
 from tests.api.partnership_pages import EXPECTED_RAG, implementing
@@ -135,3 +139,34 @@ async def test_partnership_list_detail_and_overview(
             for handle in (waiting, running):
                 with contextlib.suppress(RPCError):
                     await handle.terminate()
+
+
+async def test_partnership_list_pages_through_the_read_model(
+    api: TestClient[Any, Any], sessions: Sessions
+) -> None:
+    now = datetime.now(UTC)
+    for n in range(30):
+        await save_partnership(
+            sessions,
+            PartnershipSummary(
+                id=f"p-{n:02d}",
+                name=f"Partnership {n:02d}",
+                parent_id=None,
+                strategic=False,
+                stage=Stage.PLAN if n % 10 else Stage.REVIEW,
+                cycle=1,
+                next_deadline=now + timedelta(days=n),
+                overdue=False,
+            ),
+        )
+    ops = await signed_in(sessions, "olu", Role.OPERATIONS)
+    first = await (await api.get("/partnerships?stage=plan", cookies=ops)).text()
+    assert "27 partnerships, page 1 of 2." in first
+    assert first.count('<a href="/partnerships/p-') == 25
+    # Soonest next reminder first, the filter kept on the next page's link.
+    assert first.index("p-01") < first.index("p-02")
+    assert '<a href="/partnerships?stage=plan&amp;page=2" rel="next">Next</a>' in first
+    second = await (await api.get("/partnerships?stage=plan&page=2", cookies=ops)).text()
+    assert second.count('<a href="/partnerships/p-') == 2
+    assert "p-29" in second
+    assert "p-10" not in second + first
