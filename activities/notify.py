@@ -160,11 +160,7 @@ class Notifier:
         """Note the failure where staff can see it; never let the note hide the error."""
         info = activity.info()
         now = datetime.now(UTC)
-        gave_up = error.non_retryable or (
-            info.retry_policy is not None
-            and info.retry_policy.maximum_attempts > 0
-            and info.attempt >= info.retry_policy.maximum_attempts
-        )
+        gave_up = error.non_retryable or _last_attempt(info, now)
         activity.metric_meter().create_counter(
             "partnerflow_notification_failures", "Failed notification attempts."
         ).add(1, {"channel": channel})
@@ -221,6 +217,22 @@ class Notifier:
         except IntegrityError:
             # Another attempt recorded the same key first; the ledger already says sent.
             pass
+
+
+def _last_attempt(info: activity.Info, now: datetime) -> bool:
+    """Whether Temporal will not try again: attempts used up, or the next try would start
+    after the activity's schedule-to-close deadline."""
+    policy = info.retry_policy
+    if policy is None:
+        return False
+    if policy.maximum_attempts > 0 and info.attempt >= policy.maximum_attempts:
+        return True
+    if info.schedule_to_close_timeout is None:
+        return False
+    backoff = policy.initial_interval * policy.backoff_coefficient ** (info.attempt - 1)
+    if policy.maximum_interval is not None:
+        backoff = min(backoff, policy.maximum_interval)
+    return now + backoff >= info.scheduled_time + info.schedule_to_close_timeout
 
 
 def _logger() -> Any:

@@ -29,6 +29,7 @@ Lines = list[tuple[str, str]]
 _AGENCY_STEPS = {NoticeStep.LEG_SENT, NoticeStep.LEG_REMINDER, NoticeStep.LEG_STOPPED}
 _COORDINATOR_STEPS = {
     NoticeStep.LEG_ESCALATED,
+    NoticeStep.AGENCY_UNREACHABLE,
     NoticeStep.NEED_UNALLOCATED,
     NoticeStep.SERVICE_WITHDRAWN,
 }
@@ -36,6 +37,7 @@ _SUBJECTS = {
     NoticeStep.LEG_SENT: "New referral {number}",
     NoticeStep.LEG_REMINDER: "Reminder: referral {number} is waiting for your response",
     NoticeStep.LEG_ESCALATED: "Escalation: no response to referral {number}",
+    NoticeStep.AGENCY_UNREACHABLE: "Escalation: the agency cannot be reached for referral {number}",
     NoticeStep.LEG_STOPPED: "Stop work on referral {number}",
     NoticeStep.SIGNPOST: "Where to get help: referral {number}",
     NoticeStep.NEED_UNALLOCATED: "Unallocated need on referral {number}",

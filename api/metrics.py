@@ -19,7 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.routing import ENDPOINT, Call, RouteTable
 from api.state import SESSIONS
-from store.schema import NotificationFailure, NotificationRecord
+from domain.partnership import Stage
+from domain.referral import FINAL_REFERRAL_STATUSES, NeedState, ReferralStatus
+from store.schema import (
+    NotificationFailure,
+    NotificationRecord,
+    PartnershipRow,
+    ReferralNeedRow,
+    ReferralRow,
+)
 
 routes = RouteTable("monitoring")
 
@@ -66,7 +74,75 @@ async def notification_gauges(session: AsyncSession, registry: CollectorRegistry
         failing.labels(channel, str(bool(gave_up)).lower()).set(count)
 
 
-STORE_GAUGES: list[StoreGauge] = [notification_gauges]
+async def referral_gauges(session: AsyncSession, registry: CollectorRegistry) -> None:
+    """Referrals by status, open referrals past a response deadline, unallocated needs."""
+    by_status = Gauge(
+        "partnerflow_referrals", "Referrals, by status.", ["status"], registry=registry
+    )
+    for status in ReferralStatus:
+        by_status.labels(status.value).set(0)
+    rows = await session.execute(
+        select(ReferralRow.status, func.count()).group_by(ReferralRow.status)
+    )
+    for name, count in rows.all():
+        by_status.labels(name).set(count)
+    breached = Gauge(
+        "partnerflow_referrals_breached",
+        "Open referrals past an agency's response deadline (SLA breaches).",
+        registry=registry,
+    )
+    breached.set(
+        await session.scalar(
+            select(func.count())
+            .select_from(ReferralRow)
+            .where(
+                ReferralRow.breached.is_(True),
+                ReferralRow.status.not_in([s.value for s in FINAL_REFERRAL_STATUSES]),
+            )
+        )
+        or 0
+    )
+    unallocated = Gauge(
+        "partnerflow_needs_unallocated",
+        "Needs no service could take, waiting on a co-ordinator.",
+        registry=registry,
+    )
+    unallocated.set(
+        await session.scalar(
+            select(func.count())
+            .select_from(ReferralNeedRow)
+            .where(ReferralNeedRow.state == NeedState.UNALLOCATED.value)
+        )
+        or 0
+    )
+
+
+async def partnership_gauges(session: AsyncSession, registry: CollectorRegistry) -> None:
+    """Partnerships by stage, and those with an action, return or commitment overdue."""
+    by_stage = Gauge(
+        "partnerflow_partnerships", "Partnerships, by stage.", ["stage"], registry=registry
+    )
+    for stage in Stage:
+        by_stage.labels(stage.value).set(0)
+    rows = await session.execute(
+        select(PartnershipRow.stage, func.count()).group_by(PartnershipRow.stage)
+    )
+    for name, count in rows.all():
+        by_stage.labels(name).set(count)
+    overdue = Gauge(
+        "partnerflow_partnerships_overdue",
+        "Partnerships waiting on an action, return or commitment past its deadline.",
+        registry=registry,
+    )
+    overdue.set(
+        await session.scalar(
+            select(func.count()).select_from(PartnershipRow).where(PartnershipRow.overdue)
+        )
+        or 0
+    )
+
+
+STORE_GAUGES: list[StoreGauge] = [notification_gauges, referral_gauges, partnership_gauges]
 
 
 @routes.route(

@@ -27,6 +27,16 @@ _STATUS_TEXT = {
 }
 
 
+def _plain(schema: Any) -> Any:
+    """The schema without ``discriminator`` hints: each ``oneOf`` branch already fixes its own
+    tag, and generic clients and fuzzers misread the mapping (several tags to one branch)."""
+    if isinstance(schema, dict):
+        return {k: _plain(v) for k, v in schema.items() if k != "discriminator"}
+    if isinstance(schema, list):
+        return [_plain(v) for v in schema]
+    return schema
+
+
 def build_openapi(endpoints: Iterable[Endpoint], *, title: str, version: str) -> dict[str, Any]:
     """Describe every endpoint, its parameters, body, responses and security."""
     endpoints = list(endpoints)
@@ -35,7 +45,9 @@ def build_openapi(endpoints: Iterable[Endpoint], *, title: str, version: str) ->
         models.update(m for m in (ep.body, ep.response) if m is not None)
     ordered = sorted(models, key=lambda m: m.__name__)
     _, defs = models_json_schema([(m, "validation") for m in ordered], ref_template=_REF)
-    schemas: dict[str, Any] = dict(defs.get("$defs", {}))
+    schemas: dict[str, Any] = {
+        name: _plain(schema) for name, schema in defs.get("$defs", {}).items()
+    }
 
     paths: dict[str, dict[str, Any]] = {}
     for ep in endpoints:

@@ -115,27 +115,39 @@ class PartnershipPage(BaseModel):
     items: list[PartnershipSummary]
 
 
-async def _client(call: Call) -> Client:
+async def temporal_client(request: web.Request) -> Client:
+    """The app's Temporal client, or 503 when Temporal is away."""
     try:
-        return await call.request.app[TEMPORAL].client()
+        return await request.app[TEMPORAL].client()
     except Exception as exc:
         log.warning("temporal unavailable", error=str(exc))
         raise web.HTTPServiceUnavailable(reason="Temporal is unavailable") from None
 
 
-def _partnership_id(call: Call) -> str:
-    pid = call.path("partnership_id")
-    if not re.fullmatch(ID_PATTERN, pid):
+async def _client(call: Call) -> Client:
+    return await temporal_client(call.request)
+
+
+def checked_id(partnership_id: str) -> str:
+    """The partnership id if it could name one; 404 otherwise."""
+    if not re.fullmatch(ID_PATTERN, partnership_id):
         raise web.HTTPNotFound(reason="no partnership with that id")
-    return pid
+    return partnership_id
+
+
+def _partnership_id(call: Call) -> str:
+    return checked_id(call.path("partnership_id"))
+
+
+async def _handle_for(
+    request: web.Request, partnership_id: str
+) -> WorkflowHandle[PartnershipWorkflow, PartnershipState]:
+    client = await temporal_client(request)
+    return client.get_workflow_handle_for(PartnershipWorkflow.run, workflow_id(partnership_id))
 
 
 async def _handle(call: Call) -> WorkflowHandle[PartnershipWorkflow, PartnershipState]:
-    client = await _client(call)
-    return client.get_workflow_handle_for(
-        PartnershipWorkflow.run,
-        workflow_id(_partnership_id(call)),
-    )
+    return await _handle_for(call.request, _partnership_id(call))
 
 
 def _not_found_or_unavailable(exc: RPCError) -> web.HTTPException:
@@ -145,8 +157,12 @@ def _not_found_or_unavailable(exc: RPCError) -> web.HTTPException:
     return web.HTTPServiceUnavailable(reason="Temporal could not answer")
 
 
-async def _query(call: Call, query: Callable[..., Any], result: type[BaseModel]) -> Any:
-    handle = await _handle(call)
+async def query_partnership(
+    request: web.Request, partnership_id: str, query: Callable[..., Any]
+) -> Any:
+    """Ask one partnership's workflow ``query``: 404 for an unknown partnership, 503 when
+    Temporal or the workflow cannot answer. Shared by the JSON API and the dashboard."""
+    handle = await _handle_for(request, checked_id(partnership_id))
     try:
         return await handle.query(query)
     except RPCError as exc:
@@ -155,6 +171,10 @@ async def _query(call: Call, query: Callable[..., Any], result: type[BaseModel])
         raise web.HTTPServiceUnavailable(
             reason=f"the partnership could not answer: {exc}"
         ) from None
+
+
+async def _query(call: Call, query: Callable[..., Any], result: type[BaseModel]) -> Any:
+    return await query_partnership(call.request, _partnership_id(call), query)
 
 
 async def _update(call: Call, update: Any, command: Command) -> ActionResult:

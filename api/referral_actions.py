@@ -12,7 +12,11 @@ from typing import Any, TypeVar
 import structlog
 from aiohttp import web
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -43,6 +47,10 @@ class LegAction(StrEnum):
     CLOSE = CLOSE_UPDATE
 
 
+class WorkflowGone(DomainRefusal):
+    """The workflow is no longer running: nothing can change it."""
+
+
 class LegNotFound(LookupError):
     """No leg with that id that this caller may act on (the two look the same on purpose)."""
 
@@ -61,15 +69,19 @@ async def run_update(
     """Run an Update: its result; the validator's refusal, or a finished workflow (``gone``),
     as a 409 :class:`DomainRefusal`; Temporal unreachable as a 503."""
     handle: Any = client.get_workflow_handle(workflow_id)
+    # With the request id bound by the API, this line ties a request to its workflow.
+    log.info("update sent", workflow_id=workflow_id, update=update)
     try:
         answer: R = await handle.execute_update(update, arg, result_type=result)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise DomainRefusal(reason or "refused") from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise web.HTTPServiceUnavailable(reason="the workflow did not answer in time") from None
     except RPCError as exc:
         if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            raise DomainRefusal(gone) from None
+            raise WorkflowGone(gone) from None
         log.warning("update failed", workflow_id=workflow_id, update=update, error=repr(exc))
         raise web.HTTPServiceUnavailable(reason="Temporal is unavailable; try again") from None
     return answer

@@ -7,21 +7,23 @@ caller may not see answer 404, exactly as if they did not exist.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
+from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.audit import audit_personal_read
 from api.errors import DomainRefusal
-from api.referral_actions import run_update
+from api.referral_actions import WorkflowGone, run_update
 from api.routing import Call, QueryDateTime, RouteTable
 from api.state import SESSIONS, TASK_QUEUE, TEMPORAL
 from domain.access import (
@@ -49,6 +51,7 @@ from domain.referral import (
     Decline,
     FollowUp,
     LegView,
+    NeedView,
     Outcome,
     RecordOutcome,
     ReferralPolicy,
@@ -61,7 +64,8 @@ from domain.referral import (
     Withdrawal,
     referral_input,
 )
-from store.referral_queries import discard_referral
+from domain.referral_records import ReferralEvent
+from store.referral_queries import discard_referral, withdraw_consent_after_close
 from store.referrals import (
     ReferralFilter,
     ReferralSummary,
@@ -94,6 +98,7 @@ class ReferralConfig:
 
 REFERRAL_CONFIG = web.AppKey("referral_config", ReferralConfig)
 NOT_FOUND = "no such referral"
+LIVE_STATE_TIMEOUT = timedelta(seconds=3)
 NO_LEG = "no such leg"
 
 # --- Request and response models ------------------------------------------------------------
@@ -149,8 +154,8 @@ class ReferralDetail(BaseModel):
     number: str
     source: ReferralSource
     ward: str
-    status: str
-    urgency: str
+    status: ReferralStatus
+    urgency: Urgency
     breached: bool
     next_deadline: datetime | None
     created_at: datetime
@@ -218,13 +223,22 @@ class WithdrawRequest(BaseModel):
     _reason = field_validator("reason")(_required_text)
 
 
+def _not_text(value: object) -> object:
+    # A JSON integer may be written 4.0, but never "4".
+    if isinstance(value, str):
+        raise ValueError("expected a whole number, not text")
+    return value
+
+
 class FollowUpRequest(BaseModel):
     """What the resident said at follow-up."""
 
     model_config = ConfigDict(extra="forbid")
 
-    made_difference: bool
-    score: int | None = Field(default=None, ge=1, le=5, description="1 (none) to 5 (a lot).")
+    made_difference: StrictBool
+    score: Annotated[int | None, BeforeValidator(_not_text)] = Field(
+        default=None, ge=1, le=5, description="1 (none) to 5 (a lot)."
+    )
 
 
 # --- Submitting, reading, listing ------------------------------------------------------------
@@ -236,6 +250,7 @@ class FollowUpRequest(BaseModel):
     summary="Submit a referral",
     action=Action.SUBMIT_REFERRAL,
     body=ReferralSubmission,
+    strict_body=True,
     response=ReferralCreated,
     status=201,
     errors=(503,),
@@ -258,8 +273,16 @@ async def submit_referral(call: Call) -> ReferralCreated:
     client = await _client(call)
     sessions = app[SESSIONS]
     now = datetime.now(UTC)
-    number = await next_referral_number(sessions, config.number_prefix, now.year)
-    await save_referral(sessions, number, submission, submitted_by=user.subject, at=now)
+    try:
+        number = await next_referral_number(sessions, config.number_prefix, now.year)
+        await save_referral(sessions, number, submission, submitted_by=user.subject, at=now)
+    except DBAPIError as exc:
+        # One transaction each: a failure keeps nothing of the submission.
+        log.warning("referral not stored", error=repr(exc))
+        raise web.HTTPServiceUnavailable(
+            reason="the database is busy or unreachable; nothing was kept, submit it again",
+            headers={"Retry-After": "5"},
+        ) from None
     inp = referral_input(
         number, submission, submitted_by=user.subject, today=now.date(), policy=config.policy
     )
@@ -281,7 +304,7 @@ async def submit_referral(call: Call) -> ReferralCreated:
             raise web.HTTPServiceUnavailable(
                 reason="Temporal did not take the referral; nothing was kept, submit it again"
             ) from None
-    log.info("referral submitted", referral=number, needs=len(submission.needs))
+    log.info("referral submitted", workflow_id=number, needs=len(submission.needs))
     return ReferralCreated(number=number, status=ReferralStatus.OPEN, created_at=now)
 
 
@@ -336,15 +359,25 @@ async def get_referral_endpoint(call: Call) -> ReferralDetail:
     number = call.path("number")
     sessions = call.request.app[SESSIONS]
     stored = await _visible_referral(call, number)
-    legs, events = stored.legs, stored.events
+    needs, legs, events = stored.needs, stored.legs, stored.events
     live = await _live_state(call, number)
     if user.role is Role.AGENCY:
+        # An agency sees what was sent to it: its legs, their needs, and their events.
         mine = {leg.leg_id for leg in legs if leg.agency_id == user.agency_id}
         legs = [leg for leg in legs if leg.leg_id in mine]
-        events = [e for e in events if e.leg_id is None or e.leg_id in mine]
+        their_needs = {leg.need_id for leg in legs}
+        needs = [n for n in needs if n.need_id in their_needs]
+        events = [
+            e
+            for e in events
+            if e.leg_id in mine or (e.leg_id is None and e.need_id in (None, *their_needs))
+        ]
         if live is not None:
             live = live.model_copy(
-                update={"legs": [leg for leg in live.legs if leg.leg_id in mine]}
+                update={
+                    "legs": [leg for leg in live.legs if leg.leg_id in mine],
+                    "needs": [n for n in live.needs if n.need_id in their_needs],
+                }
             )
     personal = None
     if may_read_notes(user, referrer=stored.submitted_by, agency_ids=_agencies(stored)):
@@ -363,8 +396,8 @@ async def get_referral_endpoint(call: Call) -> ReferralDetail:
         number=s.number,
         source=ReferralSource(s.source),
         ward=s.ward,
-        status=s.status,
-        urgency=s.urgency,
+        status=ReferralStatus(s.status),
+        urgency=Urgency(s.urgency),
         breached=s.breached,
         next_deadline=s.next_deadline,
         created_at=s.created_at,
@@ -377,7 +410,7 @@ async def get_referral_endpoint(call: Call) -> ReferralDetail:
         follow_up_made_difference=stored.follow_up_made_difference,
         follow_up_score=stored.follow_up_score,
         personal_data_erased=s.personal_data_erased,
-        needs=stored.needs,
+        needs=needs,
         legs=legs,
         events=events,
         live=live,
@@ -445,6 +478,7 @@ async def start_leg(call: Call) -> LegView:
     summary="Decline a leg (reason required)",
     action=Action.ACT_ON_LEG,
     body=DeclineRequest,
+    strict_body=True,
     response=LegView,
     errors=(404, 409, 503),
 )
@@ -463,6 +497,7 @@ async def decline_leg(call: Call) -> LegView:
     summary="Record a leg's outcome",
     action=Action.ACT_ON_LEG,
     body=Outcome,
+    strict_body=True,
     response=LegView,
     errors=(404, 409, 503),
 )
@@ -516,6 +551,7 @@ async def record_follow_up(call: Call) -> ReferralView:
     summary="Withdraw a referral",
     action=Action.MANAGE_REFERRAL,
     body=WithdrawRequest,
+    strict_body=True,
     response=ReferralView,
     errors=(404, 409, 503),
 )
@@ -533,16 +569,38 @@ async def withdraw_referral(call: Call) -> ReferralView:
     summary="Record that the resident withdrew consent",
     action=Action.MANAGE_REFERRAL,
     body=WithdrawRequest,
+    strict_body=True,
     response=ReferralView,
     errors=(404, 409, 503),
 )
 async def withdraw_consent(call: Call) -> ReferralView:
     """Stop every open leg, tell the agencies to delete the resident's details, and erase
-    them from partnerflow; the anonymous statistics stay."""
-    await _managed_referral(call)
+    them from partnerflow; the anonymous statistics stay. A referral that has already ended
+    has its details erased all the same."""
+    stored = await _managed_referral(call)
     reason = call.body_as(WithdrawRequest).reason
     withdrawal = Withdrawal(actor=call.user().subject, reason=reason)
-    return await _referral_update(call, WITHDRAW_CONSENT_UPDATE, withdrawal)
+    try:
+        return await _referral_update(call, WITHDRAW_CONSENT_UPDATE, withdrawal)
+    except WorkflowGone:
+        if stored.summary.personal_data_erased:
+            raise DomainRefusal("consent was already withdrawn") from None
+    sessions = call.request.app[SESSIONS]
+    await withdraw_consent_after_close(
+        sessions,
+        ReferralEvent(
+            event_id=str(uuid.uuid4()),
+            number=stored.summary.number,
+            at=datetime.now(UTC),
+            kind="consent_withdrawn",
+            actor=withdrawal.actor,
+            detail="personal data erased after the referral ended",
+        ),
+    )
+    log.info("consent withdrawn after close", referral=stored.summary.number)
+    erased = await get_referral(sessions, stored.summary.number)
+    assert erased is not None
+    return _view_from_store(erased)
 
 
 # --- Internals -------------------------------------------------------------------------------
@@ -590,8 +648,9 @@ async def _managed_referral(call: Call) -> StoredReferral:
 async def _live_state(call: Call, number: str) -> ReferralView | None:
     try:
         client = await call.request.app[TEMPORAL].client()
+        # With no worker polling, a query waits; the page must not.
         view: ReferralView = await client.get_workflow_handle(number).query(
-            STATE_QUERY, result_type=ReferralView
+            STATE_QUERY, result_type=ReferralView, rpc_timeout=LIVE_STATE_TIMEOUT
         )
     except Exception as exc:
         # The read model still answers; the live state is a bonus.
@@ -621,6 +680,44 @@ async def _referral_update(call: Call, update: str, arg: BaseModel) -> ReferralV
     number = call.path("number")
     return await _update(
         call, number, update, arg, ReferralView, gone="the referral is no longer running"
+    )
+
+
+def _view_from_store(stored: StoredReferral) -> ReferralView:
+    """A finished referral as the read model has it, in the workflow's own shape."""
+    s = stored.summary
+    legs = [
+        LegView(
+            **leg.model_dump(exclude={"outcome_code", "outcome_value", "outcome_unit"}),
+            number=s.number,
+            outcome=Outcome(code=leg.outcome_code, value=leg.outcome_value, unit=leg.outcome_unit)
+            if leg.outcome_code
+            else None,
+        )
+        for leg in stored.legs
+    ]
+    return ReferralView(
+        number=s.number,
+        source=ReferralSource(s.source),
+        ward=s.ward,
+        status=ReferralStatus(s.status),
+        urgency=Urgency(s.urgency),
+        needs=[
+            NeedView(
+                **need.model_dump(),
+                leg_ids=[leg.leg_id for leg in stored.legs if leg.need_id == need.need_id],
+            )
+            for need in stored.needs
+        ],
+        legs=legs,
+        consent_agency_ids=stored.consent_agency_ids,
+        created_at=s.created_at,
+        updated_at=s.updated_at,
+        breached=s.breached,
+        next_deadline=s.next_deadline,
+        follow_up_due_at=stored.follow_up_due_at,
+        personal_data_erased=s.personal_data_erased,
+        status_reason=stored.status_reason,
     )
 
 

@@ -79,6 +79,7 @@ class Endpoint:
     action: Action | None = None  # what the access policy in domain.access is asked about
     roles: frozenset[Role] = frozenset()  # the roles the policy allows for ``action``
     body: type[BaseModel] | None = None
+    strict_body: bool = False  # JSON types exactly as documented: no 0 for a date-time
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
@@ -106,6 +107,7 @@ class RouteTable:
         action: Action | None = None,
         roles: Iterable[Role] = (),
         body: type[BaseModel] | None = None,
+        strict_body: bool = False,
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
@@ -129,6 +131,7 @@ class RouteTable:
                     action=action,
                     roles=roles_for(action) if action is not None else frozenset(roles),
                     body=body,
+                    strict_body=strict_body,
                     query=query,
                     response=response,
                     status=status,
@@ -186,7 +189,7 @@ def wrap(
             raw = await request.read()
             if not raw:
                 raise web.HTTPBadRequest(reason="a JSON request body is required")
-            body = endpoint.body.model_validate_json(raw)
+            body = endpoint.body.model_validate_json(raw, strict=endpoint.strict_body or None)
         query = None
         if endpoint.query is not None:
             query = endpoint.query.model_validate(dict(request.query))

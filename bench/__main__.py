@@ -8,10 +8,15 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench import referrals, routing
+from bench import api_load, open_workflows, referrals, routing
 from bench.common import machine
 
-BENCHES: list[Callable[[], Any]] = [routing.main, referrals.main]
+BENCHES: list[Callable[[], Any]] = [
+    routing.main,
+    referrals.main,
+    open_workflows.main,
+    api_load.main,
+]
 
 
 def run() -> int:

@@ -4,7 +4,7 @@ N referrals go submit → accept → outcome through the Temporal client, with t
 store (SQLite), directory and a local SMTP sink; then N workflows that run one no-op activity.
 The ratio of the two rates says what the referral process costs over Temporal's own floor
 (target ≥ 0.6). ``PARTNERFLOW_BENCH_REFERRALS`` sets N (default 200) and
-``PARTNERFLOW_BENCH_CONCURRENCY`` how many run at once (default 50).
+``PARTNERFLOW_BENCH_CONCURRENCY`` how many run at once (default 20).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from workers.settings import LogFormat, Settings
 from workers.worker import WORKFLOWS, activities
 
 N = int(os.environ.get("PARTNERFLOW_BENCH_REFERRALS", "200"))
-CONCURRENCY = int(os.environ.get("PARTNERFLOW_BENCH_CONCURRENCY", "50"))
+CONCURRENCY = int(os.environ.get("PARTNERFLOW_BENCH_CONCURRENCY", "20"))
 AGENCY = "tdc-housing"  # where the demo directory routes a debt need in Pier ward
 
 

@@ -165,9 +165,14 @@ def upcoming(state: PartnershipState, now: datetime, limit: int = 20) -> list[Re
     return [r for r in schedule(state, now) if r.key not in sent][:limit]
 
 
+def overdue_items(state: PartnershipState, now: datetime) -> list[Reminder]:
+    """What the partnership waits on past its deadline: the reminders that made it overdue."""
+    return [r for r in schedule(state, now) if r.overdue and r.due_at <= now]
+
+
 def is_overdue(state: PartnershipState, now: datetime) -> bool:
     """Whether something the partnership waits on is past its deadline."""
-    return any(r.overdue and r.due_at <= now for r in schedule(state, now))
+    return bool(overdue_items(state, now))
 
 
 def mark_sent(state: PartnershipState, reminder: Reminder, now: datetime) -> PartnershipState:

@@ -16,7 +16,7 @@ models, so the API can call them without importing workflow code.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
@@ -168,6 +168,19 @@ class ReferralPolicy(BaseModel):
     )
     follow_up_wait_days: int = Field(
         default=10, ge=1, description="Working days to wait for the follow-up before closing."
+    )
+    agency_notice_attempts: int = Field(
+        default=60,
+        ge=1,
+        description="Attempts at a notice to an agency before the co-ordinator is told the agency "
+        "is unreachable and the need goes to the next service (60 with the default backoff: "
+        "about a day).",
+    )
+    agency_notice_max_backoff: timedelta = Field(
+        default=timedelta(minutes=30),
+        gt=timedelta(0),
+        description="The longest wait between two attempts at a failing agency notice (the wait "
+        "starts at 1 s and doubles).",
     )
 
 

@@ -53,6 +53,7 @@ class NoticeStep(StrEnum):
     LEG_SENT = "leg_sent"  # to the agency, with the resident's details
     LEG_REMINDER = "leg_reminder"  # to the agency: the response deadline passed
     LEG_ESCALATED = "leg_escalated"  # to the co-ordinator: the agency stayed silent
+    AGENCY_UNREACHABLE = "agency_unreachable"  # to the co-ordinator: notices kept failing
     LEG_STOPPED = "leg_stopped"  # to the agency: stop work (withdrawn, re-routed, no consent)
     SIGNPOST = "signpost"  # to the resident or referrer: the service's contact details
     NEED_UNALLOCATED = "need_unallocated"  # to the co-ordinator: no service left

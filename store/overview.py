@@ -10,12 +10,15 @@ from sqlalchemy import func, select
 
 from domain.directory import ServiceStatus
 from store.db import Sessions
+from store.partnerships import PartnershipFigures, partnership_figures
 from store.referral_stats import late_referrals, referrals_by_status, unallocated_needs
 from store.referrals import ReferralSummary
 from store.schema import NotificationFailure, OrganisationRow, ServiceRow
 
 # "About to breach": a response deadline within this much of now.
 DUE_SOON = timedelta(hours=24)
+# "Due this week": a partnership reminder falling due within this much of now.
+WEEK = timedelta(days=7)
 
 
 class DirectorySummary(BaseModel):
@@ -49,6 +52,7 @@ class Overview(BaseModel):
     due_soon: list[ReferralSummary]
     unallocated_needs: int
     failing_notifications: list[FailingNotification]
+    partnerships: PartnershipFigures
 
 
 async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overview:
@@ -71,7 +75,8 @@ async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overv
             )
         ).all()
     active = by_status.pop(ServiceStatus.ACTIVE.value, 0)
-    breached, due_soon = await late_referrals(sessions, due_before=datetime.now(UTC) + DUE_SOON)
+    now = datetime.now(UTC)
+    breached, due_soon = await late_referrals(sessions, due_before=now + DUE_SOON)
     return Overview(
         referrals_by_status=await referrals_by_status(sessions),
         breached=breached,
@@ -94,4 +99,5 @@ async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overv
             )
             for f in failures
         ],
+        partnerships=await partnership_figures(sessions, now=now, week_ends=now + WEEK),
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
+from domain.referral_records import ReferralEvent
 from store.db import Sessions
-from store.schema import ReferralNeedRow, ReferralRow, ResidentRow
+from store.referrals import erase_personal_data
+from store.schema import ReferralEventRow, ReferralNeedRow, ReferralRow, ResidentRow
 
 
 async def discard_referral(sessions: Sessions, number: str) -> None:
@@ -17,3 +19,17 @@ async def discard_referral(sessions: Sessions, number: str) -> None:
         await session.execute(delete(ResidentRow).where(ResidentRow.number == number))
         await session.execute(delete(ReferralNeedRow).where(ReferralNeedRow.number == number))
         await session.execute(delete(ReferralRow).where(ReferralRow.number == number))
+
+
+async def withdraw_consent_after_close(sessions: Sessions, event: ReferralEvent) -> None:
+    """Erase a finished referral's personal data and note the withdrawal of consent.
+
+    A referral whose workflow has ended has no legs left to stop, so nothing but the store
+    holds the resident's details; the anonymous statistics stay.
+    """
+    await erase_personal_data(sessions, event.number)
+    async with sessions.begin() as session:
+        row = await session.get(ReferralRow, event.number)
+        if row is not None:
+            row.consent = {**row.consent, "agency_ids": [], "withdrawn": True}
+            session.add(ReferralEventRow(**event.model_dump()))

@@ -61,6 +61,11 @@ class WebhookSink:
     rejected: list[str] = field(default_factory=list)
     fail_next: int = 0
     fail_status: int = 500
+    # Then answer this many requests only after ``hang_seconds`` (a partner that times out).
+    hang_next: int = 0
+    hang_seconds: float = 0.0
+    # Monotonic time of every signed request, answered or not (to see the backoff).
+    attempts: list[float] = field(default_factory=list)
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -77,9 +82,14 @@ class WebhookSink:
         except ValueError as exc:
             self.rejected.append(str(exc))
             return web.Response(status=401, text=str(exc))
+        self.attempts.append(time.monotonic())
         if self.fail_next > 0:
             self.fail_next -= 1
             return web.Response(status=self.fail_status, text="partner system down")
+        if self.hang_next > 0:
+            self.hang_next -= 1
+            await asyncio.sleep(self.hang_seconds)
+            return web.Response(status=504, text="too late")
         event = await request.json()
         event["idempotency_key"] = request.headers.get("Idempotency-Key")
         self.events.append(event)

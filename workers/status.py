@@ -28,6 +28,7 @@ def render(overview: Overview, console: Console) -> None:
     d = overview.directory
     directory.add_row(str(d.organisations), str(d.active), str(d.closed))
     console.print(directory)
+    _partnerships(overview, console)
 
     if not overview.failing_notifications:
         console.print("[green]Every notification was delivered.[/green]")
@@ -45,3 +46,32 @@ def render(overview: Overview, console: Console) -> None:
             style="red" if f.gave_up else None,
         )
     console.print(failing)
+
+
+def _partnerships(overview: Overview, console: Console) -> None:
+    """Partnerships by stage, those overdue, and those with a reminder due this week."""
+    pf = overview.partnerships
+    stages = Table(title="Partnerships by stage")
+    stages.add_column("stage")
+    stages.add_column("partnerships", justify="right")
+    for stage, count in sorted(pf.by_stage.items()):
+        stages.add_row(stage, str(count))
+    stages.add_row("overdue", str(pf.overdue_total), style="red" if pf.overdue_total else None)
+    console.print(stages)
+    for title, rows, style in (
+        ("Overdue partnership actions", pf.overdue, "bold red"),
+        ("Partnership reminders due this week", pf.due_this_week, None),
+    ):
+        if not rows:
+            continue
+        table = Table(title=title, title_style=style)
+        for column in ("partnership", "name", "stage", "next reminder"):
+            table.add_column(column)
+        for p in rows:
+            table.add_row(
+                p.id,
+                p.name,
+                p.stage.value,
+                p.next_deadline.strftime("%d %b %H:%M") if p.next_deadline else "-",
+            )
+        console.print(table)

@@ -12,6 +12,8 @@ import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     # pydantic imports it lazily to validate EmailStr; load it once outside the sandbox.
@@ -53,6 +55,10 @@ with workflow.unsafe.imports_passed_through():
 
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 SYSTEM = "system"
+# Legs started before this change retry agency notices forever; later ones give up after the
+# policy's limit and escalate to the co-ordinator instead.
+AGENCY_NOTICE_GIVES_UP = "agency-notice-gives-up"
+_AGENCY_STEPS = frozenset({NoticeStep.LEG_SENT, NoticeStep.LEG_REMINDER, NoticeStep.LEG_STOPPED})
 
 
 @workflow.defn(name=LEG_WORKFLOW)
@@ -293,19 +299,60 @@ class ReferralLegWorkflow:
     async def _notify(
         self, step: NoticeStep, reason: str = "", *, consent_withdrawn: bool = False
     ) -> None:
-        await workflow.execute_activity(
-            NOTIFY_REFERRAL,
-            ReferralNotice(
-                key=idempotency_key(workflow.info().workflow_id, self._view.leg_id, step.value),
-                step=step,
-                number=self._view.number,
-                leg_id=self._view.leg_id,
-                need_id=self._view.need_id,
-                service_id=self._view.service_id,
-                reason=reason,
-                deadline=self._view.deadline,
-                consent_withdrawn=consent_withdrawn,
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            result_type=NoticeResult,
+        notice = ReferralNotice(
+            key=idempotency_key(workflow.info().workflow_id, self._view.leg_id, step.value),
+            step=step,
+            number=self._view.number,
+            leg_id=self._view.leg_id,
+            need_id=self._view.need_id,
+            service_id=self._view.service_id,
+            reason=reason,
+            deadline=self._view.deadline,
+            consent_withdrawn=consent_withdrawn,
         )
+        if step not in _AGENCY_STEPS or not workflow.patched(AGENCY_NOTICE_GIVES_UP):
+            await workflow.execute_activity(
+                NOTIFY_REFERRAL,
+                notice,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                result_type=NoticeResult,
+            )
+            return
+        policy = self._input.policy
+        try:
+            await workflow.execute_activity(
+                NOTIFY_REFERRAL,
+                notice,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=1),
+                    maximum_interval=policy.agency_notice_max_backoff,
+                    maximum_attempts=policy.agency_notice_attempts,
+                ),
+                result_type=NoticeResult,
+            )
+        except ActivityError as error:
+            await self._agency_unreachable(step, _failure_text(error))
+
+    async def _agency_unreachable(self, step: NoticeStep, error: str) -> None:
+        """The agency could not be told: the co-ordinator is, and a leg still waiting for its
+        response ends so the need goes to the next service now, not after the SLA ladder."""
+        self._event("agency_unreachable", SYSTEM, f"{step.value}: {error}")
+        await self._notify(NoticeStep.AGENCY_UNREACHABLE, f"{step.value} failed: {error}")
+        if self._view.state is LegState.SENT:
+            self._move(LegState.EXPIRED)
+            self._view.escalated_at = workflow.now()
+            self._view.reroute = True
+        await self._publish()
+
+
+def _failure_text(error: BaseException) -> str:
+    """The messages of a failure and its causes, e.g. timeout: webhook failed: HTTP 500."""
+    parts: list[str] = []
+    cause: BaseException | None = error.__cause__
+    while cause is not None and len(parts) < 4:
+        message = str(cause).strip()
+        if message and message not in parts:
+            parts.append(message)
+        cause = cause.__cause__
+    return ": ".join(parts)[:500] or "unknown failure"

@@ -112,6 +112,8 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/worklist/{leg_id}/decline"): frozenset({A, G}),
     ("POST", "/worklist/{leg_id}/outcome"): frozenset({A, G}),
     ("GET", "/agencies"): frozenset({A, C, OPS}),
+    ("GET", "/partnerships"): frozenset({A, C, OPS}),
+    ("GET", "/partnerships/{partnership_id}"): frozenset({A, C, OPS}),
 }
 
 

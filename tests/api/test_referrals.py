@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import string
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from domain.access import Role
 from domain.referral import REFERRAL_WORKFLOW, STATE_QUERY, LegView, Need, referral_input
 from store.audit import read_audit
 from store.db import Sessions
+from store.referrals import save_referral
 from store.schema import ReferralRow, ResidentRow
 from tests.api.referral_api import Headers, ReferralApi, run_api
 from tests.conftest import StaticTemporal
@@ -71,9 +73,14 @@ async def test_submit_accept_start_outcome_follow_up_closed(
         assert recorded["outcome"] == {"code": "got_help", "value": 1240.0, "unit": "GBP"}
 
         await api.until(number, referrer, lambda b: b["status"] == "follow_up")
+        for wrong in ({"made_difference": "yes"}, {"made_difference": True, "score": "5"}):
+            resp = await api.http.post(
+                f"/api/referrals/{number}/follow-up", json=wrong, headers=referrer
+            )
+            assert resp.status == 422, wrong
         follow = await api.http.post(
             f"/api/referrals/{number}/follow-up",
-            json={"made_difference": True, "score": 5},
+            json={"made_difference": True, "score": 5.0},
             headers=referrer,
         )
         assert follow.status == 200, await follow.text()
@@ -145,6 +152,7 @@ async def test_refused_actions_answer_409_or_422_and_change_nothing(
         assert [leg["agency_id"] for leg in cab_view["live"]["legs"]] == ["cab"]
         charity_view = await api.referral(number, charity)
         assert [leg["agency_id"] for leg in charity_view["legs"]] == ["charity"]
+        assert [n["need_id"] for n in charity_view["needs"]] == ["N1"]
         assert all(e["leg_id"] in (None, second["leg_id"]) for e in charity_view["events"])
 
     await run_api(time_skipping_env, sessions, smtp_sink, webhook_sink, body)
@@ -233,11 +241,14 @@ async def test_withdraw_and_withdraw_consent(
         await api.until(first, referrer, _one_leg)
         await api.until(second, referrer, _one_leg)
 
+        handle = api.world.client.get_workflow_handle(first)
+        before = await api.world.state(handle)
         early = await api.http.post(
             f"/api/referrals/{first}/follow-up", json={"made_difference": True}, headers=referrer
         )
         assert early.status == 409
         assert "not awaiting follow-up" in (await early.json())["error"]
+        assert await api.world.state(handle) == before
 
         resp = await api.http.post(
             f"/api/referrals/{first}/withdraw",
@@ -267,6 +278,28 @@ async def test_withdraw_and_withdraw_consent(
         assert read["personal"] is None
         async with api.world.sessions() as session:
             assert await session.get(ResidentRow, second) is None
+
+        # The withdrawn referral's workflow has ended; consent can still be withdrawn.
+        await api.world.client.get_workflow_handle(first).result()
+        assert (await api.referral(first, referrer))["personal"] is not None
+        late = await api.http.post(
+            f"/api/referrals/{first}/withdraw-consent",
+            json={"reason": "resident asked later"},
+            headers=referrer,
+        )
+        assert late.status == 200, await late.text()
+        view = await late.json()
+        assert view["personal_data_erased"] is True
+        assert view["status"] == "withdrawn"
+        assert [leg["state"] for leg in view["legs"]] == ["withdrawn"]
+        after = await api.referral(first, referrer)
+        assert after["personal"] is None
+        assert after["consent_agency_ids"] == []
+        assert after["events"][-1]["kind"] == "consent_withdrawn"
+        twice = await api.http.post(
+            f"/api/referrals/{first}/withdraw-consent", json={"reason": "again"}, headers=referrer
+        )
+        assert twice.status == 409
 
     await run_api(time_skipping_env, sessions, smtp_sink, webhook_sink, body)
 
@@ -331,3 +364,77 @@ async def test_submission_temporal_refuses_keeps_nothing(
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ReferralRow)) == 0
         assert await session.scalar(select(func.count()).select_from(ResidentRow)) == 0
+
+
+async def test_each_agency_sees_only_the_need_sent_to_it(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    async def body(api: ReferralApi) -> None:
+        referrer = await api.user(Role.REFERRER, "reach-out-1")
+        cab = await api.user(Role.AGENCY, "cab-intake", "cab")
+        council = await api.user(Role.AGENCY, "council-housing", "council")
+        two = submission(
+            Need(category="benefits_debt", notes="Rent arrears"),
+            Need(category="housing", notes="Damp flat"),
+        )
+        number = await api.submit(referrer, two.model_dump(mode="json"))
+        await api.until(number, referrer, lambda b: len(b["legs"]) == 2)
+        for headers, agency, need, note in (
+            (cab, "cab", "N1", "Rent arrears"),
+            (council, "council", "N2", "Damp flat"),
+        ):
+            seen = await api.referral(number, headers)
+            assert [leg["agency_id"] for leg in seen["legs"]] == [agency]
+            assert [n["need_id"] for n in seen["needs"]] == [need]
+            assert [n["need_id"] for n in seen["live"]["needs"]] == [need]
+            assert seen["personal"]["need_notes"] == {need: note}
+            assert all(e["need_id"] in (None, need) for e in seen["events"])
+
+    await run_api(time_skipping_env, sessions, smtp_sink, webhook_sink, body)
+
+
+async def test_bodies_take_json_types_exactly_as_documented(
+    api: TestClient, bearer: Any, sessions: Sessions
+) -> None:
+    raw = submission().model_dump(mode="json")
+    raw["consent"]["given_at"] = 0
+    resp = await api.post("/api/referrals", json=raw, headers=await bearer(Role.REFERRER))
+    assert resp.status == 422
+    assert (await resp.json())["detail"][0]["field"] == "consent.given_at"
+    raw = submission().model_dump(mode="json")
+    raw["resident"]["date_of_birth"] = 0
+    resp = await api.post("/api/referrals", json=raw, headers=await bearer(Role.REFERRER))
+    assert resp.status == 422
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ReferralRow)) == 0
+
+
+async def test_read_model_answers_when_no_worker_does(
+    time_skipping_env: WorkflowEnvironment, sessions: Sessions, bearer: Any
+) -> None:
+    prefix = "".join(random.choices(string.ascii_uppercase, k=6))
+    number = f"{prefix}-2026-000001"
+    sub = submission()
+    now = datetime.now(UTC)
+    await save_referral(sessions, number, sub, submitted_by="test-referrer", at=now)
+    idle = await time_skipping_env.client.start_workflow(
+        REFERRAL_WORKFLOW,
+        referral_input(number, sub, submitted_by="test-referrer", today=now.date()),
+        id=number,
+        task_queue=f"nobody-polls-{prefix}",
+    )
+    app = create_app(
+        sessions=sessions, temporal=StaticTemporal(time_skipping_env.client), task_queue="q"
+    )
+    try:
+        async with TestClient(TestServer(app)) as http, asyncio.timeout(15):
+            resp = await http.get(f"/api/referrals/{number}", headers=await bearer(Role.REFERRER))
+            assert resp.status == 200, await resp.text()
+            body = await resp.json()
+            assert body["live"] is None
+            assert body["personal"]["resident"]["name"] == RESIDENT_NAME
+    finally:
+        await idle.terminate()

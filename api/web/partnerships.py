@@ -1,0 +1,110 @@
+"""Partnership pages: the list from the read model, and one partnership's stages, gates,
+indicators with RAG and upcoming reminders, asked of its workflow through the JSON API's
+queries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from aiohttp import web
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from api.partnerships import query_partnership, workflow_id
+from api.state import SESSIONS
+from api.web.pages import PageCall, PageTable, render
+from domain.access import Action
+from domain.calendar import LONDON
+from domain.partnership import PartnershipState, Stage
+from domain.partnership_gates import gates
+from domain.partnership_schedule import UpcomingReminders, overdue_items
+from store.partnerships import get_partnership, list_partnerships
+from workflows.partnership import IndicatorReport, PartnershipWorkflow
+
+pages = PageTable()
+
+PER_PAGE = 25
+
+
+def _blank_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+Optional = BeforeValidator(_blank_is_none)
+
+
+class PartnershipListForm(BaseModel):
+    """The list's filter form, as the browser sends it (empty fields mean "any")."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    stage: Annotated[Stage | None, Optional] = None
+    overdue: Annotated[bool | None, Optional] = None
+    page: Annotated[Annotated[int, Field(ge=1, le=10_000)] | None, Optional] = None
+
+
+@pages.page(
+    "GET", "/partnerships", summary="Partnerships, filtered", action=Action.READ_PARTNERSHIPS
+)
+async def partnership_list(call: PageCall) -> web.StreamResponse:
+    """Partnerships soonest deadline first, filtered by stage and overdue, and paged."""
+    try:
+        form = PartnershipListForm.model_validate(dict(call.request.query))
+    except ValidationError as exc:
+        fields = ", ".join(str(e["loc"][0]) for e in exc.errors())
+        raise web.HTTPBadRequest(reason=f"check the filters: {fields}") from None
+    page = form.page or 1
+    total, items = await list_partnerships(
+        call.request.app[SESSIONS],
+        stage=form.stage,
+        overdue=form.overdue,
+        limit=PER_PAGE,
+        offset=(page - 1) * PER_PAGE,
+    )
+    chosen = {k: v for k, v in call.request.query.items() if v and k != "page"}
+    return render(
+        call,
+        "partnerships.html",
+        total=total,
+        items=items,
+        form=form,
+        page=page,
+        last_page=max(1, -(-total // PER_PAGE)),
+        stages=list(Stage),
+        page_link=lambda n: "/partnerships?" + urlencode({**chosen, "page": n}),
+    )
+
+
+@pages.page(
+    "GET",
+    "/partnerships/{partnership_id}",
+    summary="One partnership's stages, gates, indicators and reminders",
+    action=Action.READ_PARTNERSHIPS,
+)
+async def partnership_detail(call: PageCall) -> web.StreamResponse:
+    """Stages and what each gate still lacks, indicators with RAG, the next reminders."""
+    pid = call.request.match_info["partnership_id"]
+    request = call.request
+    # The list links only what the read model holds; anything else is not asked of Temporal.
+    summary = await get_partnership(request.app[SESSIONS], pid)
+    if summary is None:
+        raise web.HTTPNotFound(reason=f"no partnership {pid}")
+    state: PartnershipState = await query_partnership(request, pid, PartnershipWorkflow.state)
+    report: IndicatorReport = await query_partnership(request, pid, PartnershipWorkflow.indicators)
+    upcoming: UpcomingReminders = await query_partnership(
+        request, pid, PartnershipWorkflow.upcoming
+    )
+    # The workflow's clock, so the page agrees with what the workflow sends and when.
+    now = upcoming.as_of
+    return render(
+        call,
+        "partnership.html",
+        state=state,
+        summary=summary,
+        gates=gates(state, now.astimezone(LONDON).date()),
+        indicators=report.indicators,
+        overdue=overdue_items(state, now),
+        reminders=upcoming.reminders,
+        workflow_id=workflow_id(state.id),
+        now=now,
+    )

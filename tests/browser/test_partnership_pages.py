@@ -1,0 +1,80 @@
+"""In a real browser: a co-ordinator opens a partnership from the list and reads an
+indicator's RAG status, on a laptop and on a phone."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, expect
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from domain.access import Role
+from store.db import Sessions
+from store.staff import create_user
+from tests.api.partnership_pages import implementing
+from tests.browser.conftest import screenshot
+from tests.browser.test_referral_pages import PASSWORD, sign_in_as
+from tests.conftest import StaticTemporal
+from tests.sinks import SmtpSink
+from tests.workflow.partnership_support import idle, partnership_worker
+
+pytestmark = pytest.mark.browser
+
+
+async def test_coordinator_opens_a_partnership_and_sees_indicator_rag(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    browser: Browser,
+) -> None:
+    env = time_skipping_env
+    await create_user(sessions, username="cora", password=PASSWORD, role=Role.COORDINATOR)
+    async with partnership_worker(env.client, sessions, smtp_sink) as worker:
+        handle = await implementing(env, worker)
+        await idle(handle)
+        server = TestServer(
+            create_app(
+                sessions=sessions,
+                temporal=StaticTemporal(env.client),
+                task_queue=worker.task_queue,
+            )
+        )
+        await server.start_server()
+        site = str(server.make_url("")).rstrip("/")
+        try:
+            for name, viewport in (
+                ("partnership-indicators", {"width": 1280, "height": 800}),
+                ("partnership-indicators-phone", {"width": 390, "height": 844}),
+            ):
+                context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+                page = await context.new_page()
+                await sign_in_as(page, site, "cora")
+                await page.get_by_role("link", name="Partnerships", exact=True).first.click()
+                await expect(page.get_by_role("heading", name="Partnerships")).to_be_visible()
+                await page.get_by_label("Stage").select_option("implement")
+                await page.get_by_role("button", name="Filter").click()
+                await page.get_by_role("link", name="Interaction Partnership").click()
+                await expect(
+                    page.get_by_role("heading", name="Partnership Interaction Partnership")
+                ).to_be_visible()
+                row = page.get_by_role("row").filter(has_text="Satisfied with the neighbourhood")
+                await expect(row).to_contain_text("red")
+                await expect(
+                    page.get_by_role("row").filter(has_text="benefit claim awards")
+                ).to_contain_text("green")
+                await expect(page.get_by_role("heading", name="Stages and gates")).to_be_visible()
+                await expect(
+                    page.get_by_role("link", name="Open in the Temporal UI")
+                ).to_have_attribute(
+                    "href", f"http://127.0.0.1:8233/namespaces/default/workflows/{handle.id}"
+                )
+                await screenshot(page, name)
+                await context.close()
+        finally:
+            await server.close()
+            with contextlib.suppress(RPCError):
+                await handle.terminate()
