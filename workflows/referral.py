@@ -72,6 +72,12 @@ with workflow.unsafe.imports_passed_through():
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 SYSTEM = "system"
 _LEG_DONE = frozenset({LegState.OUTCOME_RECORDED, LegState.CLOSED})
+# Before this patch a withdrawal signalled again before its legs reported stopped them and
+# told the co-ordinator again, and legs still starting were missed; such histories replay
+# without it.
+_WITHDRAWAL_ONCE_PER_LEG = "withdrawal-once-per-leg"
+# Before this patch PfWaitingOn named a leg's service only once the leg reported.
+_WAITING_ON_STARTING_LEGS = "waiting-on-starting-legs"
 
 
 @workflow.defn(name=REFERRAL_WORKFLOW)
@@ -99,6 +105,9 @@ class ReferralWorkflow:
         self._children: dict[str, ChildWorkflowHandle[Any, LegView]] = {}
         self._directory: Directory | None = None
         self._withdrawn_services: set[str] = set()
+        self._leg_services: dict[str, str] = {}
+        self._stopped_for_withdrawal: set[str] = set()
+        self._waiting_on_starting_legs = False
         self._stopping: Withdrawal | None = None
         self._leg_stop: LegStop | None = None
         self._leg_count = 0
@@ -142,18 +151,27 @@ class ReferralWorkflow:
         """A service left the directory: re-route every open leg on it; tell the co-ordinator."""
         self._withdrawn_services.add(withdrawn.service_id)
         legs = [
-            leg
+            leg.leg_id
             for leg in self._legs.values()
             if leg.service_id == withdrawn.service_id and leg.state in WAITING_LEG_STATES
         ]
+        # Legs started on the service that have not reported yet, and legs already told.
+        unreported = [
+            leg_id_
+            for leg_id_, service_id in self._leg_services.items()
+            if service_id == withdrawn.service_id
+            and leg_id_ in self._children
+            and leg_id_ not in self._legs
+        ]
+        told = self._stopped_for_withdrawal.intersection(legs)
+        if (unreported or told) and workflow.patched(_WITHDRAWAL_ONCE_PER_LEG):
+            legs = [i for i in legs + unreported if i not in self._stopped_for_withdrawal]
         if not legs or self._stopping is not None:
             return
         self._event("service_withdrawn", SYSTEM, f"{withdrawn.service_id}: {withdrawn.reason}")
-        for leg in legs:
-            await self._children[leg.leg_id].signal(
-                STOP_SIGNAL,
-                LegStop(reason=f"service withdrawn: {withdrawn.reason}", reroute=True),
-            )
+        for leg_id_ in legs:
+            self._stopped_for_withdrawal.add(leg_id_)
+            await self._children[leg_id_].signal(STOP_SIGNAL, _withdrawal_stop(withdrawn.reason))
         await self._notify(
             NoticeStep.SERVICE_WITHDRAWN,
             subject=withdrawn.service_id,
@@ -272,6 +290,11 @@ class ReferralWorkflow:
         new_leg = leg_id(self._view.number, self._leg_count)
         need.state = NeedState.REFERRED
         need.leg_ids.append(new_leg)
+        self._leg_services[new_leg] = choice.service.id
+        if workflow.patched(_WAITING_ON_STARTING_LEGS):
+            # Findable by a directory sync at once: the leg reports only after its first notice.
+            self._waiting_on_starting_legs = True
+            self._upsert_search_attributes(self._snapshot())
         handle = await workflow.start_child_workflow(
             LEG_WORKFLOW,
             LegInput(
@@ -293,6 +316,16 @@ class ReferralWorkflow:
         if self._leg_stop is not None:
             # The referral was stopped while this leg was starting.
             await handle.signal(STOP_SIGNAL, self._leg_stop)
+        elif (
+            choice.service.id in self._withdrawn_services
+            and new_leg not in self._stopped_for_withdrawal
+            and workflow.patched(_WITHDRAWAL_ONCE_PER_LEG)
+        ):
+            # The service was withdrawn while this leg was starting.
+            self._stopped_for_withdrawal.add(new_leg)
+            await handle.signal(
+                STOP_SIGNAL, LegStop(reason="service withdrawn as the leg started", reroute=True)
+            )
         await workflow.wait_condition(
             lambda: handle.done() or self._leg_state(new_leg) in _LEG_DONE
         )
@@ -421,7 +454,9 @@ class ReferralWorkflow:
             )
 
     def _upsert_search_attributes(self, view: ReferralView) -> None:
-        waiting = [leg for leg in view.legs if leg.state in WAITING_LEG_STATES]
+        waiting = {leg.service_id for leg in view.legs if leg.state in WAITING_LEG_STATES}
+        if self._waiting_on_starting_legs:
+            waiting |= {s for i, s in self._leg_services.items() if i not in self._legs}
         updates: list[SearchAttributeUpdate[Any]] = [
             sa.KIND.value_set("referral"),
             sa.STATUS.value_set(view.status.value),
@@ -429,7 +464,7 @@ class ReferralWorkflow:
             sa.WARD.value_set(view.ward),
             sa.URGENCY.value_set(view.urgency.value),
             sa.BREACHED.value_set(view.breached),
-            sa.WAITING_ON.value_set(sorted({leg.service_id for leg in waiting})),
+            sa.WAITING_ON.value_set(sorted(waiting)),
             sa.NEXT_DEADLINE.value_set(view.next_deadline)
             if view.next_deadline is not None
             else sa.NEXT_DEADLINE.value_unset(),
@@ -458,6 +493,10 @@ class ReferralWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             result_type=NoticeResult,
         )
+
+
+def _withdrawal_stop(reason: str) -> LegStop:
+    return LegStop(reason=f"service withdrawn: {reason}", reroute=True)
 
 
 def _leg_order(leg_id_: str) -> int:

@@ -198,10 +198,14 @@ async def run_world(
     body: Callable[[World], Awaitable[None]],
     *,
     max_cached_workflows: int = 1000,
+    borough: Directory | None = None,
+    workflows: Sequence[type] = (),
+    activities: Sequence[Callable[..., Any]] = (),
 ) -> None:
-    """Load the directory, run a worker with the referral workflows and activities, run ``body``."""
+    """Load the directory (``borough``, or the small one above), run a worker with the referral
+    workflows and activities (and any ``workflows``/``activities`` given), run ``body``."""
     async with sessions.begin() as session:
-        await save_directory(session, directory(webhooks.url))
+        await save_directory(session, borough or directory(webhooks.url))
     notifier = Notifier(
         NotifierConfig(smtp_port=smtp.port, webhook_secret=WEBHOOK_SECRET, sender="pf@test"),
         sessions,
@@ -212,13 +216,14 @@ async def run_world(
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[ReferralWorkflow, ReferralLegWorkflow],
+        workflows=[ReferralWorkflow, ReferralLegWorkflow, *workflows],
         activities=[
             records.load_directory,
             records.record_referral,
             records.record_leg,
             records.erase_personal_data,
             notices.notify_referral,
+            *activities,
         ],
         max_cached_workflows=max_cached_workflows,
     ):

@@ -110,7 +110,14 @@ async def test_recorded_referral_histories_replay(
 
 async def test_committed_referral_histories_replay() -> None:
     files = sorted(HISTORIES.glob("referral*.json"))
-    assert [f.name for f in files] == ["referral.json", "referral_leg.json"]
+    assert [f.name for f in files] == [
+        "referral.json",
+        "referral_leg.json",
+        # Withdrawn services: the same withdrawal signalled again before and after the legs
+        # on it re-routed, recorded before and after each leg was told only once.
+        "referral_service_withdrawn.json",
+        "referral_service_withdrawn_before_patch.json",
+    ]
     for file in files:
         history = WorkflowHistory.from_json(file.stem, file.read_text())
         await replayer().replay_workflow(history)
