@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -25,7 +22,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.app import create_app
-from bench.common import dev_server, percentile, report
+from bench.common import dev_server, free_port, percentile, report, submission
 from domain.access import Role
 from store.db import create_engine, sessionmaker
 from store.demo import load_demo_directory
@@ -38,7 +35,11 @@ from workers.worker import WORKFLOWS, activities
 
 N = int(os.environ.get("PARTNERFLOW_BENCH_API", "500"))
 CLIENTS = int(os.environ.get("PARTNERFLOW_BENCH_API_CLIENTS", "20"))
-AGENCY = "tdc-housing"
+
+
+def body(i: int) -> dict[str, object]:
+    """A submission as its JSON body."""
+    return submission(i).model_dump(mode="json")
 
 
 class _Temporal:
@@ -49,27 +50,6 @@ class _Temporal:
 
     async def client(self) -> Client:
         return self._client
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _body(i: int) -> dict[str, Any]:
-    return {
-        "source": "reach_out",
-        "ward": "pier",
-        "resident": {"name": f"Resident {i}", "date_of_birth": "1960-01-01"},
-        "needs": [{"category": "benefits_debt", "notes": "Rent arrears"}],
-        "consent": {
-            "agency_ids": [AGENCY],
-            "given_at": datetime.now(UTC).isoformat(),
-            "method": "verbal",
-        },
-        "referrer": {"name": "Reach Out worker", "email": "outreach@bench.example"},
-    }
 
 
 async def _load(url: str, token: str) -> tuple[list[float], list[str], float]:
@@ -85,14 +65,14 @@ async def _load(url: str, token: str) -> tuple[list[float], list[str], float]:
             while not queue.empty():
                 i = queue.get_nowait()
                 started = time.perf_counter()
-                async with http.post(f"{url}/api/referrals", json=_body(i)) as response:
+                async with http.post(f"{url}/api/referrals", json=body(i)) as response:
                     await response.read()
                     if response.status != 201:
                         errors.append(f"{response.status} {response.reason}")
                 latencies.append(time.perf_counter() - started)
 
         # One warm-up request, not measured.
-        async with http.post(f"{url}/api/referrals", json=_body(-1)) as response:
+        async with http.post(f"{url}/api/referrals", json=body(-1)) as response:
             assert response.status == 201, await response.text()
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(CLIENTS)))
@@ -108,7 +88,7 @@ async def main() -> bool:
         sessions = sessionmaker(engine)
         await load_demo_directory(sessions)
         _, token = await issue_token(sessions, subject="bench", role=Role.REFERRER)
-        smtp_port = _free_port()
+        smtp_port = free_port()
         mail = await start_mail_sink("127.0.0.1", smtp_port, Path(tmp) / "mail")
         settings = Settings(
             smtp_port=smtp_port,
@@ -126,7 +106,7 @@ async def main() -> bool:
                 )
                 runner = web.AppRunner(app, access_log=None)
                 await runner.setup()
-                port = _free_port()
+                port = free_port()
                 await web.TCPSite(runner, "127.0.0.1", port).start()
                 try:
                     async with Worker(

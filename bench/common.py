@@ -4,19 +4,54 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import statistics
 import sysconfig
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from domain.directory import NeedCategory
+from domain.referral import (
+    Consent,
+    ConsentMethod,
+    Need,
+    ReferralSource,
+    ReferralSubmission,
+    Referrer,
+    Resident,
+)
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
+
+
+AGENCY = "tdc-housing"  # where the demo directory routes a debt need in Pier ward
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def submission(i: int) -> ReferralSubmission:
+    """A Reach Out referral of one debt need in Pier ward, with consent for the demo agency."""
+    return ReferralSubmission(
+        source=ReferralSource.REACH_OUT,
+        ward="pier",
+        resident=Resident(name=f"Resident {i}", date_of_birth=date(1960, 1, 1)),
+        needs=[Need(category=NeedCategory.BENEFITS_DEBT, notes="Rent arrears")],
+        consent=Consent(
+            agency_ids=[AGENCY], given_at=datetime.now(UTC), method=ConsentMethod.VERBAL
+        ),
+        referrer=Referrer(name="Reach Out worker", email="outreach@bench.example"),
+    )
 
 
 def machine() -> str:

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from google.protobuf.duration_pb2 import Duration
@@ -29,16 +28,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bench.common import SCRIPTS, report
+from bench.common import SCRIPTS, free_port, report, submission
 from domain.referral import (
     REFERRAL_WORKFLOW,
-    Consent,
-    ConsentMethod,
-    Need,
-    ReferralSource,
-    ReferralSubmission,
-    Referrer,
-    Resident,
     referral_input,
 )
 from store.db import Sessions, create_engine, sessionmaker
@@ -54,13 +46,6 @@ from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 N = int(os.environ.get("PARTNERFLOW_BENCH_OPEN", "1000"))
 CONCURRENCY = int(os.environ.get("PARTNERFLOW_BENCH_CONCURRENCY", "20"))
-AGENCY = "tdc-housing"  # where the demo directory routes a debt need in Pier ward
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mib() -> float:
@@ -69,19 +54,6 @@ def rss_mib() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def _submission(i: int) -> ReferralSubmission:
-    return ReferralSubmission(
-        source=ReferralSource.REACH_OUT,
-        ward="pier",
-        resident=Resident(name=f"Resident {i}", date_of_birth=date(1960, 1, 1)),
-        needs=[Need(category="benefits_debt", notes="Rent arrears")],
-        consent=Consent(
-            agency_ids=[AGENCY], given_at=datetime.now(UTC), method=ConsentMethod.VERBAL
-        ),
-        referrer=Referrer(name="Reach Out worker", email="outreach@bench.example"),
-    )
 
 
 async def _count(sessions: Sessions, *where: object) -> int:
@@ -103,7 +75,7 @@ async def _submit_all(env: WorkflowEnvironment, sessions: Sessions, queue: str) 
 
     async def one(i: int) -> None:
         async with gate:
-            sub = _submission(i)
+            sub = submission(i)
             for attempt in range(5):
                 try:
                     number = await next_referral_number(sessions, "OPEN", 2026)
@@ -132,7 +104,7 @@ async def main() -> bool:
         await upgrade(engine)
         sessions = sessionmaker(engine)
         await load_demo_directory(sessions)
-        smtp_port = _free_port()
+        smtp_port = free_port()
         mail = await start_mail_sink("127.0.0.1", smtp_port, Path(tmp) / "mail")
         settings = Settings(
             smtp_port=smtp_port,

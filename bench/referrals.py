@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -24,24 +23,17 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from bench.bare import BareWorkflow, noop
-from bench.common import dev_server, report
+from bench.common import AGENCY, dev_server, free_port, report, submission
 from domain.referral import (
     ACCEPT_UPDATE,
     RECORD_OUTCOME_UPDATE,
     REFERRAL_WORKFLOW,
     AgencyAction,
-    Consent,
-    ConsentMethod,
     LegView,
-    Need,
     Outcome,
     OutcomeCode,
     RecordOutcome,
-    ReferralSource,
-    ReferralSubmission,
     ReferralView,
-    Referrer,
-    Resident,
     leg_id,
     referral_input,
 )
@@ -56,26 +48,6 @@ from workers.worker import WORKFLOWS, activities
 
 N = int(os.environ.get("PARTNERFLOW_BENCH_REFERRALS", "200"))
 CONCURRENCY = int(os.environ.get("PARTNERFLOW_BENCH_CONCURRENCY", "20"))
-AGENCY = "tdc-housing"  # where the demo directory routes a debt need in Pier ward
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _submission(i: int) -> ReferralSubmission:
-    return ReferralSubmission(
-        source=ReferralSource.REACH_OUT,
-        ward="pier",
-        resident=Resident(name=f"Resident {i}", date_of_birth=date(1960, 1, 1)),
-        needs=[Need(category="benefits_debt", notes="Rent arrears")],
-        consent=Consent(
-            agency_ids=[AGENCY], given_at=datetime.now(UTC), method=ConsentMethod.VERBAL
-        ),
-        referrer=Referrer(name="Reach Out worker", email="outreach@bench.example"),
-    )
 
 
 async def _update_when_ready(client: Client, workflow_id: str, name: str, arg: object) -> None:
@@ -95,7 +67,7 @@ async def _update_when_ready(client: Client, workflow_id: str, name: str, arg: o
 
 
 async def _referral(client: Client, sessions: Sessions, queue: str, prefix: str, i: int) -> None:
-    sub = _submission(i)
+    sub = submission(i)
     number = await next_referral_number(sessions, prefix, 2026)
     now = datetime.now(UTC)
     await save_referral(sessions, number, sub, submitted_by="bench", at=now)
@@ -138,7 +110,7 @@ async def main() -> bool:
         await upgrade(engine)
         sessions = sessionmaker(engine)
         await load_demo_directory(sessions)
-        smtp_port = _free_port()
+        smtp_port = free_port()
         mail = await start_mail_sink("127.0.0.1", smtp_port, Path(tmp) / "mail")
         settings = Settings(
             smtp_port=smtp_port,
