@@ -198,6 +198,7 @@ class Worklist(BaseModel):
 
 
 def _required_text(value: str) -> str:
+    # The schema says "some non-space character"; this holds it to Python's idea of space.
     if not value.strip():
         raise ValueError("must not be blank")
     return value.strip()
@@ -208,7 +209,7 @@ class DeclineRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(min_length=1, max_length=1000, pattern=r"\S")
 
     _reason = field_validator("reason")(_required_text)
 
@@ -218,7 +219,7 @@ class WithdrawRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(min_length=1, max_length=1000, pattern=r"\S")
 
     _reason = field_validator("reason")(_required_text)
 
