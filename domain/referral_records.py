@@ -11,13 +11,35 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from domain.directory import NeedCategory
 from domain.referral import LegView, ReferralView
+from domain.routing import RouteChoice
 
+# Kept for referrals started before routing moved into an activity: their histories load
+# the whole directory into the workflow and route there.
 LOAD_DIRECTORY = "load_directory"
+ROUTE_NEED = "route_need"
 RECORD_REFERRAL = "record_referral"
 RECORD_LEG = "record_leg"
 NOTIFY_REFERRAL = "notify_referral"
 ERASE_PERSONAL_DATA = "erase_personal_data"
+
+
+class RouteRequest(BaseModel):
+    """A need to route: its category, the resident's ward and age, and services to pass over."""
+
+    category: NeedCategory
+    ward: str
+    age: int | None = None
+    exclude: list[str] = Field(
+        default_factory=list, description="Services already tried or withdrawn from the need."
+    )
+
+
+class RouteResult(BaseModel):
+    """The best service for the need and why, or none when no suitable service is left."""
+
+    choice: RouteChoice | None = None
 
 
 class ReferralEvent(BaseModel):

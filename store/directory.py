@@ -9,13 +9,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.directory import Directory, Organisation, Service, ServiceStatus
 from store.db import Sessions
-from store.schema import OrganisationRow, ServiceRow
+from store.schema import DirectoryRevisionRow, OrganisationRow, ServiceRow
+
+_REVISION_ID = 1
+
+
+async def raise_revision(session: AsyncSession) -> None:
+    """Mark the directory changed (in the caller's transaction, with the change itself)."""
+    row = await session.get(DirectoryRevisionRow, _REVISION_ID, with_for_update=True)
+    if row is None:
+        session.add(DirectoryRevisionRow(id=_REVISION_ID, revision=1))
+    else:
+        row.revision += 1
+
+
+async def directory_revision(sessions: Sessions) -> int:
+    """The directory's revision: it changes whenever any organisation or service does."""
+    async with sessions() as session:
+        revision = await session.scalar(
+            select(DirectoryRevisionRow.revision).where(DirectoryRevisionRow.id == _REVISION_ID)
+        )
+    return revision or 0
 
 
 async def save_directory(session: AsyncSession, directory: Directory) -> None:
     """Insert or update every organisation and service of ``directory`` (in the caller's
     transaction); rows not mentioned are left as they are."""
     now = datetime.now(UTC)
+    await raise_revision(session)
     for org in directory.organisations:
         await session.merge(
             OrganisationRow(
@@ -77,7 +98,9 @@ async def directory_is_empty(sessions: Sessions) -> bool:
 __all__ = [
     "active_services",
     "directory_is_empty",
+    "directory_revision",
     "get_service",
     "load_directory",
+    "raise_revision",
     "save_directory",
 ]

@@ -16,6 +16,7 @@ from domain.oruk.mapping import OrukMapping, Ward, default_mapping
 from domain.oruk.validation import RecordProblem
 from store.db import Sessions
 from store.demo import demo_wards
+from store.directory import raise_revision
 from store.schema import DirectoryMappingRow, OrganisationRow, ServiceRow
 
 _MAPPING_ID = "default"
@@ -84,6 +85,7 @@ async def _current(session: AsyncSession) -> tuple[Directory, dict[str, str | No
 
 async def _write(session: AsyncSession, plan: ImportPlan, source: str) -> None:
     now = datetime.now(UTC)
+    await raise_revision(session)
     for org in plan.organisations:
         await session.merge(
             OrganisationRow(

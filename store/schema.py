@@ -134,6 +134,16 @@ class ServiceRow(Base):
     """The feed (URL, file or name) a service was last imported from; none: entered here."""
 
 
+class DirectoryRevisionRow(Base):
+    """A counter raised by every write to the directory, so readers can keep a loaded copy
+    and reload it only when it changed."""
+
+    __tablename__ = "directory_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    revision: Mapped[int]
+
+
 class DirectoryMappingRow(Base):
     """The admin-edited ORUK mapping (taxonomy terms → need categories, areas → wards)."""
 

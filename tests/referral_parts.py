@@ -6,12 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from activities.notify import Notifier, NotifierConfig
-from activities.referral_notices import NoticeConfig, ReferralNotices
-from activities.referral_records import ReferralRecords
 from store.db import Sessions
 from store.directory import save_directory
 from tests.sinks import WEBHOOK_SECRET
-from tests.workflow.referral_world import COORDINATOR, directory
+from tests.workflow.referral_world import directory, referral_activities_with
 
 
 async def load_directory(sessions: Sessions, webhook_url: str) -> None:
@@ -33,12 +31,4 @@ def referral_activities(
         ),
         sessions,
     )
-    records = ReferralRecords(sessions)
-    notices = ReferralNotices(notifier, sessions, NoticeConfig(coordinator_email=COORDINATOR))
-    return [
-        records.load_directory,
-        records.record_referral,
-        records.record_leg,
-        records.erase_personal_data,
-        notices.notify_referral,
-    ]
+    return referral_activities_with(sessions, notifier)

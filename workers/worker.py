@@ -13,6 +13,7 @@ from activities.notify import Notifier, NotifierConfig
 from activities.partnerships import PartnershipRecords
 from activities.referral_notices import NoticeConfig, ReferralNotices
 from activities.referral_records import ReferralRecords
+from activities.referral_routing import ReferralRouting
 from activities.retention import Retention
 from store.db import Sessions
 from workers.settings import Settings
@@ -60,6 +61,7 @@ def activities(settings: Settings, sessions: Sessions) -> list[Callable[..., Any
         notifier.send_email,
         notifier.send_webhook,
         records.load_directory,
+        ReferralRouting(sessions).route_need,
         records.record_referral,
         records.record_leg,
         records.erase_personal_data,

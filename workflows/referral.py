@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         LOAD_DIRECTORY,
         NOTIFY_REFERRAL,
         RECORD_REFERRAL,
+        ROUTE_NEED,
         Erasure,
         ErasureResult,
         NoticeResult,
@@ -65,6 +66,8 @@ with workflow.unsafe.imports_passed_through():
         ReferralEvent,
         ReferralNotice,
         ReferralRecord,
+        RouteRequest,
+        RouteResult,
     )
     from domain.routing import RouteChoice, best_service
     from workflows import search_attributes as sa
@@ -78,6 +81,9 @@ _LEG_DONE = frozenset({LegState.OUTCOME_RECORDED, LegState.CLOSED})
 _WITHDRAWAL_ONCE_PER_LEG = "withdrawal-once-per-leg"
 # Before this patch PfWaitingOn named a leg's service only once the leg reported.
 _WAITING_ON_STARTING_LEGS = "waiting-on-starting-legs"
+# Before this patch the whole directory was loaded into the workflow (and its history) and
+# each need routed there; such histories replay without it.
+_ROUTING_IN_ACTIVITY = "routing-in-activity"
 
 
 @workflow.defn(name=REFERRAL_WORKFLOW)
@@ -119,7 +125,8 @@ class ReferralWorkflow:
         """Route every need in parallel; follow up after outcomes; close."""
         self._event("submitted", referral.submitted_by, f"source {referral.source.value}")
         await self._record()
-        self._directory = await self._load_directory()
+        if not workflow.patched(_ROUTING_IN_ACTIVITY):
+            self._directory = await self._load_directory()
         await asyncio.gather(*(self._follow_need(need) for need in referral.needs))
         if self._stopping is None and any(
             n.state is NeedState.OUTCOME_RECORDED for n in self._view.needs
@@ -237,18 +244,9 @@ class ReferralWorkflow:
     async def _follow_need(self, ref: NeedRef) -> None:
         need = self._need(ref.need_id)
         while self._stopping is None:
-            if need.tried_service_ids:
-                self._directory = await self._load_directory()
-                if self._stopping is not None:
-                    break
-            assert self._directory is not None
-            choice = best_service(
-                self._directory,
-                category=ref.category,
-                ward=self._input.ward,
-                age=self._input.age,
-                exclude=set(need.tried_service_ids) | self._withdrawn_services,
-            )
+            choice = await self._route(ref, need)
+            if self._stopping is not None:
+                break
             if choice is None:
                 workflow.logger.info("need %s unallocated", need.need_id)
                 need.state, need.reason = NeedState.UNALLOCATED, "no suitable service left"
@@ -277,6 +275,36 @@ class ReferralWorkflow:
             self._event("rerouted", SYSTEM, f"{leg.leg_id} {leg.state.value}", need_id=need.need_id)
         need.state = NeedState.WITHDRAWN
         await self._record()
+
+    async def _route(self, ref: NeedRef, need: NeedView) -> RouteChoice | None:
+        """The best service for the need, among those not tried and not withdrawn."""
+        if self._directory is not None:
+            # A referral started before routing moved into an activity.
+            if need.tried_service_ids:
+                self._directory = await self._load_directory()
+            return best_service(
+                self._directory,
+                category=ref.category,
+                ward=self._input.ward,
+                age=self._input.age,
+                exclude=set(need.tried_service_ids) | self._withdrawn_services,
+            )
+        while True:
+            routed: RouteResult = await workflow.execute_activity(
+                ROUTE_NEED,
+                RouteRequest(
+                    category=ref.category,
+                    ward=self._input.ward,
+                    age=self._input.age,
+                    exclude=sorted(set(need.tried_service_ids) | self._withdrawn_services),
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                result_type=RouteResult,
+            )
+            choice = routed.choice
+            # A service withdrawn while the activity ran is passed over like the others.
+            if choice is None or choice.service.id not in self._withdrawn_services:
+                return choice
 
     async def _send_leg(
         self,

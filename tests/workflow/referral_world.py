@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 from activities.notify import Notifier, NotifierConfig
 from activities.referral_notices import NoticeConfig, ReferralNotices
 from activities.referral_records import ReferralRecords
+from activities.referral_routing import ReferralRouting
 from domain.directory import Directory, Organisation, Service
 from domain.referral import (
     REFERRAL_WORKFLOW,
@@ -190,6 +191,20 @@ async def eventually(check: Callable[[], bool], within: float = 15.0) -> None:
             await asyncio.sleep(0.05)
 
 
+def referral_activities_with(sessions: Sessions, notifier: Notifier) -> list[Callable[..., Any]]:
+    """Every activity the referral workflows call, sending through ``notifier``."""
+    records = ReferralRecords(sessions)
+    notices = ReferralNotices(notifier, sessions, NoticeConfig(coordinator_email=COORDINATOR))
+    return [
+        records.load_directory,
+        ReferralRouting(sessions).route_need,
+        records.record_referral,
+        records.record_leg,
+        records.erase_personal_data,
+        notices.notify_referral,
+    ]
+
+
 async def run_world(
     client: Client,
     sessions: Sessions,
@@ -210,21 +225,12 @@ async def run_world(
         NotifierConfig(smtp_port=smtp.port, webhook_secret=WEBHOOK_SECRET, sender="pf@test"),
         sessions,
     )
-    records = ReferralRecords(sessions)
-    notices = ReferralNotices(notifier, sessions, NoticeConfig(coordinator_email=COORDINATOR))
     task_queue = f"tq-{uuid.uuid4()}"
     async with Worker(
         client,
         task_queue=task_queue,
         workflows=[ReferralWorkflow, ReferralLegWorkflow, *workflows],
-        activities=[
-            records.load_directory,
-            records.record_referral,
-            records.record_leg,
-            records.erase_personal_data,
-            notices.notify_referral,
-            *activities,
-        ],
+        activities=[*referral_activities_with(sessions, notifier), *activities],
         max_cached_workflows=max_cached_workflows,
     ):
         world = World(client, sessions, smtp, webhooks, task_queue)

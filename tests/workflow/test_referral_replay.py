@@ -28,6 +28,7 @@ from domain.referral import (
     ReferralPolicy,
     ReferralStatus,
 )
+from domain.referral_records import LOAD_DIRECTORY, ROUTE_NEED
 from store.db import Sessions
 from tests.sinks import SmtpSink, WebhookSink
 from tests.workflow.referral_world import REFERRER, RESIDENT_NAME, World, run_world, submission
@@ -91,6 +92,15 @@ async def test_recorded_referral_histories_replay(
         body,
         max_cached_workflows=0,
     )
+    # Routing runs in an activity: the directory never enters the referral's history.
+    referral_history = histories[0]
+    activities = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in referral_history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert activities.count(ROUTE_NEED) == 2
+    assert LOAD_DIRECTORY not in activities
     for history in histories:
         await replayer().replay_workflow(history)
         # Personal data stays in the store: none of it is in any payload of the history.
@@ -112,6 +122,8 @@ async def test_committed_referral_histories_replay() -> None:
     files = sorted(HISTORIES.glob("referral*.json"))
     assert [f.name for f in files] == [
         "referral.json",
+        # Recorded before routing moved into an activity (the ``routing-in-activity`` patch).
+        "referral_before_routing_activity.json",
         "referral_leg.json",
         # Withdrawn services: the same withdrawal signalled again before and after the legs
         # on it re-routed, recorded before and after each leg was told only once.

@@ -1,0 +1,56 @@
+"""Routing a referral's need against the service directory, for the referral workflow.
+
+The worker keeps the directory it last loaded and reloads it only when the store's
+directory revision moves on, so routing costs the indexed lookup, not a load of every
+service, and no workflow history carries the directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from temporalio import activity
+
+from domain.directory import Directory
+from domain.referral_records import ROUTE_NEED, RouteRequest, RouteResult
+from domain.routing import best_service
+from store.db import Sessions
+from store.directory import directory_revision, load_directory
+
+log = structlog.get_logger(__name__)
+
+
+class ReferralRouting:
+    """The routing activity, with the directory loaded once per revision."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+        self._loaded: tuple[int, Directory] | None = None
+        self._loading = asyncio.Lock()
+
+    async def directory(self) -> Directory:
+        """The directory as it is now, reloaded only when its revision changed."""
+        revision = await directory_revision(self._sessions)
+        if self._loaded is not None and self._loaded[0] == revision:
+            return self._loaded[1]
+        async with self._loading:
+            if self._loaded is None or self._loaded[0] != revision:
+                # The revision was read before the load: a write in between shows as a newer
+                # revision next time, so a copy is reloaded early but never kept stale.
+                directory = await load_directory(self._sessions)
+                self._loaded = (revision, directory)
+                log.info("directory loaded", revision=revision, services=len(directory.services))
+            return self._loaded[1]
+
+    @activity.defn(name=ROUTE_NEED)
+    async def route_need(self, request: RouteRequest) -> RouteResult:
+        """The best untried, active service with room for the need, with its reason."""
+        choice = best_service(
+            await self.directory(),
+            category=request.category,
+            ward=request.ward,
+            age=request.age,
+            exclude=set(request.exclude),
+        )
+        return RouteResult(choice=choice)
