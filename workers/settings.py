@@ -56,6 +56,13 @@ class Settings(BaseSettings):
         "and notification attempts), e.g. 0.0.0.0:9464; unset: not served.",
     )
 
+    worker_max_cached_workflows: int = Field(
+        default=1000,
+        ge=0,
+        description="Workflow runs a worker keeps in memory between tasks; others are replayed "
+        "from history when they wake, so memory stays bounded however many are open.",
+    )
+
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     public_url: str | None = Field(default=None, description="Base URL shown to users.")

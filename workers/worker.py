@@ -80,4 +80,5 @@ def build_worker(client: Client, settings: Settings, sessions: Sessions) -> Work
         task_queue=settings.temporal_task_queue,
         workflows=list(WORKFLOWS),
         activities=activities(settings, sessions),
+        max_cached_workflows=settings.worker_max_cached_workflows,
     )
