@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
@@ -34,6 +35,7 @@ from domain.referral import (
     OutcomeCode,
     RecordOutcome,
     ReferralView,
+    format_referral_number,
     leg_id,
     referral_input,
 )
@@ -87,8 +89,20 @@ async def _referral(client: Client, sessions: Sessions, queue: str, prefix: str,
     await _update_when_ready(client, leg, RECORD_OUTCOME_UPDATE, outcome)
 
 
-async def _bare(client: Client, queue: str) -> None:
-    await client.execute_workflow(BareWorkflow.run, id=f"bare-{uuid.uuid4()}", task_queue=queue)
+async def _bare(client: Client, queue: str, workflow_id: str | None = None) -> None:
+    await client.execute_workflow(
+        BareWorkflow.run, id=workflow_id or f"bare-{uuid.uuid4()}", task_queue=queue
+    )
+
+
+async def _steps(client: Client, *workflow_ids: str) -> tuple[int, int]:
+    """Workflow tasks and activities completed so far by these workflows together."""
+    tasks = activities_done = 0
+    for workflow_id in workflow_ids:
+        async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+            tasks += event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+            activities_done += event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    return tasks, activities_done
 
 
 async def _timed(count: int, one: Callable[[int], Awaitable[None]]) -> float:
@@ -139,16 +153,30 @@ async def main() -> bool:
                         N, lambda i: _referral(client, sessions, queue, prefix, i)
                     )
                     bare_s = await _timed(N, lambda _i: _bare(client, queue))
+                    # What one of each asked of Temporal, to tell the size of the process
+                    # from the cost of each of its steps.
+                    number = format_referral_number(prefix, 2026, N // 2)
+                    referral_steps = await _steps(client, number, leg_id(number, 1))
+                    await _bare(client, queue, "bare-counted")
+                    bare_steps = await _steps(client, "bare-counted")
         finally:
             mail.close()
             await engine.dispose()
     referral_rate, bare_rate = N / referral_s, N / bare_s
+    per_referral, per_bare = sum(referral_steps), sum(bare_steps)
     return report(
         f"{N} referrals end to end next to {N} bare workflows (dev server, SQLite store)",
         {
             "referrals (submit → accept → outcome)": f"{referral_rate:.1f}/s ({referral_s:.1f} s)",
             "bare workflows (one no-op activity)": f"{bare_rate:.1f}/s ({bare_s:.1f} s)",
             "concurrency": str(CONCURRENCY),
+            "steps per referral (workflow tasks + activities, referral and leg)": (
+                f"{referral_steps[0]} + {referral_steps[1]} = {per_referral}"
+            ),
+            "steps per bare workflow": f"{bare_steps[0]} + {bare_steps[1]} = {per_bare}",
+            "step rate, referrals / bare workflows": (
+                f"{referral_rate * per_referral / (bare_rate * per_bare):.2f}"
+            ),
         },
         {"referral rate / bare workflow rate": (referral_rate / bare_rate, ">= 0.6")},
     )
