@@ -1,4 +1,4 @@
-"""Engine and sessions: one async engine per process, SQLite tuned for concurrent readers."""
+"""Engine and sessions: one async engine per process; a SQLite file through one connection."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,26 +16,56 @@ from sqlalchemy.ext.asyncio import (
 
 Sessions = async_sessionmaker[AsyncSession]
 
+# How long a transaction may wait for the one SQLite connection before it fails. The wait is
+# for the work queued ahead of it, so it only grows this long if something holds a session
+# far too long; then an error says so rather than a hang.
+SQLITE_QUEUE_TIMEOUT_SECONDS = 60.0
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets the API read while the worker writes; NORMAL sync is safe under WAL.
+    # WAL lets another process (a separate worker) read while this one writes; NORMAL sync is
+    # safe under WAL.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Waits on another process's write lock; this process's own transactions queue instead.
     cursor.execute("PRAGMA busy_timeout=10000")
     # Deleted personal data is overwritten, not left in free pages of the file.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
+def _is_sqlite_file(url: URL) -> bool:
+    # As SQLAlchemy decides it: anything but ":memory:", an empty name or mode=memory.
+    return bool(url.database) and url.database != ":memory:" and url.query.get("mode") != "memory"
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine for ``url``; SQLite files get their folder and WAL pragmas."""
+    """Create the async engine for ``url``.
+
+    A SQLite file gets its folder, the WAL pragmas and exactly one pooled connection. SQLite
+    lets one writer in at a time and makes the others sleep and retry, not wait in turn, so
+    with several connections a busy process could leave one writer retrying until it fails
+    with "database is locked". With one connection, transactions wait in the pool's queue
+    instead, woken in the order they asked (one arriving just as the connection comes back
+    may take it first). So nothing may open a second session while it holds one, nor hold
+    one across a slow call that is not the database's: close it first.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo)
+        if _is_sqlite_file(parsed):
+            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_async_engine(
+                url,
+                echo=echo,
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=SQLITE_QUEUE_TIMEOUT_SECONDS,
+            )
+        else:
+            # In memory: SQLAlchemy's one shared connection (the database lives in it).
+            engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True)

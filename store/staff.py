@@ -118,14 +118,20 @@ async def sign_in(
             select(StaffUser).where(StaffUser.username == username, StaffUser.disabled_at.is_(None))
         )
     ok = _verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+    # Hashing takes a while: do it before the transaction, which holds SQLite's write lock.
+    rehashed = (
+        _hasher.hash(password)
+        if ok and user is not None and _hasher.check_needs_rehash(user.password_hash)
+        else None
+    )
     async with sessions.begin() as session:
         session.add(LoginAttempt(username=username[:100], remote=remote, at=now, succeeded=ok))
         if not ok or user is None:
             return None
-        if _hasher.check_needs_rehash(user.password_hash):
+        if rehashed is not None:
             stored = await session.get(StaffUser, user.id)
             if stored is not None:
-                stored.password_hash = _hasher.hash(password)
+                stored.password_hash = rehashed
         cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         session.add(
             WebSession(

@@ -3,10 +3,12 @@ from http.cookies import SimpleCookie
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from api.app import create_app
 from domain.access import Role
+from store import staff
 from store.db import Sessions
 from store.demo import load_demo_directory
 from store.schema import StaffUser
@@ -152,3 +154,19 @@ async def test_short_passwords_and_duplicate_names_are_refused(sessions: Session
     await create_user(sessions, username="x", password=PASSWORD, role=Role.ADMIN)
     with pytest.raises(ValueError, match="exists already"):
         await create_user(sessions, username="x", password=PASSWORD, role=Role.ADMIN)
+
+
+async def test_a_hash_made_with_older_settings_is_renewed_at_sign_in(sessions: Sessions) -> None:
+    user_id = await create_user(sessions, username="old", password=PASSWORD, role=Role.ADMIN)
+    weaker = PasswordHasher(time_cost=1, memory_cost=8 * 1024).hash(PASSWORD)
+    async with sessions.begin() as session:
+        user = await session.get(StaffUser, user_id)
+        assert user is not None
+        user.password_hash = weaker
+    assert await staff.sign_in(sessions, username="old", password=PASSWORD, remote="127.0.0.1")
+    async with sessions() as session:
+        renewed = await session.scalar(select(StaffUser.password_hash))
+    assert renewed is not None
+    assert renewed != weaker
+    assert not PasswordHasher().check_needs_rehash(renewed)
+    assert await staff.sign_in(sessions, username="old", password=PASSWORD, remote="127.0.0.1")
