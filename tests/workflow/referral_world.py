@@ -16,6 +16,7 @@ from temporalio.client import (
     Client,
     WorkflowFailureError,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.service import RPCError
@@ -53,6 +54,9 @@ from workflows.referral_leg import ReferralLegWorkflow
 COORDINATOR = "coordinator@partnership.example"
 REFERRER = "outreach@tendring.example"
 RESIDENT_NAME = "Edna Quillfeather"
+
+
+_QUERY_ATTEMPTS = 3
 
 
 def directory(webhook_url: str) -> Directory:
@@ -164,8 +168,19 @@ class World:
         return handle
 
     async def state(self, handle: WorkflowHandle[Any, Any]) -> ReferralView:
-        """The referral's state query."""
-        return await handle.query(STATE_QUERY, result_type=ReferralView)
+        """The referral's state query.
+
+        A query the worker could not answer within the SDK's 2 s deadlock limit (a starved
+        CPU or a garbage collection pause, never a state of the referral) is asked again.
+        """
+        for attempt in range(_QUERY_ATTEMPTS):
+            try:
+                return await handle.query(STATE_QUERY, result_type=ReferralView)
+            except WorkflowQueryFailedError as exc:
+                if "[TMPRL1101]" not in str(exc) or attempt == _QUERY_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.5)
+        raise AssertionError("unreachable")
 
     async def until(
         self,
