@@ -152,11 +152,12 @@ async def main() -> bool:
                 # Past every response deadline, before any escalation (two working days on).
                 jump = latest - await env.get_current_time() + timedelta(hours=1)
                 started = time.perf_counter()
-                # Thousands of timers fire in this one call: give it longer than the default.
+                # Thousands of timers fire in this one call, evicted referrals replaying
+                # first: with 10,000 it outlasted half an hour.
                 duration = Duration()
                 duration.FromTimedelta(jump)
                 await env.client.test_service.unlock_time_skipping_with_sleep(
-                    SleepRequest(duration=duration), timeout=timedelta(minutes=30)
+                    SleepRequest(duration=duration), timeout=timedelta(hours=3)
                 )
                 await _until(sessions, N, ReferralLegRow.reminded_at.is_not(None))
                 remind_s = time.perf_counter() - started
