@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import time
-from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -22,15 +20,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.app import create_app
-from bench.common import dev_server, free_port, percentile, report, submission
+from bench.common import bench_stack, dev_server, free_port, percentile, report, submission
 from domain.access import Role
-from store.db import create_engine, sessionmaker
-from store.demo import load_demo_directory
-from store.migrate import upgrade
 from store.tokens import issue_token
-from workers.logs import configure_logging
-from workers.mail import start_mail_sink
-from workers.settings import LogFormat, Settings
 from workers.worker import WORKFLOWS, activities
 
 N = int(os.environ.get("PARTNERFLOW_BENCH_API", "500"))
@@ -82,45 +74,25 @@ async def _load(url: str, token: str) -> tuple[list[float], list[str], float]:
 
 async def main() -> bool:
     """Serve the API and the worker, submit N referrals from C clients, print the figures."""
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
-        await upgrade(engine)
-        sessions = sessionmaker(engine)
-        await load_demo_directory(sessions)
+    async with bench_stack() as (sessions, settings):
         _, token = await issue_token(sessions, subject="bench", role=Role.REFERRER)
-        smtp_port = free_port()
-        mail = await start_mail_sink("127.0.0.1", smtp_port, Path(tmp) / "mail")
-        settings = Settings(
-            smtp_port=smtp_port,
-            embedded_mail=False,
-            var_dir=Path(tmp),
-            log_format=LogFormat.JSON,
-            log_level="WARNING",
-        )
-        configure_logging(settings)
-        try:
-            async with dev_server() as env:
-                queue = "bench-api"
-                app = create_app(
-                    sessions=sessions, temporal=_Temporal(env.client), task_queue=queue
-                )
-                runner = web.AppRunner(app, access_log=None)
-                await runner.setup()
-                port = free_port()
-                await web.TCPSite(runner, "127.0.0.1", port).start()
-                try:
-                    async with Worker(
-                        env.client,
-                        task_queue=queue,
-                        workflows=list(WORKFLOWS),
-                        activities=activities(settings, sessions),
-                    ):
-                        latencies, errors, elapsed = await _load(f"http://127.0.0.1:{port}", token)
-                finally:
-                    await runner.cleanup()
-        finally:
-            mail.close()
-            await engine.dispose()
+        async with dev_server() as env:
+            queue = "bench-api"
+            app = create_app(sessions=sessions, temporal=_Temporal(env.client), task_queue=queue)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            port = free_port()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            try:
+                async with Worker(
+                    env.client,
+                    task_queue=queue,
+                    workflows=list(WORKFLOWS),
+                    activities=activities(settings, sessions),
+                ):
+                    latencies, errors, elapsed = await _load(f"http://127.0.0.1:{port}", token)
+            finally:
+                await runner.cleanup()
     ms = sorted(x * 1000 for x in latencies)
     p50, p95, p99 = (percentile(ms, q) for q in (50, 95, 99))
     return report(

@@ -7,6 +7,7 @@ import platform
 import socket
 import statistics
 import sysconfig
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
@@ -25,12 +26,44 @@ from domain.referral import (
     Referrer,
     Resident,
 )
+from store.db import Sessions, create_engine, sessionmaker
+from store.demo import load_demo_directory
+from store.migrate import upgrade
+from workers.logs import configure_logging
+from workers.mail import start_mail_sink
+from workers.settings import LogFormat, Settings
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 
 
 AGENCY = "tdc-housing"  # where the demo directory routes a debt need in Pier ward
+
+
+@asynccontextmanager
+async def bench_stack() -> AsyncIterator[tuple[Sessions, Settings]]:
+    """A fresh SQLite store with the demo directory, a local SMTP sink and quiet JSON logs,
+    all in a temporary folder; the settings point the notifier at the sink."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        await upgrade(engine)
+        sessions = sessionmaker(engine)
+        await load_demo_directory(sessions)
+        smtp_port = free_port()
+        mail = await start_mail_sink("127.0.0.1", smtp_port, Path(tmp) / "mail")
+        settings = Settings(
+            smtp_port=smtp_port,
+            embedded_mail=False,
+            var_dir=Path(tmp),
+            log_format=LogFormat.JSON,
+            log_level="WARNING",
+        )
+        configure_logging(settings)
+        try:
+            yield sessions, settings
+        finally:
+            mail.close()
+            await engine.dispose()
 
 
 def free_port() -> int:

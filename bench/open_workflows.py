@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,19 +28,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bench.common import SCRIPTS, free_port, report, submission
+from bench.common import SCRIPTS, bench_stack, report, submission
 from domain.referral import (
     REFERRAL_WORKFLOW,
     referral_input,
 )
-from store.db import Sessions, create_engine, sessionmaker
-from store.demo import load_demo_directory
-from store.migrate import upgrade
+from store.db import Sessions
 from store.referrals import next_referral_number, save_referral
 from store.schema import ReferralLegRow
-from workers.logs import configure_logging
-from workers.mail import start_mail_sink
-from workers.settings import LogFormat, Settings
 from workers.worker import WORKFLOWS, activities
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
@@ -100,21 +94,7 @@ async def _submit_all(env: WorkflowEnvironment, sessions: Sessions, queue: str) 
 
 async def main() -> bool:
     """Start N referrals, hold them, jump the clock past their deadlines; print the figures."""
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
-        await upgrade(engine)
-        sessions = sessionmaker(engine)
-        await load_demo_directory(sessions)
-        smtp_port = free_port()
-        mail = await start_mail_sink("127.0.0.1", smtp_port, Path(tmp) / "mail")
-        settings = Settings(
-            smtp_port=smtp_port,
-            embedded_mail=False,
-            var_dir=Path(tmp),
-            log_format=LogFormat.JSON,
-            log_level="WARNING",
-        )
-        configure_logging(settings)
+    async with bench_stack() as (sessions, settings):
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=str(SCRIPTS / "temporal-test-server"),
             data_converter=pydantic_data_converter,
@@ -163,8 +143,6 @@ async def main() -> bool:
                 remind_s = time.perf_counter() - started
         finally:
             await env.shutdown()
-            mail.close()
-            await engine.dispose()
     per_referral_kib = (held - before) * 1024 / N
     start_rate, remind_rate = N / start_s, N / remind_s
     return report(

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -24,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from bench.bare import BareWorkflow, noop
-from bench.common import AGENCY, dev_server, free_port, report, submission
+from bench.common import AGENCY, bench_stack, dev_server, report, submission
 from domain.referral import (
     ACCEPT_UPDATE,
     RECORD_OUTCOME_UPDATE,
@@ -39,13 +37,8 @@ from domain.referral import (
     leg_id,
     referral_input,
 )
-from store.db import Sessions, create_engine, sessionmaker
-from store.demo import load_demo_directory
-from store.migrate import upgrade
+from store.db import Sessions
 from store.referrals import next_referral_number, save_referral
-from workers.logs import configure_logging
-from workers.mail import start_mail_sink
-from workers.settings import LogFormat, Settings
 from workers.worker import WORKFLOWS, activities
 
 N = int(os.environ.get("PARTNERFLOW_BENCH_REFERRALS", "200"))
@@ -119,49 +112,28 @@ async def _timed(count: int, one: Callable[[int], Awaitable[None]]) -> float:
 
 async def main() -> bool:
     """Run both halves and print their rates and the ratio."""
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
-        await upgrade(engine)
-        sessions = sessionmaker(engine)
-        await load_demo_directory(sessions)
-        smtp_port = free_port()
-        mail = await start_mail_sink("127.0.0.1", smtp_port, Path(tmp) / "mail")
-        settings = Settings(
-            smtp_port=smtp_port,
-            embedded_mail=False,
-            var_dir=Path(tmp),
-            log_format=LogFormat.JSON,
-            log_level="WARNING",
-        )
-        configure_logging(settings)
-        try:
-            async with dev_server() as env:
-                client = env.client
-                queue = f"bench-{uuid.uuid4()}"
-                prefix = "BENCH"
-                async with Worker(
-                    client,
-                    task_queue=queue,
-                    workflows=[*WORKFLOWS, BareWorkflow],
-                    activities=[*activities(settings, sessions), noop],
-                    max_concurrent_activities=CONCURRENCY * 4,
-                ):
-                    # Warm both paths so neither pays first-use costs in the measurement.
-                    await _referral(client, sessions, queue, "WARM", 0)
-                    await _bare(client, queue)
-                    referral_s = await _timed(
-                        N, lambda i: _referral(client, sessions, queue, prefix, i)
-                    )
-                    bare_s = await _timed(N, lambda _i: _bare(client, queue))
-                    # What one of each asked of Temporal, to tell the size of the process
-                    # from the cost of each of its steps.
-                    number = format_referral_number(prefix, 2026, N // 2)
-                    referral_steps = await _steps(client, number, leg_id(number, 1))
-                    await _bare(client, queue, "bare-counted")
-                    bare_steps = await _steps(client, "bare-counted")
-        finally:
-            mail.close()
-            await engine.dispose()
+    async with bench_stack() as (sessions, settings), dev_server() as env:
+        client = env.client
+        queue = f"bench-{uuid.uuid4()}"
+        prefix = "BENCH"
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[*WORKFLOWS, BareWorkflow],
+            activities=[*activities(settings, sessions), noop],
+            max_concurrent_activities=CONCURRENCY * 4,
+        ):
+            # Warm both paths so neither pays first-use costs in the measurement.
+            await _referral(client, sessions, queue, "WARM", 0)
+            await _bare(client, queue)
+            referral_s = await _timed(N, lambda i: _referral(client, sessions, queue, prefix, i))
+            bare_s = await _timed(N, lambda _i: _bare(client, queue))
+            # What one of each asked of Temporal, to tell the size of the process
+            # from the cost of each of its steps.
+            number = format_referral_number(prefix, 2026, N // 2)
+            referral_steps = await _steps(client, number, leg_id(number, 1))
+            await _bare(client, queue, "bare-counted")
+            bare_steps = await _steps(client, "bare-counted")
     referral_rate, bare_rate = N / referral_s, N / bare_s
     per_referral, per_bare = sum(referral_steps), sum(bare_steps)
     return report(
