@@ -45,27 +45,32 @@ def notifier_config(settings: Settings) -> NotifierConfig:
     )
 
 
-def activities(settings: Settings, sessions: Sessions) -> list[Callable[..., Any]]:
-    """Every activity, bound to its configuration."""
-    notifier = Notifier(notifier_config(settings), sessions)
-    directory = DirectorySync(sessions, settings.coordinator_email)
+def referral_activities(
+    sessions: Sessions, notifier: Notifier, notices: NoticeConfig
+) -> list[Callable[..., Any]]:
+    """The activities the referral and leg workflows call."""
     records = ReferralRecords(sessions)
-    notices = ReferralNotices(
-        notifier,
-        sessions,
-        NoticeConfig(
-            coordinator_email=str(settings.coordinator_email), public_url=settings.api_url
-        ),
-    )
     return [
-        notifier.send_email,
-        notifier.send_webhook,
         records.load_directory,
         ReferralRouting(sessions).route_need,
         records.record_referral,
         records.record_leg,
         records.erase_personal_data,
-        notices.notify_referral,
+        ReferralNotices(notifier, sessions, notices).notify_referral,
+    ]
+
+
+def activities(settings: Settings, sessions: Sessions) -> list[Callable[..., Any]]:
+    """Every activity, bound to its configuration."""
+    notifier = Notifier(notifier_config(settings), sessions)
+    directory = DirectorySync(sessions, settings.coordinator_email)
+    notices = NoticeConfig(
+        coordinator_email=str(settings.coordinator_email), public_url=settings.api_url
+    )
+    return [
+        notifier.send_email,
+        notifier.send_webhook,
+        *referral_activities(sessions, notifier, notices),
         directory.sync_directory_feed,
         directory.signal_withdrawn_services,
         Retention(sessions).anonymise_closed_referrals,

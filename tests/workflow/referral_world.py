@@ -23,9 +23,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.notify import Notifier, NotifierConfig
-from activities.referral_notices import NoticeConfig, ReferralNotices
-from activities.referral_records import ReferralRecords
-from activities.referral_routing import ReferralRouting
+from activities.referral_notices import NoticeConfig
 from domain.directory import Directory, Organisation, Service
 from domain.referral import (
     REFERRAL_WORKFLOW,
@@ -48,6 +46,7 @@ from store.db import Sessions
 from store.directory import save_directory
 from store.referrals import next_referral_number, save_referral
 from tests.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
+from workers.worker import referral_activities
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow
 
@@ -208,16 +207,7 @@ async def eventually(check: Callable[[], bool], within: float = 15.0) -> None:
 
 def referral_activities_with(sessions: Sessions, notifier: Notifier) -> list[Callable[..., Any]]:
     """Every activity the referral workflows call, sending through ``notifier``."""
-    records = ReferralRecords(sessions)
-    notices = ReferralNotices(notifier, sessions, NoticeConfig(coordinator_email=COORDINATOR))
-    return [
-        records.load_directory,
-        ReferralRouting(sessions).route_need,
-        records.record_referral,
-        records.record_leg,
-        records.erase_personal_data,
-        notices.notify_referral,
-    ]
+    return referral_activities(sessions, notifier, NoticeConfig(coordinator_email=COORDINATOR))
 
 
 async def run_world(
