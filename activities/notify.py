@@ -1,12 +1,15 @@
 """Notify partners by email (SMTP) and signed webhooks, at most once per idempotency key.
 
 A key already in the ledger is not sent again, so Temporal's retries and replays never
-duplicate a message. The key also travels with the message (``Message-ID`` and
-``Idempotency-Key``) so a receiver can drop the rare duplicate sent just before a crash.
+duplicate a message. An attempt sends only within its own time (a retry may start as soon as
+that is up) and, once the message is out, waits out a busy database to write the ledger. The
+key also travels with the message (``Message-ID`` and ``Idempotency-Key``) so a receiver can
+drop the rare duplicate sent just before a crash.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -18,10 +21,12 @@ import aiohttp
 import aiosmtplib
 import structlog
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.attempt_clock import send_window, time_left
 from domain.notification import Delivery, EmailMessage, WebhookMessage
 from domain.signature import SIGNATURE_HEADER, sign
 from store.db import Sessions
@@ -31,6 +36,12 @@ log = structlog.get_logger(__name__)
 
 # Client errors that will not go away by retrying the same request.
 _PERMANENT_HTTP = {400, 401, 403, 404, 405, 410, 413, 422}
+# The longest one SMTP conversation may take, and the least time worth starting one with.
+_SMTP_TIMEOUT_SECONDS = 30.0
+_SHORTEST_SEND_SECONDS = 2.0
+# Writing a sent message to the ledger: how often, and the pause between tries.
+_LEDGER_TRIES = 10
+_LEDGER_PAUSE_SECONDS = 0.5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,16 +88,18 @@ class Notifier:
                 filename=attachment.filename,
             )
         recipient = ", ".join(message.to)
+        window = _window(_SMTP_TIMEOUT_SECONDS)
         try:
-            await aiosmtplib.send(
-                mime,
-                hostname=self._config.smtp_host,
-                port=self._config.smtp_port,
-                username=self._config.smtp_username,
-                password=self._config.smtp_password,
-                start_tls=self._config.smtp_starttls,
-                timeout=30,
-            )
+            async with asyncio.timeout(window):
+                await aiosmtplib.send(
+                    mime,
+                    hostname=self._config.smtp_host,
+                    port=self._config.smtp_port,
+                    username=self._config.smtp_username,
+                    password=self._config.smtp_password,
+                    start_tls=self._config.smtp_starttls,
+                    timeout=window,
+                )
         except (aiosmtplib.SMTPException, OSError) as exc:
             error = ApplicationError(
                 f"mail server refused or unreachable: {exc!r}", type="SmtpFailed"
@@ -117,8 +130,9 @@ class Notifier:
             "X-Partnerflow-Event": message.event,
             SIGNATURE_HEADER: sign(self._config.webhook_secret, int(time.time()), body),
         }
+        window = _window(self._config.webhook_timeout_seconds)
         try:
-            await self._post(str(message.url), body, headers)
+            await self._post(str(message.url), body, headers, window)
         except ApplicationError as error:
             await self._failed(
                 message.idempotency_key, "webhook", str(message.url), message.subject_ref, error
@@ -132,8 +146,8 @@ class Notifier:
         )
         return Delivery(idempotency_key=message.idempotency_key, channel="webhook", sent=True)
 
-    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
-        timeout = aiohttp.ClientTimeout(total=self._config.webhook_timeout_seconds)
+    async def _post(self, url: str, body: bytes, headers: dict[str, str], window: float) -> None:
+        timeout = aiohttp.ClientTimeout(total=window)
         try:
             async with (
                 aiohttp.ClientSession(timeout=timeout) as http,
@@ -196,27 +210,56 @@ class Notifier:
         return found is not None
 
     async def _record(self, key: str, channel: str, recipient: str, ref: str, summary: str) -> None:
+        """Write a sent message to the ledger. The message is out: a database briefly locked
+        or busy is waited out while the attempt has time, since failing here would make the
+        next attempt send it again."""
         activity.metric_meter().create_counter(
             "partnerflow_notifications_sent", "Notifications delivered."
         ).add(1, {"channel": channel})
-        try:
-            async with self._sessions.begin() as session:
-                session.add(
-                    NotificationRecord(
-                        idempotency_key=key,
-                        channel=channel,
-                        recipient=recipient,
-                        subject_ref=ref,
-                        summary=summary[:500],
-                        sent_at=datetime.now(UTC),
+        for tries in range(1, _LEDGER_TRIES + 1):
+            try:
+                async with self._sessions.begin() as session:
+                    session.add(
+                        NotificationRecord(
+                            idempotency_key=key,
+                            channel=channel,
+                            recipient=recipient,
+                            subject_ref=ref,
+                            summary=summary[:500],
+                            sent_at=datetime.now(UTC),
+                        )
                     )
-                )
-                await session.execute(
-                    delete(NotificationFailure).where(NotificationFailure.idempotency_key == key)
-                )
-        except IntegrityError:
-            # Another attempt recorded the same key first; the ledger already says sent.
-            pass
+                    await session.execute(
+                        delete(NotificationFailure).where(
+                            NotificationFailure.idempotency_key == key
+                        )
+                    )
+                return
+            except IntegrityError:
+                # Another attempt recorded the same key first; the ledger already says sent.
+                return
+            except (OperationalError, PoolTimeout) as exc:
+                left = time_left()
+                if tries == _LEDGER_TRIES or (left is not None and left < _LEDGER_PAUSE_SECONDS):
+                    _logger().error(
+                        "sent but not recorded; the next attempt sends it again", key=key
+                    )
+                    raise
+                _logger().warning("ledger busy, writing again", key=key, error=str(exc)[:200])
+                await asyncio.sleep(_LEDGER_PAUSE_SECONDS)
+
+
+def _window(longest: float) -> float:
+    """The seconds this attempt may spend sending, refused when too few: a retry may start as
+    soon as the attempt's time is up, and must not overlap a send still under way."""
+    window = send_window(longest)
+    if window < min(longest, _SHORTEST_SEND_SECONDS):
+        _logger().warning("attempt out of time before sending", seconds_left=round(window, 1))
+        raise ApplicationError(
+            "this attempt ran out of time before sending; the next attempt sends",
+            type="AttemptOutOfTime",
+        )
+    return window
 
 
 def _last_attempt(info: activity.Info, now: datetime) -> bool:

@@ -20,6 +20,8 @@ Sessions = async_sessionmaker[AsyncSession]
 # for the work queued ahead of it, so it only grows this long if something holds a session
 # far too long; then an error says so rather than a hang.
 SQLITE_QUEUE_TIMEOUT_SECONDS = 60.0
+# How long a SQLite connection waits for another process's write lock before "locked".
+SQLITE_BUSY_SECONDS = 10
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -30,7 +32,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     # Waits on another process's write lock; this process's own transactions queue instead.
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
     # Deleted personal data is overwritten, not left in free pages of the file.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()

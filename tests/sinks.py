@@ -24,9 +24,12 @@ class SmtpSink:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.port = 0
+        # A slow mail server: how long it takes to accept each message.
+        self.accept_seconds = 0.0
         self._server: asyncio.Server | None = None
 
     async def handle_DATA(self, _server: Any, _session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(self.accept_seconds)
         content = envelope.content if isinstance(envelope.content, bytes) else b""
         parsed = message_from_bytes(content, policy=default_policy)
         assert isinstance(parsed, EmailMessage)

@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
+from activities.attempt_clock import AttemptClock
 from activities.directory_sync import DirectorySync
 from activities.notify import Notifier, NotifierConfig
 from activities.partnerships import PartnershipRecords
@@ -30,6 +31,9 @@ WORKFLOWS: Sequence[type] = (
     RetentionWorkflow,
     PartnershipWorkflow,
 )
+
+# Every activity attempt is timed from its start, so a send stops before a retry may begin.
+INTERCEPTORS: Sequence[Interceptor] = (AttemptClock(),)
 
 
 def notifier_config(settings: Settings) -> NotifierConfig:
@@ -86,4 +90,5 @@ def build_worker(client: Client, settings: Settings, sessions: Sessions) -> Work
         workflows=list(WORKFLOWS),
         activities=activities(settings, sessions),
         max_cached_workflows=settings.worker_max_cached_workflows,
+        interceptors=INTERCEPTORS,
     )

@@ -29,6 +29,7 @@ from domain.partnership import (
 from store.db import Sessions
 from tests import partnership_scenario as sc
 from tests.sinks import WEBHOOK_SECRET, SmtpSink
+from workers.worker import INTERCEPTORS
 from workflows.partnership import PartnershipInput, PartnershipWorkflow
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
@@ -75,6 +76,7 @@ def partnership_worker(client: Client, sessions: Sessions, smtp: SmtpSink) -> Wo
         task_queue=f"tq-{uuid.uuid4()}",
         workflows=[PartnershipWorkflow],
         activities=[notifier.send_email, notifier.send_webhook, records.record_partnership],
+        interceptors=INTERCEPTORS,
     )
 
 

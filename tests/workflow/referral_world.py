@@ -46,7 +46,7 @@ from store.db import Sessions
 from store.directory import save_directory
 from store.referrals import next_referral_number, save_referral
 from tests.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
-from workers.worker import referral_activities
+from workers.worker import INTERCEPTORS, referral_activities
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow
 
@@ -237,6 +237,7 @@ async def run_world(
         workflows=[ReferralWorkflow, ReferralLegWorkflow, *workflows],
         activities=[*referral_activities_with(sessions, notifier), *activities],
         max_cached_workflows=max_cached_workflows,
+        interceptors=INTERCEPTORS,
     ):
         world = World(client, sessions, smtp, webhooks, task_queue)
         try:

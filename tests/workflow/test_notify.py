@@ -1,5 +1,9 @@
 """Notification activities against a real SMTP server and a real HTTP receiver."""
 
+import asyncio
+from pathlib import Path
+
+import aiosqlite
 import pytest
 from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
@@ -7,10 +11,11 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.notify import Notifier, NotifierConfig
 from domain.notification import Attachment, EmailMessage, WebhookMessage, idempotency_key
-from store.db import Sessions
+from store.db import SQLITE_BUSY_SECONDS, Sessions
 from store.schema import NotificationFailure
 from tests.conftest import free_port
 from tests.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
+from tests.workflow.referral_world import eventually
 
 
 def notifier(sessions: Sessions, smtp: SmtpSink) -> Notifier:
@@ -112,3 +117,27 @@ async def test_wrong_secret_is_refused_by_the_receiver(
     with pytest.raises(ApplicationError, match="HTTP 401"):
         await ActivityEnvironment().run(n.send_webhook, msg)
     assert webhook_sink.rejected == ["signature does not match the body"]
+
+
+async def test_a_ledger_locked_after_sending_is_waited_out_not_sent_again(
+    tmp_path: Path, sessions: Sessions, smtp_sink: SmtpSink
+) -> None:
+    env = ActivityEnvironment()
+    n = notifier(sessions, smtp_sink)
+    msg = EmailMessage(
+        idempotency_key=idempotency_key("TEN-1", "cab", "sent"),
+        to=["intake@cab.example"],
+        subject="New referral",
+        text="plain",
+    )
+    # Another process (the API, say) holds the write lock longer than SQLite's busy wait.
+    async with aiosqlite.connect(tmp_path / "app.db", isolation_level=None) as other:
+        await other.execute("BEGIN IMMEDIATE")
+        sending = asyncio.create_task(env.run(n.send_email, msg))
+        await eventually(lambda: bool(smtp_sink.messages))
+        await asyncio.sleep(SQLITE_BUSY_SECONDS + 1)
+        assert not sending.done()
+        await other.execute("ROLLBACK")
+    assert (await sending).sent
+    assert not (await env.run(n.send_email, msg)).sent
+    assert smtp_sink.keys() == [msg.idempotency_key]

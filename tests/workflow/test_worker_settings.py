@@ -7,6 +7,7 @@ import uuid
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.attempt_clock import AttemptClock
 from store.db import Sessions
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -33,3 +34,12 @@ async def test_any_cache_size_makes_a_worker(
         settings = Settings(worker_max_cached_workflows=cache, temporal_task_queue=_queue())
         config = build_worker(time_skipping_env.client, settings, sessions).config()
         assert config["max_cached_workflows"] == cache
+
+
+async def test_every_activity_attempt_is_timed(
+    time_skipping_env: WorkflowEnvironment, sessions: Sessions
+) -> None:
+    # Without the clock a notification attempt cannot tell it is late (tests/faults).
+    settings = Settings(temporal_task_queue=_queue())
+    config = build_worker(time_skipping_env.client, settings, sessions).config()
+    assert any(isinstance(i, AttemptClock) for i in config.get("interceptors", []))
