@@ -12,25 +12,26 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from typing import Any
 
 import aiohttp
 import aiosmtplib
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.attempt_clock import send_window, time_left
+from activities.attempt_clock import LEDGER_RESERVE, send_window, time_left
 from domain.notification import Delivery, EmailMessage, WebhookMessage
 from domain.signature import SIGNATURE_HEADER, sign
 from store.db import Sessions
-from store.schema import NotificationFailure, NotificationRecord
+from store.schema import NotificationClaim, NotificationFailure, NotificationRecord
 
 log = structlog.get_logger(__name__)
 
@@ -68,8 +69,6 @@ class Notifier:
     @activity.defn(name="send_email")
     async def send_email(self, message: EmailMessage) -> Delivery:
         """Send one email unless its idempotency key was delivered before."""
-        if await self._delivered(message.idempotency_key):
-            return Delivery(idempotency_key=message.idempotency_key, channel="email", sent=False)
         mime = MimeMessage()
         mime["From"] = self._config.sender
         mime["To"] = ", ".join(message.to)
@@ -87,38 +86,42 @@ class Notifier:
                 subtype=subtype or "octet-stream",
                 filename=attachment.filename,
             )
-        recipient = ", ".join(message.to)
-        window = _window(_SMTP_TIMEOUT_SECONDS)
-        try:
-            async with asyncio.timeout(window):
-                await aiosmtplib.send(
-                    mime,
-                    hostname=self._config.smtp_host,
-                    port=self._config.smtp_port,
-                    username=self._config.smtp_username,
-                    password=self._config.smtp_password,
-                    start_tls=self._config.smtp_starttls,
-                    timeout=window,
-                )
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            error = ApplicationError(
-                f"mail server refused or unreachable: {exc!r}", type="SmtpFailed"
-            )
-            await self._failed(
-                message.idempotency_key, "email", recipient, message.subject_ref, error
-            )
-            raise error from exc
-        await self._record(
-            message.idempotency_key, "email", recipient, message.subject_ref, message.subject
+
+        async def send(window: float) -> None:
+            try:
+                async with asyncio.timeout(window):
+                    await aiosmtplib.send(
+                        mime,
+                        hostname=self._config.smtp_host,
+                        port=self._config.smtp_port,
+                        username=self._config.smtp_username,
+                        password=self._config.smtp_password,
+                        start_tls=self._config.smtp_starttls,
+                        timeout=window,
+                    )
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                raise ApplicationError(
+                    f"mail server refused or unreachable: {exc!r}", type="SmtpFailed"
+                ) from exc
+
+        sent = await self._deliver(
+            _Send(
+                key=message.idempotency_key,
+                channel="email",
+                recipient=", ".join(message.to),
+                ref=message.subject_ref,
+                summary=message.subject,
+                longest=_SMTP_TIMEOUT_SECONDS,
+            ),
+            send,
         )
-        _logger().info("email sent", to=len(message.to), key=message.idempotency_key)
-        return Delivery(idempotency_key=message.idempotency_key, channel="email", sent=True)
+        if sent:
+            _logger().info("email sent", to=len(message.to), key=message.idempotency_key)
+        return Delivery(idempotency_key=message.idempotency_key, channel="email", sent=sent)
 
     @activity.defn(name="send_webhook")
     async def send_webhook(self, message: WebhookMessage) -> Delivery:
         """POST one signed JSON event unless its idempotency key was delivered before."""
-        if await self._delivered(message.idempotency_key):
-            return Delivery(idempotency_key=message.idempotency_key, channel="webhook", sent=False)
         body = json.dumps(
             {"event": message.event, "id": message.idempotency_key, "data": message.payload},
             separators=(",", ":"),
@@ -130,21 +133,53 @@ class Notifier:
             "X-Partnerflow-Event": message.event,
             SIGNATURE_HEADER: sign(self._config.webhook_secret, int(time.time()), body),
         }
-        window = _window(self._config.webhook_timeout_seconds)
-        try:
+
+        async def send(window: float) -> None:
             await self._post(str(message.url), body, headers, window)
-        except ApplicationError as error:
-            await self._failed(
-                message.idempotency_key, "webhook", str(message.url), message.subject_ref, error
+
+        sent = await self._deliver(
+            _Send(
+                key=message.idempotency_key,
+                channel="webhook",
+                recipient=str(message.url),
+                ref=message.subject_ref,
+                summary=message.event,
+                longest=self._config.webhook_timeout_seconds,
+            ),
+            send,
+        )
+        if sent:
+            _logger().info(
+                "webhook delivered", webhook_event=message.event, key=message.idempotency_key
             )
+        return Delivery(idempotency_key=message.idempotency_key, channel="webhook", sent=sent)
+
+    async def _deliver(self, what: _Send, send: Callable[[float], Awaitable[None]]) -> bool:
+        """Claim the key, send within this attempt's time, write the ledger. False when the
+        ledger already has the key; an error (retried by Temporal) when another execution of
+        the notice holds its claim, or the send failed."""
+        if not await self._claim(what.key, what.longest):
+            return False
+        try:
+            await send(_window(what.longest))
+        except ApplicationError as error:
+            await self._failed(what, error)
             raise
-        await self._record(
-            message.idempotency_key, "webhook", str(message.url), message.subject_ref, message.event
-        )
-        _logger().info(
-            "webhook delivered", webhook_event=message.event, key=message.idempotency_key
-        )
-        return Delivery(idempotency_key=message.idempotency_key, channel="webhook", sent=True)
+        except BaseException:
+            # Cancelled mid-send: whether it arrived is unknown, so the next attempt sends.
+            await self._release(what.key)
+            raise
+        await self._record(what)
+        return True
+
+    async def _release(self, key: str) -> None:
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    delete(NotificationClaim).where(NotificationClaim.idempotency_key == key)
+                )
+        except SQLAlchemyError:
+            _logger().exception("could not give up the claim; it lapses on its own", key=key)
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str], window: float) -> None:
         timeout = aiohttp.ClientTimeout(total=window)
@@ -168,26 +203,53 @@ class Notifier:
         if status >= 300:
             raise ApplicationError(f"webhook failed: HTTP {status} {reason}", type="WebhookFailed")
 
-    async def _failed(
-        self, key: str, channel: str, recipient: str, ref: str, error: ApplicationError
-    ) -> None:
-        """Note the failure where staff can see it; never let the note hide the error."""
+    async def _claim(self, key: str, longest: float) -> bool:
+        """Hold the key for this attempt: False when the ledger has it already; an error while
+        another execution holds it. A claim lapses when its holder's attempt is out of time,
+        so a worker that died holding it delays the notice, never loses it."""
+        now = datetime.now(UTC)
+        hold = longest + LEDGER_RESERVE.total_seconds()
+        left = time_left()
+        until = now + timedelta(seconds=hold if left is None else min(hold, left))
+        try:
+            async with self._sessions.begin() as session:
+                if await session.get(NotificationRecord, key) is not None:
+                    return False
+                lapsed = await session.execute(
+                    update(NotificationClaim)
+                    .where(NotificationClaim.idempotency_key == key, NotificationClaim.until <= now)
+                    .values(until=until)
+                )
+                if getattr(lapsed, "rowcount", 0) != 1:
+                    if await session.get(NotificationClaim, key) is not None:
+                        raise _being_sent(key)
+                    session.add(NotificationClaim(idempotency_key=key, until=until))
+        except IntegrityError as exc:
+            # Another execution inserted its claim first.
+            raise _being_sent(key) from exc
+        return True
+
+    async def _failed(self, what: _Send, error: ApplicationError) -> None:
+        """Note the failure where staff can see it and give up the claim, so the next attempt
+        need not wait for it to lapse; never let the note hide the error."""
         info = activity.info()
         now = datetime.now(UTC)
         gave_up = error.non_retryable or _last_attempt(info, now)
         activity.metric_meter().create_counter(
             "partnerflow_notification_failures", "Failed notification attempts."
-        ).add(1, {"channel": channel})
-        _logger().warning("notification failed", channel=channel, key=key, error=error.message)
+        ).add(1, {"channel": what.channel})
+        _logger().warning(
+            "notification failed", channel=what.channel, key=what.key, error=error.message
+        )
         try:
             async with self._sessions.begin() as session:
-                row = await session.get(NotificationFailure, key)
+                row = await session.get(NotificationFailure, what.key)
                 if row is None:
                     row = NotificationFailure(
-                        idempotency_key=key,
-                        channel=channel,
-                        recipient=recipient,
-                        subject_ref=ref,
+                        idempotency_key=what.key,
+                        channel=what.channel,
+                        recipient=what.recipient,
+                        subject_ref=what.ref,
                         workflow_id=info.workflow_id or "",
                         attempts=0,
                         first_failed_at=now,
@@ -197,56 +259,69 @@ class Notifier:
                 row.last_error = error.message[:1000]
                 row.last_failed_at = now
                 row.gave_up = gave_up
-        except SQLAlchemyError:
-            _logger().exception("could not note the notification failure", key=key)
-
-    async def _delivered(self, key: str) -> bool:
-        async with self._sessions() as session:
-            found = await session.scalar(
-                select(NotificationRecord.idempotency_key).where(
-                    NotificationRecord.idempotency_key == key
+                await session.execute(
+                    delete(NotificationClaim).where(NotificationClaim.idempotency_key == what.key)
                 )
-            )
-        return found is not None
+        except SQLAlchemyError:
+            _logger().exception("could not note the notification failure", key=what.key)
 
-    async def _record(self, key: str, channel: str, recipient: str, ref: str, summary: str) -> None:
-        """Write a sent message to the ledger. The message is out: a database briefly locked
-        or busy is waited out while the attempt has time, since failing here would make the
-        next attempt send it again."""
+    async def _record(self, what: _Send) -> None:
+        """Write a sent message to the ledger in place of its claim. The message is out: a
+        database briefly locked or busy is waited out while the attempt has time, since
+        failing here would make the next attempt send it again."""
         activity.metric_meter().create_counter(
             "partnerflow_notifications_sent", "Notifications delivered."
-        ).add(1, {"channel": channel})
+        ).add(1, {"channel": what.channel})
         for tries in range(1, _LEDGER_TRIES + 1):
             try:
                 async with self._sessions.begin() as session:
                     session.add(
                         NotificationRecord(
-                            idempotency_key=key,
-                            channel=channel,
-                            recipient=recipient,
-                            subject_ref=ref,
-                            summary=summary[:500],
+                            idempotency_key=what.key,
+                            channel=what.channel,
+                            recipient=what.recipient,
+                            subject_ref=what.ref,
+                            summary=what.summary[:500],
                             sent_at=datetime.now(UTC),
                         )
                     )
-                    await session.execute(
-                        delete(NotificationFailure).where(
-                            NotificationFailure.idempotency_key == key
+                    for table in (NotificationClaim, NotificationFailure):
+                        await session.execute(
+                            delete(table).where(table.idempotency_key == what.key)
                         )
-                    )
                 return
             except IntegrityError:
-                # Another attempt recorded the same key first; the ledger already says sent.
+                # An execution that outlived its claim recorded the key first: already sent.
                 return
             except (OperationalError, PoolTimeout) as exc:
                 left = time_left()
                 if tries == _LEDGER_TRIES or (left is not None and left < _LEDGER_PAUSE_SECONDS):
                     _logger().error(
-                        "sent but not recorded; the next attempt sends it again", key=key
+                        "sent but not recorded; the next attempt sends it again", key=what.key
                     )
                     raise
-                _logger().warning("ledger busy, writing again", key=key, error=str(exc)[:200])
+                _logger().warning("ledger busy, writing again", key=what.key, error=str(exc)[:200])
                 await asyncio.sleep(_LEDGER_PAUSE_SECONDS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Send:
+    """One message to send under its idempotency key, as the ledger will record it."""
+
+    key: str
+    channel: str
+    recipient: str
+    ref: str
+    summary: str
+    longest: float  # seconds the send itself may take at most
+
+
+def _being_sent(key: str) -> ApplicationError:
+    _logger().info("notice being sent by another execution", key=key)
+    return ApplicationError(
+        "another execution of this notice is sending it now; this one tries again later",
+        type="NoticeBeingSent",
+    )
 
 
 def _window(longest: float) -> float:

@@ -90,6 +90,17 @@ class NotificationRecord(Base):
     __table_args__ = (Index("ix_notifications_subject_ref", "subject_ref"),)
 
 
+class NotificationClaim(Base):
+    """A notification one attempt is sending now, held until ``until``: another execution of
+    the same notice (a duplicate task, a retry of a slow attempt) waits instead of sending it
+    too. Deleted once the message is in the ledger or the send has failed."""
+
+    __tablename__ = "notification_claims"
+
+    idempotency_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class NotificationFailure(Base):
     """A notification that is failing now: its last error, until it is delivered or given up."""
 

@@ -130,10 +130,16 @@ async def test_a_ledger_locked_after_sending_is_waited_out_not_sent_again(
         subject="New referral",
         text="plain",
     )
-    # Another process (the API, say) holds the write lock longer than SQLite's busy wait.
+    smtp_sink.accept_seconds = 1
+    sending = asyncio.create_task(env.run(n.send_email, msg))
+    # Once the send is under way, another process (the API, say) takes the write lock and
+    # holds it longer than SQLite's busy wait.
     async with aiosqlite.connect(tmp_path / "app.db", isolation_level=None) as other:
+        for _ in range(100):
+            if await (await other.execute("SELECT 1 FROM notification_claims")).fetchall():
+                break
+            await asyncio.sleep(0.05)
         await other.execute("BEGIN IMMEDIATE")
-        sending = asyncio.create_task(env.run(n.send_email, msg))
         await eventually(lambda: bool(smtp_sink.messages))
         await asyncio.sleep(SQLITE_BUSY_SECONDS + 1)
         assert not sending.done()
@@ -141,3 +147,54 @@ async def test_a_ledger_locked_after_sending_is_waited_out_not_sent_again(
     assert (await sending).sent
     assert not (await env.run(n.send_email, msg)).sent
     assert smtp_sink.keys() == [msg.idempotency_key]
+
+
+async def test_two_executions_of_one_notice_at_once_send_it_once(
+    sessions: Sessions, smtp_sink: SmtpSink, webhook_sink: WebhookSink
+) -> None:
+    # The same task handed out twice (Temporal may, when its store is slow), or a retry
+    # that starts while the first execution is still sending: the second waits its turn.
+    smtp_sink.accept_seconds = 0.5
+    n = notifier(sessions, smtp_sink)
+    email = EmailMessage(
+        idempotency_key="twice-email", to=["intake@cab.example"], subject="s", text="t"
+    )
+    webhook = WebhookMessage(
+        idempotency_key="twice-hook",
+        url=webhook_sink.url,  # type: ignore[arg-type]
+        event="referral.sent",
+        payload={},
+    )
+    for activity_fn, message in ((n.send_email, email), (n.send_webhook, webhook)):
+        first, second = await asyncio.gather(
+            ActivityEnvironment().run(activity_fn, message),
+            ActivityEnvironment().run(activity_fn, message),
+            return_exceptions=True,
+        )
+        [delivery] = [r for r in (first, second) if not isinstance(r, BaseException)]
+        [refused] = [r for r in (first, second) if isinstance(r, ApplicationError)]
+        assert delivery.sent
+        assert refused.type == "NoticeBeingSent"
+        assert not refused.non_retryable
+        # The retry Temporal makes of the refused one finds it delivered.
+        assert not (await ActivityEnvironment().run(activity_fn, message)).sent
+    assert smtp_sink.keys() == ["twice-email"]
+    assert webhook_sink.keys() == ["twice-hook"]
+    assert await _failures(sessions) == []
+
+
+async def test_a_send_cancelled_midway_is_sent_by_the_next_attempt(
+    sessions: Sessions, smtp_sink: SmtpSink
+) -> None:
+    smtp_sink.accept_seconds = 5
+    n = notifier(sessions, smtp_sink)
+    msg = EmailMessage(idempotency_key="cancelled", to=["a@b.example"], subject="s", text="t")
+    env = ActivityEnvironment()
+    sending = asyncio.create_task(env.run(n.send_email, msg))
+    await asyncio.sleep(0.5)
+    env.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    smtp_sink.accept_seconds = 0
+    # Not held back by the cancelled attempt's claim: sent now, not after it lapses.
+    assert (await ActivityEnvironment().run(n.send_email, msg)).sent
