@@ -10,37 +10,20 @@ from datetime import timedelta
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
-from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.notify import Notifier, NotifierConfig
 from api.app import create_app
-from domain.notification import Delivery, EmailMessage
+from domain.notification import EmailMessage
 from store.db import create_engine, sessionmaker
 from store.migrate import upgrade
 from tests.conftest import StaticTemporal
+from tests.email_workflow import SendEmail, SendOneEmail
 from tests.postgres import PostgresServer
 from tests.sinks import SmtpSink
 
 pytestmark = pytest.mark.e2e
-
-
-@workflow.defn(sandboxed=False)
-class NotifyOnce:
-    @workflow.run
-    async def run(self, message: EmailMessage) -> Delivery:
-        return await workflow.execute_activity(
-            "send_email",
-            message,
-            result_type=Delivery,
-            start_to_close_timeout=timedelta(seconds=20),
-            retry_policy=RetryPolicy(
-                initial_interval=timedelta(milliseconds=300),
-                maximum_interval=timedelta(seconds=1),
-            ),
-        )
 
 
 @pytest_asyncio.fixture
@@ -66,7 +49,7 @@ async def test_outage_is_reported_and_survived(
         Worker(
             dev_env.client,
             task_queue=queue,
-            workflows=[NotifyOnce],
+            workflows=[SendOneEmail],
             activities=[notifier.send_email],
         ),
     ):
@@ -84,7 +67,15 @@ async def test_outage_is_reported_and_survived(
             idempotency_key=uuid.uuid4().hex, to=["intake@cab.example"], subject="s", text="t"
         )
         handle = await dev_env.client.start_workflow(
-            NotifyOnce.run, message, id=f"outage-{uuid.uuid4()}", task_queue=queue
+            SendOneEmail.run,
+            SendEmail(
+                message=message,
+                attempt=timedelta(seconds=20),
+                first_retry=timedelta(milliseconds=300),
+                longest_retry=timedelta(seconds=1),
+            ),
+            id=f"outage-{uuid.uuid4()}",
+            task_queue=queue,
         )
         await asyncio.sleep(2)
         assert smtp_sink.keys() == []

@@ -10,14 +10,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
-from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.notify import Notifier, NotifierConfig
-from domain.notification import Delivery, EmailMessage
+from domain.notification import EmailMessage
 from store.db import Sessions
+from tests.email_workflow import SendEmail, SendOneEmail
 from tests.sinks import WEBHOOK_SECRET, SmtpSink
 from workers.worker import INTERCEPTORS
 
@@ -25,21 +24,6 @@ pytestmark = pytest.mark.e2e
 
 # Short enough to outlast in a test; the ledger reserve is then a quarter of it, 1 s.
 ATTEMPT = timedelta(seconds=4)
-
-
-@workflow.defn(sandboxed=False)
-class SendOneEmail:
-    """Sends one email as the partnership and directory workflows do."""
-
-    @workflow.run
-    async def run(self, message: EmailMessage) -> Delivery:
-        return await workflow.execute_activity(
-            "send_email",
-            message,
-            result_type=Delivery,
-            start_to_close_timeout=ATTEMPT,
-            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=4),
-        )
 
 
 async def test_an_attempt_held_past_its_time_leaves_the_send_to_its_retry(
@@ -68,7 +52,12 @@ async def test_an_attempt_held_past_its_time_leaves_the_send_to_its_retry(
         async with sessions() as busy:
             await busy.execute(text("SELECT 1"))
             handle = await dev_env.client.start_workflow(
-                SendOneEmail.run, message, id=f"slow-{uuid.uuid4()}", task_queue=queue
+                SendOneEmail.run,
+                SendEmail(
+                    message=message, attempt=ATTEMPT, first_retry=timedelta(seconds=1), attempts=4
+                ),
+                id=f"slow-{uuid.uuid4()}",
+                task_queue=queue,
             )
             # Temporal gives up on the first attempt and starts the second while it waits.
             async with asyncio.timeout(30):
