@@ -71,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.routing import RouteChoice, best_service
     from workflows import search_attributes as sa
+    from workflows.store_steps import run_store_step
 
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 SYSTEM = "system"
@@ -290,7 +291,7 @@ class ReferralWorkflow:
                 exclude=set(need.tried_service_ids) | self._withdrawn_services,
             )
         while True:
-            routed: RouteResult = await workflow.execute_activity(
+            routed = await run_store_step(
                 ROUTE_NEED,
                 RouteRequest(
                     category=ref.category,
@@ -298,8 +299,7 @@ class ReferralWorkflow:
                     age=self._input.age,
                     exclude=sorted(set(need.tried_service_ids) | self._withdrawn_services),
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                result_type=RouteResult,
+                RouteResult,
             )
             choice = routed.choice
             # A service withdrawn while the activity ran is passed over like the others.
@@ -475,10 +475,10 @@ class ReferralWorkflow:
             view = self._snapshot()
             self._upsert_search_attributes(view)
             events, self._events = self._events, []
-            await workflow.execute_activity(
+            await run_store_step(
                 RECORD_REFERRAL,
                 ReferralRecord(view=view.model_copy(update={"legs": []}), events=events),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                type(None),
             )
 
     def _upsert_search_attributes(self, view: ReferralView) -> None:

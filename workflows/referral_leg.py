@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         ReferralNotice,
     )
     from workflows import search_attributes as sa
+    from workflows.store_steps import run_store_step
 
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 SYSTEM = "system"
@@ -267,11 +268,7 @@ class ReferralLegWorkflow:
             events, self._events = self._events, []
             view = self._view.model_copy(deep=True)
             self._upsert_search_attributes(view)
-            await workflow.execute_activity(
-                RECORD_LEG,
-                LegRecord(view=view, events=events),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-            )
+            await run_store_step(RECORD_LEG, LegRecord(view=view, events=events), type(None))
             parent = workflow.info().parent
             if parent is not None:
                 await workflow.get_external_workflow_handle(parent.workflow_id).signal(

@@ -37,9 +37,10 @@ from domain.referral_records import NOTIFY_REFERRAL, NoticeResult, NoticeStep, R
 from store.db import Sessions
 from tests.referral_parts import load_directory, referral_activities
 from tests.sinks import SmtpSink, WebhookSink
+from tests.workflow.history_events import patch_ids
 from tests.workflow.referral_world import World, submission
 from workflows.referral import ReferralWorkflow
-from workflows.referral_leg import ACTIVITY_TIMEOUT, ReferralLegWorkflow
+from workflows.referral_leg import ACTIVITY_TIMEOUT, AGENCY_NOTICE_GIVES_UP, ReferralLegWorkflow
 
 HISTORY = Path(__file__).with_name("histories") / "leg_notice_retried_before_give_up.json"
 
@@ -151,7 +152,7 @@ async def test_leg_in_flight_across_the_upgrade_finishes_on_the_new_code(
         assert (await leg.result()).state is LegState.CLOSED
 
     history = await leg.fetch_history()
-    assert EventType.EVENT_TYPE_MARKER_RECORDED not in [e.event_type for e in history.events]
+    assert AGENCY_NOTICE_GIVES_UP not in patch_ids(history)
     await replayer().replay_workflow(history)
     assert [e["event"] for e in webhook_sink.events] == ["referral.leg_sent"]
     assert len(webhook_sink.attempts) >= 3
@@ -180,10 +181,5 @@ async def test_new_legs_record_the_patch(
         # Nothing left waiting on this queue: the time-skipping server would not skip past it.
         await leg.terminate("test over")
         await handle.terminate("test over")
-    markers = [
-        e.marker_recorded_event_attributes.marker_name
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-    ]
-    assert markers == ["core_patch"]
+    assert AGENCY_NOTICE_GIVES_UP in patch_ids(history)
     await replayer().replay_workflow(history)

@@ -28,9 +28,16 @@ from domain.referral import (
     ReferralPolicy,
     ReferralStatus,
 )
-from domain.referral_records import LOAD_DIRECTORY, ROUTE_NEED
+from domain.referral_records import (
+    LOAD_DIRECTORY,
+    NOTIFY_REFERRAL,
+    RECORD_LEG,
+    RECORD_REFERRAL,
+    ROUTE_NEED,
+)
 from store.db import Sessions
 from tests.sinks import SmtpSink, WebhookSink
+from tests.workflow.history_events import activity_types
 from tests.workflow.referral_world import REFERRER, RESIDENT_NAME, World, run_world, submission
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow
@@ -93,14 +100,17 @@ async def test_recorded_referral_histories_replay(
         max_cached_workflows=0,
     )
     # Routing runs in an activity: the directory never enters the referral's history.
-    referral_history = histories[0]
-    activities = [
-        e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in referral_history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
-    assert activities.count(ROUTE_NEED) == 2
-    assert LOAD_DIRECTORY not in activities
+    # Routing and records run as local activities, so only notices go through the server
+    # (this referral's notices are all its legs').
+    referral_history, _, leg_history = histories
+    ordinary, local = activity_types(referral_history)
+    assert local.count(ROUTE_NEED) == 2
+    assert local.count(RECORD_REFERRAL) >= 5
+    assert ordinary == []
+    assert LOAD_DIRECTORY not in ordinary + local
+    ordinary, local = activity_types(leg_history)
+    assert set(ordinary) == {NOTIFY_REFERRAL}
+    assert set(local) == {RECORD_LEG}
     for history in histories:
         await replayer().replay_workflow(history)
         # Personal data stays in the store: none of it is in any payload of the history.
@@ -122,9 +132,12 @@ async def test_committed_referral_histories_replay() -> None:
     files = sorted(HISTORIES.glob("referral*.json"))
     assert [f.name for f in files] == [
         "referral.json",
+        # Recorded before records and routing became local activities (``store-steps-local``).
+        "referral_before_local_store_steps.json",
         # Recorded before routing moved into an activity (the ``routing-in-activity`` patch).
         "referral_before_routing_activity.json",
         "referral_leg.json",
+        "referral_leg_before_local_store_steps.json",
         # Withdrawn services: the same withdrawal signalled again before and after the legs
         # on it re-routed, recorded before and after each leg was told only once.
         "referral_service_withdrawn.json",
