@@ -149,13 +149,13 @@ async def main() -> bool:
         f"{N:,} open referrals held by one worker (time-skipping server, SQLite store)",
         {
             "submit (store + start through the client)": f"{submitted_s:.1f} s",
-            "until every leg waits on its agency": f"{start_s:.1f} s ({start_rate:.0f}/s)",
+            "until every leg waits on its agency": f"{start_s:.1f} s ({start_rate:.1f}/s)",
             "worker process RSS": f"{before:.0f} MiB before, {held:.0f} MiB holding them",
             "workflow runs kept in memory": f"{settings.worker_max_cached_workflows:,}"
             f" of {2 * N:,} (referral + leg each)",
             "RSS per open referral": f"{per_referral_kib:.0f} KiB",
             "clock jumped": f"{jump.total_seconds() / 86400:.1f} days",
-            "until every reminder is sent and recorded": f"{remind_s:.1f} s ({remind_rate:.0f}/s)",
+            "until every reminder is sent and recorded": f"{remind_s:.1f} s ({remind_rate:.1f}/s)",
         },
         {
             "reminder rate / start rate": (remind_rate / start_rate, ">= 0.5"),
