@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,6 +71,16 @@ async def submit(client: Client, sessions: Sessions, queue: str, prefix: str) ->
     return number
 
 
+async def settle(count: Callable[[], int], quiet: float = 1.0) -> None:
+    """Wait until ``count`` has not changed for ``quiet`` seconds."""
+    seen = count()
+    while True:
+        await asyncio.sleep(quiet)
+        if count() == seen:
+            return
+        seen = count()
+
+
 async def test_worker_killed_mid_flight_loses_and_repeats_nothing(
     tmp_path: Path,
     dev_env: WorkflowEnvironment,
@@ -112,6 +123,10 @@ async def test_worker_killed_mid_flight_loses_and_repeats_nothing(
                 await asyncio.sleep(0.05)
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
+        # The dead worker may have written a message to a sink's socket that the sink, in this
+        # process's event loop, has not read yet: let it land before taking stock, or it would
+        # count as never arrived and its resending as a repeat.
+        await settle(lambda: len(smtp_sink.messages) + len(webhook_sink.events))
         delivered_before = len(smtp_sink.messages) + len(webhook_sink.events)
         assert delivered_before < 2 * REFERRALS
         # Arrived but not in the ledger: the only notices the next worker may send again.
