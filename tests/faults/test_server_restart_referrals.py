@@ -19,15 +19,7 @@ from temporalio.worker import Worker
 from activities.notify import Notifier, NotifierConfig
 from domain.notification import EmailMessage
 from domain.referral import (
-    ACCEPT_UPDATE,
-    RECORD_FOLLOW_UP_UPDATE,
-    RECORD_OUTCOME_UPDATE,
-    AgencyAction,
-    FollowUp,
     LegState,
-    Outcome,
-    OutcomeCode,
-    RecordOutcome,
     ReferralPolicy,
     ReferralStatus,
     ReferralView,
@@ -65,19 +57,7 @@ async def settled(world: World, handle: WorkflowHandle[Any, ReferralView]) -> Re
 async def close_loop(world: World, handle: WorkflowHandle[Any, ReferralView]) -> ReferralView:
     """The agency accepts and records an outcome; the referrer records the follow-up."""
     view = await settled(world, handle)
-    leg = world.client.get_workflow_handle(view.legs[0].leg_id)
-    await leg.execute_update(ACCEPT_UPDATE, AgencyAction(agency_id="cab", actor="cab-user"))
-    await leg.execute_update(
-        RECORD_OUTCOME_UPDATE,
-        RecordOutcome(
-            agency_id="cab", actor="cab-user", outcome=Outcome(code=OutcomeCode.GOT_HELP)
-        ),
-    )
-    await world.until(handle, lambda v: v.status is ReferralStatus.FOLLOW_UP, within=60)
-    await handle.execute_update(
-        RECORD_FOLLOW_UP_UPDATE, FollowUp(actor="reach-out-1", made_difference=True)
-    )
-    return await handle.result()
+    return await world.close_loop(handle, view.legs[0].leg_id, within=60)
 
 
 async def test_server_killed_mid_load_loses_no_referral_and_no_timer(

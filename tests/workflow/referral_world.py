@@ -26,15 +26,24 @@ from activities.notify import Notifier, NotifierConfig
 from activities.referral_notices import NoticeConfig
 from domain.directory import Directory, Organisation, Service
 from domain.referral import (
+    ACCEPT_UPDATE,
+    RECORD_FOLLOW_UP_UPDATE,
+    RECORD_OUTCOME_UPDATE,
     REFERRAL_WORKFLOW,
     STATE_QUERY,
     WITHDRAW_UPDATE,
+    AgencyAction,
     Consent,
     ConsentMethod,
+    FollowUp,
     Need,
+    Outcome,
+    OutcomeCode,
+    RecordOutcome,
     ReferralInput,
     ReferralPolicy,
     ReferralSource,
+    ReferralStatus,
     ReferralSubmission,
     ReferralView,
     Referrer,
@@ -194,6 +203,25 @@ class World:
                 if check(view):
                     return view
                 await asyncio.sleep(0.1)
+
+    async def close_loop(
+        self, handle: WorkflowHandle[Any, ReferralView], leg_id: str, within: float = 15.0
+    ) -> ReferralView:
+        """The CAB accepts the leg and records that the resident got help, the referrer records
+        the follow-up: the referral's view once it has closed."""
+        leg = self.client.get_workflow_handle(leg_id)
+        await leg.execute_update(ACCEPT_UPDATE, AgencyAction(agency_id="cab", actor="cab-user"))
+        await leg.execute_update(
+            RECORD_OUTCOME_UPDATE,
+            RecordOutcome(
+                agency_id="cab", actor="cab-user", outcome=Outcome(code=OutcomeCode.GOT_HELP)
+            ),
+        )
+        await self.until(handle, lambda v: v.status is ReferralStatus.FOLLOW_UP, within=within)
+        await handle.execute_update(
+            RECORD_FOLLOW_UP_UPDATE, FollowUp(actor="reach-out-1", made_difference=True)
+        )
+        return await handle.result()
 
 
 async def eventually(check: Callable[[], bool], within: float = 15.0) -> None:

@@ -17,18 +17,10 @@ from temporalio.worker import Replayer, Worker
 
 from domain.notification import idempotency_key
 from domain.referral import (
-    ACCEPT_UPDATE,
     LEG_WORKFLOW,
-    RECORD_FOLLOW_UP_UPDATE,
-    RECORD_OUTCOME_UPDATE,
-    AgencyAction,
-    FollowUp,
     LegInput,
     LegState,
     LegView,
-    Outcome,
-    OutcomeCode,
-    RecordOutcome,
     ReferralPolicy,
     ReferralStatus,
     leg_id,
@@ -137,18 +129,7 @@ async def test_leg_in_flight_across_the_upgrade_finishes_on_the_new_code(
     ):
         view = await world.until(handle, lambda v: len(v.legs) == 1, within=30)
         assert view.legs[0].state is LegState.SENT
-        await leg.execute_update(ACCEPT_UPDATE, AgencyAction(agency_id="cab", actor="cab-user"))
-        await leg.execute_update(
-            RECORD_OUTCOME_UPDATE,
-            RecordOutcome(
-                agency_id="cab", actor="cab-user", outcome=Outcome(code=OutcomeCode.GOT_HELP)
-            ),
-        )
-        await world.until(handle, lambda v: v.status is ReferralStatus.FOLLOW_UP)
-        await handle.execute_update(
-            RECORD_FOLLOW_UP_UPDATE, FollowUp(actor="reach-out-1", made_difference=True)
-        )
-        assert (await handle.result()).status is ReferralStatus.CLOSED
+        assert (await world.close_loop(handle, leg.id)).status is ReferralStatus.CLOSED
         assert (await leg.result()).state is LegState.CLOSED
 
     history = await leg.fetch_history()

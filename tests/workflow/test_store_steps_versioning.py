@@ -16,16 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from domain.referral import (
-    ACCEPT_UPDATE,
-    RECORD_FOLLOW_UP_UPDATE,
-    RECORD_OUTCOME_UPDATE,
-    AgencyAction,
-    FollowUp,
     LegState,
     LegView,
-    Outcome,
-    OutcomeCode,
-    RecordOutcome,
     ReferralPolicy,
     ReferralStatus,
     leg_id,
@@ -97,18 +89,7 @@ async def test_referral_in_flight_across_the_upgrade_keeps_ordinary_activities(
         activities=activities,
         max_cached_workflows=0,
     ):
-        await leg.execute_update(ACCEPT_UPDATE, AgencyAction(agency_id="cab", actor="cab-user"))
-        await leg.execute_update(
-            RECORD_OUTCOME_UPDATE,
-            RecordOutcome(
-                agency_id="cab", actor="cab-user", outcome=Outcome(code=OutcomeCode.GOT_HELP)
-            ),
-        )
-        await world.until(handle, lambda v: v.status is ReferralStatus.FOLLOW_UP)
-        await handle.execute_update(
-            RECORD_FOLLOW_UP_UPDATE, FollowUp(actor="reach-out-1", made_difference=True)
-        )
-        assert (await handle.result()).status is ReferralStatus.CLOSED
+        assert (await world.close_loop(handle, leg.id)).status is ReferralStatus.CLOSED
         assert (await leg.result()).state is LegState.CLOSED
 
     replayer = Replayer(workflows=workflows, data_converter=pydantic_data_converter)
