@@ -62,15 +62,18 @@ async def test_referral_in_flight_across_the_upgrade_keeps_ordinary_activities(
     world = World(client, sessions, smtp_sink, webhook_sink, queue)
     workflows = [ReferralWorkflow, ReferralLegWorkflow]
 
-    with code_before_the_patch():
-        # No cache: nothing of the old run outlives this worker.
-        async with Worker(
+    def worker() -> Worker:
+        # No cache: nothing of a run outlives its worker, and every task replays its history.
+        return Worker(
             client,
             task_queue=queue,
             workflows=workflows,
             activities=activities,
             max_cached_workflows=0,
-        ):
+        )
+
+    with code_before_the_patch():
+        async with worker():
             handle = await world.submit(
                 submission(), ReferralPolicy(follow_up_after_days=1, follow_up_wait_days=1)
             )
@@ -82,13 +85,7 @@ async def test_referral_in_flight_across_the_upgrade_keeps_ordinary_activities(
     assert local == []
 
     # The upgraded worker replays every task from the old history first.
-    async with Worker(
-        client,
-        task_queue=queue,
-        workflows=workflows,
-        activities=activities,
-        max_cached_workflows=0,
-    ):
+    async with worker():
         assert (await world.close_loop(handle, leg.id)).status is ReferralStatus.CLOSED
         assert (await leg.result()).state is LegState.CLOSED
 
