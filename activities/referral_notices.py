@@ -81,8 +81,8 @@ class ReferralNotices:
         else:
             personal = await load_personal_data(self._sessions, notice.number)
             emails = self._resident_or_referrer(notice, personal)
-            if notice.step is NoticeStep.SIGNPOST and service is not None:
-                lines += _contact_lines(service)
+            if notice.step is NoticeStep.SIGNPOST:
+                lines += await self._signpost_lines(notice, service)
         result = NoticeResult()
         subject = _SUBJECTS[notice.step].format(number=notice.number)
         if emails:
@@ -154,6 +154,17 @@ class ReferralNotices:
         ):
             if value:
                 lines.append((label, value))
+        return lines
+
+    async def _signpost_lines(self, notice: ReferralNotice, service: Service | None) -> Lines:
+        """The contact details of every service the resident is signposted to."""
+        if not notice.service_ids:
+            return _contact_lines(service) if service is not None else []
+        lines: Lines = []
+        for service_id in notice.service_ids:
+            signposted = await get_service(self._sessions, service_id)
+            if signposted is not None:
+                lines += _contact_lines(signposted)
         return lines
 
     @staticmethod

@@ -14,7 +14,7 @@ from temporalio import activity
 
 from domain.directory import Directory
 from domain.referral_records import ROUTE_NEED, RouteRequest, RouteResult
-from domain.routing import best_service
+from domain.routing import best_service, route_consented
 from store.db import Sessions
 from store.directory import directory_revision, load_directory
 
@@ -45,7 +45,22 @@ class ReferralRouting:
 
     @activity.defn(name=ROUTE_NEED)
     async def route_need(self, request: RouteRequest) -> RouteResult:
-        """The best untried, active service with room for the need, with its reason."""
+        """The best untried, active service with room for the need, with its reason; among the
+        consented agencies, with the services to signpost to and a note on each candidate,
+        when the request names the consent."""
+        if request.consent_agency_ids is not None:
+            routing = route_consented(
+                await self.directory(),
+                category=request.category,
+                ward=request.ward,
+                age=request.age,
+                consent=set(request.consent_agency_ids),
+                exclude=set(request.exclude),
+                limit=request.limit,
+            )
+            return RouteResult(
+                choice=routing.chosen[0] if routing.chosen else None, routing=routing
+            )
         choice = best_service(
             await self.directory(),
             category=request.category,

@@ -412,6 +412,9 @@ class NeedView(BaseModel):
     leg_ids: list[str] = Field(default_factory=list)
     tried_service_ids: list[str] = Field(default_factory=list)
     signposted_service_id: str | None = None
+    signposted_service_ids: list[str] = Field(
+        default_factory=list, description="Every service the resident was signposted to."
+    )
     reason: str = ""
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from domain.directory import NeedCategory
 from domain.referral import LegView, ReferralView
-from domain.routing import RouteChoice
+from domain.routing import RouteChoice, Routing
 
 # Kept for referrals started before routing moved into an activity: their histories load
 # the whole directory into the workflow and route there.
@@ -34,12 +34,21 @@ class RouteRequest(BaseModel):
     exclude: list[str] = Field(
         default_factory=list, description="Services already tried or withdrawn from the need."
     )
+    consent_agency_ids: list[str] | None = Field(
+        default=None,
+        description="Route among these agencies only (signpost when none suits); None: the "
+        "best service of any agency, as referrals started before consent-first routing do.",
+    )
+    limit: int = Field(default=1, ge=1, description="How many consented services to choose.")
 
 
 class RouteResult(BaseModel):
     """The best service for the need and why, or none when no suitable service is left."""
 
     choice: RouteChoice | None = None
+    routing: Routing | None = Field(
+        default=None, description="The consent-first routing, when the request named consent."
+    )
 
 
 class ReferralEvent(BaseModel):
@@ -92,6 +101,9 @@ class ReferralNotice(BaseModel):
     leg_id: str | None = None
     need_id: str | None = None
     service_id: str | None = None
+    service_ids: list[str] = Field(
+        default_factory=list, description="Services a signpost names (else ``service_id``)."
+    )
     reason: str = ""
     deadline: datetime | None = None
     consent_withdrawn: bool = Field(

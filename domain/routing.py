@@ -17,7 +17,7 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.directory import Capacity, Directory, NeedCategory, Service, ServiceStatus
 
@@ -84,6 +84,107 @@ def best_service(
         directory, category=category, ward=ward, age=age, exclude=exclude, limit=1
     )
     return ranked[0] if ranked else None
+
+
+class CandidateNote(BaseModel):
+    """One service routing looked at for a need, and whether and why it was chosen."""
+
+    model_config = ConfigDict(frozen=True)
+
+    service_id: str
+    service_name: str
+    agency_id: str
+    chosen: bool
+    why: str
+
+
+class Routing(BaseModel):
+    """Where a need can go: consented services to send it to (best first), else services to
+    signpost the resident to, and a note on each candidate looked at."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chosen: list[RouteChoice] = Field(default_factory=list)
+    signposts: list[RouteChoice] = Field(default_factory=list)
+    notes: list[CandidateNote] = Field(default_factory=list)
+    others: int = Field(default=0, description="Candidates looked at beyond the notes.")
+
+    def explanation(self) -> str:
+        """Why each candidate was or was not chosen, in words (the need's reason)."""
+        parts = [f"{note.service_name} ({note.agency_id}): {note.why}" for note in self.notes]
+        if self.others:
+            parts.append(f"{self.others} more services looked at")
+        if not parts:
+            return "no active service in the directory meets this need here"
+        return "; ".join(parts)
+
+
+SIGNPOST_LIMIT = 3
+"""How many services a signposted resident is given."""
+NOTE_LIMIT = 8
+"""How many candidates a need's reason describes one by one."""
+
+
+def route_consented(
+    directory: Directory,
+    *,
+    category: NeedCategory,
+    ward: str,
+    age: int | None,
+    consent: frozenset[str] | set[str],
+    exclude: frozenset[str] | set[str] = frozenset(),
+    limit: int = 1,
+    signpost_limit: int = SIGNPOST_LIMIT,
+) -> Routing:
+    """Route a need among the agencies the resident consented to.
+
+    The best ``limit`` untried, eligible services with room whose agency is in ``consent``
+    are chosen, in rank order. Only when none is left are the best ``signpost_limit``
+    suitable services of any agency returned for signposting. Every candidate looked at gets
+    a note saying why it was or was not chosen (tried, not eligible, full, no consent).
+    """
+    chosen: list[RouteChoice] = []
+    suitable: list[Service] = []
+    notes: list[CandidateNote] = []
+    others = 0
+    for service in _index(directory).candidates(category, ward):
+        if service.id in exclude:
+            why = "already tried"
+        elif not service.eligibility.admits(age):
+            why = "not eligible at the resident's age"
+        elif service.capacity is Capacity.FULL:
+            why = "full"
+        elif service.agency_id not in consent:
+            why = "no consent"
+            suitable.append(service)
+        elif len(chosen) < limit:
+            why = "chosen: " + route_reason(service, category, ward)
+            chosen.append(
+                RouteChoice.model_construct(service=service, reason=why.removeprefix("chosen: "))
+            )
+        else:
+            why = "consented but ranked lower"
+        if len(notes) < NOTE_LIMIT:
+            notes.append(
+                CandidateNote.model_construct(
+                    service_id=service.id,
+                    service_name=service.name,
+                    agency_id=service.agency_id,
+                    chosen=why.startswith("chosen"),
+                    why=why,
+                )
+            )
+        else:
+            others += 1
+    signposts: list[RouteChoice] = []
+    if not chosen:
+        signposts = [
+            RouteChoice.model_construct(
+                service=service, reason="signposted: " + route_reason(service, category, ward)
+            )
+            for service in suitable[:signpost_limit]
+        ]
+    return Routing.model_construct(chosen=chosen, signposts=signposts, notes=notes, others=others)
 
 
 def rank_key(service: Service) -> tuple[int, int, int, str]:

@@ -1,10 +1,11 @@
 """A referral: route every need, follow each leg, follow up, and close the loop.
 
 The workflow id is the referral number. Each need is routed on its own (several run in
-parallel): to the best service in the directory whose agency the resident consented to share
-details with (a *leg*, a child workflow), or signposted when there is no consent, or left
-*unallocated* for the co-ordinator when no service is left. A declined, expired or withdrawn
-leg routes its need again to the next service. Nothing here holds personal data.
+parallel): to the best service among the agencies the resident consented to share details
+with (a *leg*, a child workflow), else signposted to the best few suitable services of other
+agencies, or left *unallocated* for the co-ordinator when no suitable service is left. A
+declined, expired or withdrawn leg routes its need again by the same rule.
+Nothing here holds personal data.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ with workflow.unsafe.imports_passed_through():
         RouteRequest,
         RouteResult,
     )
-    from domain.routing import RouteChoice, best_service
+    from domain.routing import RouteChoice, Routing, best_service
     from workflows import search_attributes as sa
     from workflows.store_steps import run_store_step
 
@@ -85,6 +86,10 @@ _WAITING_ON_STARTING_LEGS = "waiting-on-starting-legs"
 # Before this patch the whole directory was loaded into the workflow (and its history) and
 # each need routed there; such histories replay without it.
 _ROUTING_IN_ACTIVITY = "routing-in-activity"
+# Before this patch a need went to the best service of any agency and was signposted there
+# when the resident had not consented to that agency; since, it goes to the best service
+# among the consented agencies and is signposted (to several services) only when none is left.
+_CONSENT_FIRST_ROUTING = "consent-first-routing"
 
 
 @workflow.defn(name=REFERRAL_WORKFLOW)
@@ -115,6 +120,7 @@ class ReferralWorkflow:
         self._leg_services: dict[str, str] = {}
         self._stopped_for_withdrawal: set[str] = set()
         self._waiting_on_starting_legs = False
+        self._consent_first = False
         self._stopping: Withdrawal | None = None
         self._leg_stop: LegStop | None = None
         self._leg_count = 0
@@ -245,24 +251,29 @@ class ReferralWorkflow:
     async def _follow_need(self, ref: NeedRef) -> None:
         need = self._need(ref.need_id)
         while self._stopping is None:
-            choice = await self._route(ref, need)
+            choice, signposts = await self._route(ref, need)
             if self._stopping is not None:
                 break
-            if choice is None:
+            if choice is None and not signposts:
                 workflow.logger.info("need %s unallocated", need.need_id)
-                need.state, need.reason = NeedState.UNALLOCATED, "no suitable service left"
+                need.state = NeedState.UNALLOCATED
+                if not self._consent_first:
+                    need.reason = "no suitable service left"
                 self._event("unallocated", SYSTEM, need.reason, need_id=need.need_id)
                 await self._notify(NoticeStep.NEED_UNALLOCATED, subject=need.need_id, need=need)
                 await self._record()
                 return
-            service = choice.service
-            need.tried_service_ids.append(service.id)
-            need.reason = choice.reason
-            if service.agency_id not in self._input.consent_agency_ids:
-                need.state, need.signposted_service_id = NeedState.SIGNPOSTED, service.id
-                self._event("signposted", SYSTEM, choice.reason, need_id=need.need_id)
+            if choice is None:
+                need.state = NeedState.SIGNPOSTED
+                need.signposted_service_id = signposts[0].service.id
+                need.signposted_service_ids = [c.service.id for c in signposts]
+                self._event("signposted", SYSTEM, need.reason, need_id=need.need_id)
                 await self._notify(
-                    NoticeStep.SIGNPOST, subject=need.need_id, need=need, service_id=service.id
+                    NoticeStep.SIGNPOST,
+                    subject=need.need_id,
+                    need=need,
+                    service_id=signposts[0].service.id,
+                    service_ids=need.signposted_service_ids if self._consent_first else [],
                 )
                 await self._record()
                 return
@@ -277,7 +288,50 @@ class ReferralWorkflow:
         need.state = NeedState.WITHDRAWN
         await self._record()
 
-    async def _route(self, ref: NeedRef, need: NeedView) -> RouteChoice | None:
+    async def _route(
+        self, ref: NeedRef, need: NeedView
+    ) -> tuple[RouteChoice | None, list[RouteChoice]]:
+        """The service to send the need to, else the services to signpost the resident to
+        (neither: no suitable service is left); the need's reason says why."""
+        if self._directory is None and workflow.patched(_CONSENT_FIRST_ROUTING):
+            self._consent_first = True
+            routing = await self._route_consented(ref, need)
+            need.reason = routing.explanation()
+            if routing.chosen:
+                need.tried_service_ids.append(routing.chosen[0].service.id)
+                return routing.chosen[0], []
+            return None, list(routing.signposts)
+        # Referrals started before consent-first routing: the best service of any agency,
+        # signposted when its agency is not in the consent.
+        choice = await self._best_service(ref, need)
+        if choice is None:
+            return None, []
+        need.tried_service_ids.append(choice.service.id)
+        need.reason = choice.reason
+        if choice.service.agency_id not in self._input.consent_agency_ids:
+            return None, [choice]
+        return choice, []
+
+    async def _route_consented(self, ref: NeedRef, need: NeedView) -> Routing:
+        """Route among the consented agencies, passing over tried and withdrawn services."""
+        while True:
+            routed = await run_store_step(
+                ROUTE_NEED,
+                RouteRequest(
+                    category=ref.category,
+                    ward=self._input.ward,
+                    age=self._input.age,
+                    exclude=sorted(set(need.tried_service_ids) | self._withdrawn_services),
+                    consent_agency_ids=sorted(self._input.consent_agency_ids),
+                ),
+                RouteResult,
+            )
+            routing = routed.routing or Routing()
+            # A service withdrawn while the activity ran is passed over like the others.
+            if not {c.service.id for c in routing.chosen} & self._withdrawn_services:
+                return routing
+
+    async def _best_service(self, ref: NeedRef, need: NeedView) -> RouteChoice | None:
         """The best service for the need, among those not tried and not withdrawn."""
         if self._directory is not None:
             # A referral started before routing moved into an activity.
@@ -506,6 +560,7 @@ class ReferralWorkflow:
         subject: str,
         need: NeedView | None = None,
         service_id: str | None = None,
+        service_ids: list[str] | None = None,
         reason: str = "",
     ) -> None:
         await workflow.execute_activity(
@@ -516,6 +571,7 @@ class ReferralWorkflow:
                 number=self._view.number,
                 need_id=need.need_id if need is not None else None,
                 service_id=service_id,
+                service_ids=list(service_ids or []),
                 reason=reason or (need.reason if need is not None else ""),
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,

@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.referrals import ReferralConfig
 from domain.access import Role
+from domain.directory import Directory
 from domain.referral import ReferralPolicy
 from store.db import Sessions
 from store.tokens import issue_token
@@ -75,6 +76,7 @@ async def run_api(
     body: Callable[[ReferralApi], Awaitable[None]],
     *,
     policy: ReferralPolicy | None = None,
+    borough: Directory | None = None,
 ) -> None:
     """Run a worker with the referral workflows, serve the API over its client, run ``body``."""
 
@@ -90,4 +92,4 @@ async def run_api(
         async with TestClient(TestServer(app)) as http:
             await body(ReferralApi(http, world))
 
-    await run_world(env.client, sessions, smtp, webhooks, with_http)
+    await run_world(env.client, sessions, smtp, webhooks, with_http, borough=borough)

@@ -1,7 +1,7 @@
 """Routing: deterministic, explained ranking of directory services for a need."""
 
 from domain.directory import Directory, NeedCategory, Organisation, Service
-from domain.routing import best_service, rank_services
+from domain.routing import Routing, best_service, rank_services, route_consented
 from store.demo import demo_directory
 
 ORGS = [Organisation(id="a", name="A"), Organisation(id="b", name="B")]
@@ -82,3 +82,87 @@ def test_ranking_is_deterministic_on_the_demo_directory() -> None:
         first = ids(directory, category=category, ward="west-clacton-jaywick", age=40)
         assert first == ids(shuffled, category=category, ward="west-clacton-jaywick", age=40)
     assert ids(directory, category=NeedCategory.BENEFITS_DEBT, ward="pier", age=40)
+
+
+def consented(directory: Directory, consent: set[str], **kwargs: object) -> Routing:
+    return route_consented(
+        directory,
+        category=kwargs.pop("category", NeedCategory.BENEFITS_DEBT),  # type: ignore[arg-type]
+        ward=str(kwargs.pop("ward", "pier")),
+        age=kwargs.pop("age", None),  # type: ignore[arg-type]
+        consent=consent,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_the_best_consented_service_wins_over_a_better_one_without_consent() -> None:
+    # The demo directory's case: tenancy support (tdc-housing) ranks first for a debt need in
+    # Pier, but the resident consented only to Citizens Advice, which serves debt too.
+    routing = consented(demo_directory(), {"tendring-cab"})
+    assert [c.service.id for c in routing.chosen] == ["cab-benefits-debt"]
+    assert routing.signposts == []
+    reason = routing.explanation()
+    assert "(tdc-housing): no consent" in reason
+    assert "(tendring-cab): chosen" in reason
+    housing = consented(
+        demo_directory(), {"tendring-cab"}, category=NeedCategory.HOUSING, ward="frinton"
+    )
+    assert [c.service.id for c in housing.chosen] == ["cab-housing-advice"]
+
+
+def test_signposts_name_the_best_few_suitable_services_only_when_no_consented_one_is_left() -> None:
+    directory = Directory(
+        organisations=[*ORGS, Organisation(id="c", name="C"), Organisation(id="d", name="D")],
+        services=[
+            svc("a1", areas=["pier"]),
+            svc("b1", organisation_id="b"),
+            svc("c1", organisation_id="c", capacity="limited"),
+            svc(
+                "d1",
+                organisation_id="d",
+                capacity="limited",
+                categories=["benefits_debt", "housing"],
+            ),
+            svc("d-full", organisation_id="d", capacity="full"),
+        ],
+    )
+    routing = consented(directory, {"a"}, exclude={"a1"})
+    assert routing.chosen == []
+    assert [c.service.id for c in routing.signposts] == ["b1", "c1", "d1"]
+    assert [(n.service_id, n.why) for n in routing.notes] == [
+        ("a1", "already tried"),
+        ("b1", "no consent"),
+        ("c1", "no consent"),
+        ("d1", "no consent"),
+        ("d-full", "full"),
+    ]
+    assert consented(directory, set(), signpost_limit=1).signposts[0].service.id == "a1"
+
+
+def test_several_consented_services_are_chosen_for_an_offer_in_rank_order() -> None:
+    directory = Directory(
+        organisations=[*ORGS, Organisation(id="c", name="C")],
+        services=[
+            svc("a1", areas=["pier"]),
+            svc("b1", organisation_id="b"),
+            svc("c1", organisation_id="c", capacity="limited"),
+            svc("young", organisation_id="b", eligibility={"maximum_age": 25}),
+        ],
+    )
+    routing = consented(directory, {"a", "b", "c"}, age=40, limit=2)
+    assert [c.service.id for c in routing.chosen] == ["a1", "b1"]
+    assert dict((n.service_id, n.why) for n in routing.notes)["c1"] == "consented but ranked lower"
+    assert dict((n.service_id, n.why) for n in routing.notes)["young"] == (
+        "not eligible at the resident's age"
+    )
+
+
+def test_no_candidate_at_all_is_explained() -> None:
+    routing = consented(
+        demo_directory(), {"tendring-cab"}, category=NeedCategory.SUBSTANCE_MISUSE, age=12
+    )
+    assert routing.chosen == []
+    assert routing.signposts == []
+    assert "not eligible" in routing.explanation()
+    empty = Directory(organisations=ORGS, services=[])
+    assert "no active service" in consented(empty, {"a"}).explanation()
