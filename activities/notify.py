@@ -30,6 +30,7 @@ from temporalio.exceptions import ApplicationError
 from activities.attempt_clock import LEDGER_RESERVE, send_window, time_left
 from domain.notification import Delivery, EmailMessage, WebhookMessage
 from domain.signature import SIGNATURE_HEADER, sign
+from domain.text import header_text
 from store.db import Sessions
 from store.schema import NotificationClaim, NotificationFailure, NotificationRecord
 
@@ -71,8 +72,9 @@ class Notifier:
         """Send one email unless its idempotency key was delivered before."""
         mime = MimeMessage()
         mime["From"] = self._config.sender
-        mime["To"] = ", ".join(message.to)
-        mime["Subject"] = message.subject
+        # Headers from stored values: a line break in a name must not make a notice unsendable.
+        mime["To"] = ", ".join(header_text(str(address)) for address in message.to)
+        mime["Subject"] = header_text(message.subject)
         mime["Message-ID"] = f"<{message.idempotency_key}@partnerflow>"
         mime["X-Idempotency-Key"] = message.idempotency_key
         mime.set_content(message.text)
@@ -84,7 +86,7 @@ class Notifier:
                 attachment.content.encode(),
                 maintype=maintype,
                 subtype=subtype or "octet-stream",
-                filename=attachment.filename,
+                filename=header_text(attachment.filename),
             )
 
         async def send(window: float) -> None:

@@ -23,10 +23,13 @@ class Problem(BaseModel):
 class DomainRefusal(Exception):
     """A request the domain refuses (e.g. an illegal transition): a 409 with the reason."""
 
-    def __init__(self, reason: str, status: int = 409) -> None:
+    def __init__(
+        self, reason: str, status: int = 409, detail: list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.detail = detail
 
 
 def problem(status: int, error: str, detail: list[dict[str, Any]] | None = None) -> web.Response:
@@ -68,7 +71,7 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except json.JSONDecodeError as exc:
         return problem(400, f"the request body is not valid JSON: {exc.msg}")
     except DomainRefusal as exc:
-        return problem(exc.status, exc.reason)
+        return problem(exc.status, exc.reason, exc.detail)
     except Exception:
         log.exception("unhandled error", path=request.path, method=request.method)
         return problem(500, "internal error; it has been logged")

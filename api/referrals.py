@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, TypeVar
 
 import structlog
@@ -64,7 +64,11 @@ from domain.referral import (
     Withdrawal,
     referral_input,
 )
+from domain.referral_intake import submission_problems
 from domain.referral_records import ReferralEvent
+from store.db import Sessions
+from store.directory import known_agencies
+from store.oruk import get_mapping
 from store.referral_queries import discard_referral, withdraw_consent_after_close
 from store.referrals import (
     ReferralFilter,
@@ -271,9 +275,10 @@ async def submit_referral(call: Call) -> ReferralCreated:
         )
     app = call.request.app
     config = app[REFERRAL_CONFIG]
-    client = await _client(call)
     sessions = app[SESSIONS]
     now = datetime.now(UTC)
+    await _check_submission(sessions, submission, now.date())
+    client = await _client(call)
     try:
         number = await next_referral_number(sessions, config.number_prefix, now.year)
         await save_referral(sessions, number, submission, submitted_by=user.subject, at=now)
@@ -307,6 +312,21 @@ async def submit_referral(call: Call) -> ReferralCreated:
             ) from None
     log.info("referral submitted", workflow_id=number, needs=len(submission.needs))
     return ReferralCreated(number=number, status=ReferralStatus.OPEN, created_at=now)
+
+
+async def _check_submission(
+    sessions: Sessions, submission: ReferralSubmission, today: date
+) -> None:
+    """Refuse (422, each field with its reason) a submission the directory cannot take."""
+    wards = [ward.id for ward in (await get_mapping(sessions)).wards]
+    agencies = await known_agencies(sessions, submission.consent.agency_ids)
+    problems = submission_problems(submission, today=today, agency_ids=agencies, wards=wards)
+    if problems:
+        raise DomainRefusal(
+            "the referral is not valid",
+            status=422,
+            detail=[problem.model_dump() for problem in problems],
+        )
 
 
 @routes.route(

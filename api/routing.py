@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, BeforeValidator
 
 from domain.access import Action, Principal, Role, may, roles_for
+from domain.text import EDGE_CONTEXT
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -189,7 +190,9 @@ def wrap(
             raw = await request.read()
             if not raw:
                 raise web.HTTPBadRequest(reason="a JSON request body is required")
-            body = endpoint.body.model_validate_json(raw, strict=endpoint.strict_body or None)
+            body = endpoint.body.model_validate_json(
+                raw, strict=endpoint.strict_body or None, context={EDGE_CONTEXT: True}
+            )
         query = None
         if endpoint.query is not None:
             query = endpoint.query.model_validate(dict(request.query))

@@ -8,9 +8,11 @@ from typing import Annotated, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from api.errors import DomainRefusal
 from api.routing import Call, RouteTable
 from api.state import SESSIONS
 from domain.access import Action, Principal, Role
+from store.directory import known_agencies
 from store.tokens import issue_token, revoke_token
 
 routes = RouteTable("tokens")
@@ -79,9 +81,16 @@ async def create_token(call: Call) -> IssuedToken:
     """Issue a bearer token for a user with one role (agency users name their agency)."""
     req = call.body_as(TokenRequest).root
     agency_id = req.agency_id if isinstance(req, AgencyTokenRequest) else None
+    sessions = call.request.app[SESSIONS]
+    if agency_id is not None and not await known_agencies(sessions, [agency_id]):
+        raise DomainRefusal(
+            "the token is not valid",
+            status=422,
+            detail=[{"field": "agency_id", "message": f"no agency {agency_id} in the directory"}],
+        )
     valid_for = timedelta(days=req.valid_days) if req.valid_days else None
     token_id, token = await issue_token(
-        call.request.app[SESSIONS],
+        sessions,
         subject=req.subject,
         role=req.role,
         agency_id=agency_id,

@@ -18,9 +18,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl
 
 from domain.indicators import Actual, Direction, Indicator, Measure
+from domain.text import OneLine
 
 Slug = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
-Name = Annotated[str, Field(min_length=1, max_length=300)]
+Name = Annotated[OneLine, Field(min_length=1, max_length=300)]
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Money = Annotated[float, Field(ge=0, le=1e10, description="Pounds sterling.")]
 Hours = Annotated[float, Field(ge=0, le=1e7)]

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from domain.calendar import LONDON, add_working_days, is_working_day, next_working_day
 from domain.directory import NeedCategory, Urgency
+from domain.text import OneLine
 
 # --- Numbers ---------------------------------------------------------------------------------
 
@@ -77,7 +78,7 @@ class Resident(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: OneLine = Field(min_length=1, max_length=200)
     date_of_birth: date | None = None
     address: str | None = Field(default=None, max_length=500)
     postcode: str | None = Field(default=None, max_length=10)
@@ -124,7 +125,7 @@ class Referrer(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: OneLine = Field(min_length=1, max_length=200)
     email: EmailStr | None = None
     agency_id: str | None = None
 

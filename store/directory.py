@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -89,6 +90,18 @@ async def get_service(sessions: Sessions, service_id: str) -> Service | None:
     return Service.model_validate(row.data) if row else None
 
 
+async def known_agencies(sessions: Sessions, agency_ids: Iterable[str]) -> set[str]:
+    """Those of ``agency_ids`` that are organisations of the directory."""
+    wanted = set(agency_ids)
+    if not wanted:
+        return set()
+    async with sessions() as session:
+        found = await session.scalars(
+            select(OrganisationRow.id).where(OrganisationRow.id.in_(sorted(wanted)))
+        )
+        return set(found.all())
+
+
 async def directory_is_empty(sessions: Sessions) -> bool:
     """Whether no organisation has been loaded yet."""
     async with sessions() as session:
@@ -100,6 +113,7 @@ __all__ = [
     "directory_is_empty",
     "directory_revision",
     "get_service",
+    "known_agencies",
     "load_directory",
     "raise_revision",
     "save_directory",

@@ -3,6 +3,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp.test_utils import TestClient
 
 from domain.access import Role
+from store.db import Sessions
+from store.demo import demo_directory
+from store.directory import save_directory
 
 Bearer = Callable[..., Awaitable[dict[str, str]]]
 
@@ -35,11 +38,29 @@ async def test_wrong_role_is_403(api: TestClient, bearer: Bearer) -> None:
     assert "admin" in (await resp.json())["error"]
 
 
-async def test_admin_issues_and_revokes_tokens(api: TestClient, bearer: Bearer) -> None:
+async def test_admin_issues_and_revokes_tokens(
+    api: TestClient, bearer: Bearer, sessions: Sessions
+) -> None:
+    async with sessions.begin() as session:
+        await save_directory(session, demo_directory())
     admin = await bearer(Role.ADMIN)
     resp = await api.post(
         "/api/tokens",
         json={"subject": "cab-desk", "role": "agency", "agency_id": "cab", "valid_days": 30},
+        headers=admin,
+    )
+    # No agency "cab" in the directory: nothing is issued.
+    assert resp.status == 422
+    body = await resp.json()
+    assert body["detail"] == [{"field": "agency_id", "message": "no agency cab in the directory"}]
+    resp = await api.post(
+        "/api/tokens",
+        json={
+            "subject": "cab-desk",
+            "role": "agency",
+            "agency_id": "tendring-cab",
+            "valid_days": 30,
+        },
         headers=admin,
     )
     assert resp.status == 201

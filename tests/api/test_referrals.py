@@ -18,12 +18,13 @@ from domain.access import Role
 from domain.referral import REFERRAL_WORKFLOW, STATE_QUERY, LegView, Need, referral_input
 from store.audit import read_audit
 from store.db import Sessions
+from store.directory import save_directory
 from store.referrals import save_referral
 from store.schema import ReferralRow, ResidentRow
 from tests.api.referral_api import Headers, ReferralApi, run_api
 from tests.conftest import StaticTemporal
 from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import RESIDENT_NAME, submission
+from tests.workflow.referral_world import RESIDENT_NAME, directory, submission
 
 
 def _one_leg(body: dict[str, Any]) -> bool:
@@ -333,6 +334,8 @@ async def test_submission_temporal_refuses_keeps_nothing(
     time_skipping_env: WorkflowEnvironment, sessions: Sessions, api: TestClient, bearer: Any
 ) -> None:
     body = submission().model_dump(mode="json")
+    async with sessions.begin() as session:
+        await save_directory(session, directory("http://127.0.0.1:9/hook"))
     # Temporal unreachable: refused before anything is written.
     resp = await api.post("/api/referrals", json=body, headers=await bearer(Role.REFERRER))
     assert resp.status == 503
