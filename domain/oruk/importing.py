@@ -468,7 +468,13 @@ def plan_import(
             service=service, last_modified=_parse_time(doc.get("last_modified"))
         )
 
+    # Organisations listed as records of their own are written; one nested in a service is
+    # part of that service's record and written only with it (a refused service writes
+    # nothing, not even its organisation).
+    standalone = {str(doc.get("id", "")).lower() for doc in feed.organisations}
     for oid in org_docs:
+        if oid not in standalone:
+            continue
         try:
             organisation_for(oid)
         except _Refused:

@@ -17,7 +17,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any, Literal
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 from pydantic import BaseModel, ConfigDict
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -92,9 +92,24 @@ def schema_errors(schema_name: str, instance: object) -> list[tuple[str, str]]:
     for err in sorted(
         _validator(schema_name).iter_errors(instance), key=lambda e: list(map(str, e.path))
     ):
-        path = ".".join(str(p) for p in err.absolute_path) or "(record)"
-        out.append((path, err.message[:300]))
+        path = ".".join(str(p) for p in [*err.absolute_path, *_named_fields(err)])
+        out.append((path or "(record)", err.message[:300]))
     return out
+
+
+def _named_fields(err: ValidationError) -> list[str]:
+    """The field an error on a whole object is about: the missing required property or the
+    unexpected one (their path is the object's, which names no field)."""
+    if not isinstance(err.instance, dict):
+        return []
+    if err.validator == "required" and isinstance(err.validator_value, list):
+        missing = [name for name in err.validator_value if name not in err.instance]
+        return [str(missing[0])] if missing else []
+    if err.validator == "additionalProperties" and isinstance(err.schema, dict):
+        known = set(err.schema.get("properties", {}))
+        extra = sorted(str(k) for k in err.instance if k not in known)
+        return extra[:1]
+    return []
 
 
 def is_schema_valid(schema_name: str, instance: object) -> bool:

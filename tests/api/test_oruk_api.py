@@ -192,3 +192,21 @@ async def test_coordinator_edits_the_mapping(api: TestClient, bearer: Any) -> No
     resp = await api.put("/api/directory/mapping", json=mapping, headers=coordinator)
     assert resp.status == 409
     assert (await resp.json())["error"] == "postcodes name unknown wards: ['atlantis']"
+
+
+async def test_a_refused_service_writes_nothing_not_even_its_organisation(
+    api: TestClient, bearer: Any
+) -> None:
+    admin = await bearer(Role.ADMIN)
+    doc = example_service()
+    del doc["status"]
+    assert isinstance(doc.get("organization"), dict)
+    resp = await api.post("/api/directory/import", json={"document": doc}, headers=admin)
+    assert resp.status == 200, await resp.text()
+    report = (await resp.json())["report"]
+    assert report["created"] == []
+    refused = [p for p in report["problems"] if p["outcome"] == "refused"]
+    assert [(p["record"], p["field"]) for p in refused] == [("service", "status")]
+    listed = await (await api.get("/oruk/organizations")).json()
+    assert listed["contents"] == []
+    assert listed["total_items"] == 0

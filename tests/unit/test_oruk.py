@@ -112,7 +112,7 @@ SCHED = "schedule 48102e86-bb50-41c4-8f1e-e269368c41d1"
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"status": None}, f"{SVC}: (record): 'status' is a required property (refused)"),
+        ({"status": None}, f"{SVC}: status: 'status' is a required property (refused)"),
         (
             {"status": "open"},
             f"{SVC}: status: 'open' is not one of "
