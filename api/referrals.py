@@ -31,9 +31,11 @@ from domain.access import (
     Role,
     may_act_for_agency,
     may_manage_referral,
+    may_read_free_text,
     may_read_notes,
     may_see_referral,
     sees_all_referrals,
+    without_free_text,
 )
 from domain.directory import Urgency
 from domain.referral import (
@@ -380,8 +382,11 @@ async def get_referral_endpoint(call: Call) -> ReferralDetail:
     number = call.path("number")
     sessions = call.request.app[SESSIONS]
     stored = await _visible_referral(call, number)
-    needs, legs, events = stored.needs, stored.legs, stored.events
     live = await _live_state(call, number)
+    if not may_read_free_text(user, referrer=stored.submitted_by, agency_ids=_agencies(stored)):
+        stored = without_free_text(stored)
+        live = without_free_text(live) if live is not None else None
+    needs, legs, events = stored.needs, stored.legs, stored.events
     if user.role is Role.AGENCY:
         # An agency sees what was sent to it: its legs, their needs, and their events.
         mine = {leg.leg_id for leg in legs if leg.agency_id == user.agency_id}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypeVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -148,3 +148,40 @@ def may_read_notes(principal: Principal, *, referrer: str, agency_ids: Iterable[
     if principal.role is Role.OPERATIONS:
         return False
     return may_see_referral(principal, referrer=referrer, agency_ids=agency_ids)
+
+
+# --- Free text about the resident -------------------------------------------------------------
+
+FREE_TEXT_EVENTS: Final = frozenset({"declined", "withdrawn", "need_closed", "need_assigned"})
+"""Referral events whose detail is someone's free text (a decline or withdrawal reason, a
+co-ordinator's note), not words the system wrote."""
+FREE_TEXT_FIELDS: Final = ("decline_reason", "withdraw_reason", "status_reason")
+"""Fields of a referral, its legs or its needs that hold someone's free text."""
+WITHHELD: Final = "(withheld)"
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def may_read_free_text(principal: Principal, *, referrer: str, agency_ids: Iterable[str]) -> bool:
+    """Whether ``principal`` may read the free text agencies and referrers wrote about the
+    resident (decline and withdrawal reasons): as for notes, never operations staff."""
+    return may_read_notes(principal, referrer=referrer, agency_ids=agency_ids)
+
+
+def without_free_text(model: ModelT) -> ModelT:
+    """A copy of a referral (stored or live), leg or event with every free-text value
+    withheld, nested legs, needs, events and summaries included."""
+    update: dict[str, object] = {
+        name: WITHHELD for name in FREE_TEXT_FIELDS if getattr(model, name, None)
+    }
+    kind, detail = getattr(model, "kind", None), getattr(model, "detail", None)
+    if kind in FREE_TEXT_EVENTS and detail:
+        update["detail"] = WITHHELD
+    for name in ("legs", "needs", "events"):
+        items = getattr(model, name, None)
+        if isinstance(items, list):
+            update[name] = [without_free_text(i) if isinstance(i, BaseModel) else i for i in items]
+    nested = getattr(model, "summary", None)
+    if isinstance(nested, BaseModel):
+        update["summary"] = without_free_text(nested)
+    return model.model_copy(update=update)

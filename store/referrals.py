@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.access import FREE_TEXT_EVENTS
 from domain.referral import (
     OPEN_LEG_STATES,
     Consent,
@@ -182,6 +183,31 @@ async def erase_personal_data(sessions: Sessions, number: str) -> bool:
             )
         )
         deleted = await session.execute(delete(ResidentRow).where(ResidentRow.number == number))
+        # What agencies, referrers and co-ordinators wrote about the resident goes too.
+        await session.execute(
+            update(ReferralLegRow)
+            .where(ReferralLegRow.number == number, ReferralLegRow.decline_reason.is_not(None))
+            .values(decline_reason=ERASED)
+        )
+        await session.execute(
+            update(ReferralLegRow)
+            .where(ReferralLegRow.number == number, ReferralLegRow.withdraw_reason.is_not(None))
+            .values(withdraw_reason=ERASED)
+        )
+        await session.execute(
+            update(ReferralEventRow)
+            .where(
+                ReferralEventRow.number == number,
+                ReferralEventRow.kind.in_(sorted(FREE_TEXT_EVENTS)),
+                ReferralEventRow.detail != "",
+            )
+            .values(detail=ERASED)
+        )
+        await session.execute(
+            update(ReferralRow)
+            .where(ReferralRow.number == number, ReferralRow.status_reason != "")
+            .values(status_reason=ERASED)
+        )
         await session.execute(
             update(NotificationRecord)
             .where(NotificationRecord.subject_ref == number, NotificationRecord.channel == "email")
@@ -219,7 +245,9 @@ async def record_referral(sessions: Sessions, record: ReferralRecord) -> None:
         row.urgency = view.urgency.value
         row.breached = view.breached
         row.next_deadline = view.next_deadline
-        row.status_reason = view.status_reason
+        # Once erased, free text arriving later (the withdrawal's reason) is not kept.
+        erased = view.personal_data_erased or row.personal_data_erased
+        row.status_reason = ERASED if erased and view.status_reason else view.status_reason
         row.follow_up_due_at = view.follow_up_due_at
         row.follow_up_made_difference = view.follow_up.made_difference if view.follow_up else None
         row.follow_up_score = view.follow_up.score if view.follow_up else None
@@ -241,13 +269,22 @@ async def record_referral(sessions: Sessions, record: ReferralRecord) -> None:
                     reason=need.reason,
                 )
             )
-        await _add_events(session, record.events)
+        await _add_events(session, _kept(record.events, erased=erased))
 
 
 async def record_leg(sessions: Sessions, record: LegRecord) -> None:
     """Upsert a leg, its outcome if any, and add its new events (idempotent)."""
     leg = record.view
     async with sessions.begin() as session:
+        referral = await session.get(ReferralRow, leg.number)
+        erased = referral is not None and referral.personal_data_erased
+        if erased:
+            leg = leg.model_copy(
+                update={
+                    "decline_reason": ERASED if leg.decline_reason else None,
+                    "withdraw_reason": ERASED if leg.withdraw_reason else None,
+                }
+            )
         await session.merge(
             ReferralLegRow(
                 leg_id=leg.leg_id,
@@ -284,7 +321,17 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
                     recorded_at=leg.outcome_at,
                 )
             )
-        await _add_events(session, record.events)
+        await _add_events(session, _kept(record.events, erased=erased))
+
+
+def _kept(events: list[ReferralEvent], *, erased: bool) -> list[ReferralEvent]:
+    """The events to store: free text withheld once the resident's data is erased."""
+    if not erased:
+        return events
+    return [
+        e.model_copy(update={"detail": ERASED}) if e.kind in FREE_TEXT_EVENTS and e.detail else e
+        for e in events
+    ]
 
 
 async def _add_events(session: AsyncSession, events: list[ReferralEvent]) -> None:

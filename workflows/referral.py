@@ -76,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
 
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 SYSTEM = "system"
+ERASED_TEXT = "[erased]"
 _LEG_DONE = frozenset({LegState.OUTCOME_RECORDED, LegState.CLOSED})
 # Before this patch a withdrawal signalled again before its legs reported stopped them and
 # told the co-ordinator again, and legs still starting were missed; such histories replay
@@ -218,6 +219,15 @@ class ReferralWorkflow:
         )
         self._view.personal_data_erased = True
         self._view.consent_agency_ids = []
+        # The agencies' and referrer's free text about the resident goes with their details.
+        self._view.status_reason = ERASED_TEXT
+        for leg_id_, leg in self._legs.items():
+            self._legs[leg_id_] = leg.model_copy(
+                update={
+                    "decline_reason": ERASED_TEXT if leg.decline_reason else None,
+                    "withdraw_reason": ERASED_TEXT if leg.withdraw_reason else None,
+                }
+            )
         self._event("consent_withdrawn", withdrawal.actor, "personal data erased")
         await self._record()
         return self._snapshot()

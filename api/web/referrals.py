@@ -19,9 +19,11 @@ from domain.access import (
     Action,
     Principal,
     Role,
+    may_read_free_text,
     may_read_notes,
     may_see_referral,
     sees_all_referrals,
+    without_free_text,
 )
 from domain.directory import Urgency
 from domain.referral import (
@@ -131,6 +133,8 @@ async def referral_detail(call: PageCall) -> web.StreamResponse:
         principal, referrer=stored.submitted_by, agency_ids=agency_ids
     ):
         raise web.HTTPNotFound(reason=f"no referral {number} that you may see")
+    if not may_read_free_text(principal, referrer=stored.submitted_by, agency_ids=agency_ids):
+        stored = without_free_text(stored)
     if principal.role is Role.AGENCY:
         # An agency sees its own legs only, not where else the resident was referred.
         stored.legs = [leg for leg in stored.legs if leg.agency_id == principal.agency_id]
