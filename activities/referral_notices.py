@@ -26,12 +26,18 @@ log = structlog.get_logger(__name__)
 
 Lines = list[tuple[str, str]]
 
-_AGENCY_STEPS = {NoticeStep.LEG_SENT, NoticeStep.LEG_REMINDER, NoticeStep.LEG_STOPPED}
+_AGENCY_STEPS = {
+    NoticeStep.LEG_SENT,
+    NoticeStep.LEG_REMINDER,
+    NoticeStep.LEG_STOPPED,
+    NoticeStep.LEG_OUTCOME_REMINDER,
+}
 _COORDINATOR_STEPS = {
     NoticeStep.LEG_ESCALATED,
     NoticeStep.AGENCY_UNREACHABLE,
     NoticeStep.NEED_UNALLOCATED,
     NoticeStep.SERVICE_WITHDRAWN,
+    NoticeStep.LEG_OUTCOME_OVERDUE,
 }
 _SUBJECTS = {
     NoticeStep.LEG_SENT: "New referral {number}",
@@ -39,6 +45,8 @@ _SUBJECTS = {
     NoticeStep.LEG_ESCALATED: "Escalation: no response to referral {number}",
     NoticeStep.AGENCY_UNREACHABLE: "Escalation: the agency cannot be reached for referral {number}",
     NoticeStep.LEG_STOPPED: "Stop work on referral {number}",
+    NoticeStep.LEG_OUTCOME_REMINDER: "Reminder: record the outcome of referral {number}",
+    NoticeStep.LEG_OUTCOME_OVERDUE: "Overdue: no outcome recorded for referral {number}",
     NoticeStep.SIGNPOST: "Where to get help: referral {number}",
     NoticeStep.NEED_UNALLOCATED: "Unallocated need on referral {number}",
     NoticeStep.SERVICE_WITHDRAWN: "Service withdrawn: referrals re-routed ({number})",

@@ -117,6 +117,13 @@ class Service(BaseModel):
         default_factory=dict,
         description="Agreed response time in working days, overriding the defaults per urgency.",
     )
+    outcome_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=250,
+        description="Agreed working days from acceptance to a recorded outcome (else the "
+        "referral policy's default).",
+    )
     phone: str | None = None
     url: HttpUrl | None = None
     address: str | None = Field(default=None, description="Where residents can go (signposting).")

@@ -170,6 +170,12 @@ class ReferralPolicy(BaseModel):
     follow_up_wait_days: int = Field(
         default=10, ge=1, description="Working days to wait for the follow-up before closing."
     )
+    outcome_days: int = Field(
+        default=20,
+        ge=1,
+        description="Working days from acceptance to a recorded outcome, unless the service "
+        "agreed its own.",
+    )
     agency_notice_attempts: int = Field(
         default=60,
         ge=1,
@@ -399,7 +405,15 @@ class LegView(BaseModel):
     withdraw_reason: str | None = None
     outcome: Outcome | None = None
     outcome_at: datetime | None = None
+    accepted_at: datetime | None = None
+    outcome_due_at: datetime | None = Field(
+        default=None, description="When the outcome is due, counted from acceptance."
+    )
+    outcome_overdue: bool = Field(default=False, description="Accepted, and no outcome in time.")
     reroute: bool = Field(default=False, description="Whether the need is routed again.")
+    offered: bool = Field(
+        default=False, description="One of several offers of the need: the first to accept wins."
+    )
     updated_at: datetime
 
 
@@ -417,6 +431,12 @@ class NeedView(BaseModel):
         default_factory=list, description="Every service the resident was signposted to."
     )
     reason: str = ""
+    unallocated_at: datetime | None = Field(
+        default=None, description="When it joined the co-ordinator's queue."
+    )
+    queue_overdue: bool = Field(
+        default=False, description="Waited in the co-ordinator's queue past its SLA."
+    )
 
 
 class FollowUp(BaseModel):
@@ -443,6 +463,9 @@ class ReferralView(BaseModel):
     created_at: datetime
     updated_at: datetime
     breached: bool = False
+    outcome_overdue: bool = Field(
+        default=False, description="An accepted leg is past its outcome deadline."
+    )
     next_deadline: datetime | None = None
     follow_up_due_at: datetime | None = None
     follow_up: FollowUp | None = None
@@ -500,6 +523,9 @@ class LegInput(BaseModel):
     agency_id: str
     route_reason: str
     response_days: dict[Urgency, int] = Field(default_factory=dict)
+    outcome_days: int | None = Field(
+        default=None, description="The service's agreed days to an outcome, if it has its own."
+    )
     policy: ReferralPolicy = Field(default_factory=ReferralPolicy)
 
 

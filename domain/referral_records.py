@@ -86,6 +86,8 @@ class NoticeStep(StrEnum):
     LEG_ESCALATED = "leg_escalated"  # to the co-ordinator: the agency stayed silent
     AGENCY_UNREACHABLE = "agency_unreachable"  # to the co-ordinator: notices kept failing
     LEG_STOPPED = "leg_stopped"  # to the agency: stop work (withdrawn, re-routed, no consent)
+    LEG_OUTCOME_REMINDER = "leg_outcome_reminder"  # to the agency: the outcome is overdue
+    LEG_OUTCOME_OVERDUE = "leg_outcome_overdue"  # to the co-ordinator: still no outcome
     SIGNPOST = "signpost"  # to the resident or referrer: the service's contact details
     NEED_UNALLOCATED = "need_unallocated"  # to the co-ordinator: no service left
     SERVICE_WITHDRAWN = "service_withdrawn"  # to the co-ordinator: legs re-routed

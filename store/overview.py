@@ -11,7 +11,13 @@ from sqlalchemy import func, select
 from domain.directory import ServiceStatus
 from store.db import Sessions
 from store.partnerships import PartnershipFigures, partnership_figures
-from store.referral_stats import late_referrals, referrals_by_status, unallocated_needs
+from store.referral_stats import (
+    late_referrals,
+    overdue_outcomes,
+    referrals_by_status,
+    unallocated_needs,
+    unallocated_overdue,
+)
 from store.referrals import ReferralSummary
 from store.schema import NotificationFailure, OrganisationRow, ServiceRow
 
@@ -51,6 +57,8 @@ class Overview(BaseModel):
     breached: list[ReferralSummary]
     due_soon: list[ReferralSummary]
     unallocated_needs: int
+    unallocated_overdue: int = 0
+    overdue_outcomes: int = 0
     failing_notifications: list[FailingNotification]
     partnerships: PartnershipFigures
 
@@ -82,6 +90,8 @@ async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overv
         breached=breached,
         due_soon=due_soon,
         unallocated_needs=await unallocated_needs(sessions),
+        unallocated_overdue=await unallocated_overdue(sessions),
+        overdue_outcomes=await overdue_outcomes(sessions),
         directory=DirectorySummary(
             organisations=organisations or 0, active=active, closed=sum(by_status.values())
         ),

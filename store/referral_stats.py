@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 
 from domain.agency_stats import AgencyStatistics, LegResponse, agency_statistics
-from domain.referral import FINAL_REFERRAL_STATUSES, NeedState
+from domain.referral import FINAL_REFERRAL_STATUSES, LegState, NeedState
 from store.db import Sessions
 from store.referrals import ReferralSummary
 from store.schema import (
@@ -38,6 +38,34 @@ async def unallocated_needs(sessions: Sessions) -> int:
             select(func.count())
             .select_from(ReferralNeedRow)
             .where(ReferralNeedRow.state == NeedState.UNALLOCATED.value)
+        )
+    return int(count or 0)
+
+
+async def overdue_outcomes(sessions: Sessions) -> int:
+    """Accepted legs past their outcome deadline with no outcome recorded yet."""
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(ReferralLegRow)
+            .where(
+                ReferralLegRow.outcome_overdue.is_(True),
+                ReferralLegRow.state.in_([LegState.ACCEPTED.value, LegState.IN_PROGRESS.value]),
+            )
+        )
+    return int(count or 0)
+
+
+async def unallocated_overdue(sessions: Sessions) -> int:
+    """Unallocated needs that waited in the co-ordinator's queue past its SLA."""
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(ReferralNeedRow)
+            .where(
+                ReferralNeedRow.state == NeedState.UNALLOCATED.value,
+                ReferralNeedRow.queue_overdue.is_(True),
+            )
         )
     return int(count or 0)
 

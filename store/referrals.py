@@ -267,6 +267,9 @@ async def record_referral(sessions: Sessions, record: ReferralRecord) -> None:
                     signposted_service_id=need.signposted_service_id,
                     tried_service_ids=list(need.tried_service_ids),
                     reason=need.reason,
+                    signposted_service_ids=list(need.signposted_service_ids),
+                    unallocated_at=need.unallocated_at,
+                    queue_overdue=need.queue_overdue,
                 )
             )
         await _add_events(session, _kept(record.events, erased=erased))
@@ -303,6 +306,10 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
                 escalated_at=leg.escalated_at,
                 decline_reason=leg.decline_reason,
                 withdraw_reason=leg.withdraw_reason,
+                accepted_at=leg.accepted_at,
+                outcome_due_at=leg.outcome_due_at,
+                outcome_overdue=leg.outcome_overdue,
+                offered=leg.offered,
                 updated_at=leg.updated_at,
             )
         )
@@ -420,6 +427,9 @@ class StoredNeed(BaseModel):
     signposted_service_id: str | None
     tried_service_ids: list[str]
     reason: str
+    signposted_service_ids: list[str] = Field(default_factory=list)
+    unallocated_at: datetime | None = None
+    queue_overdue: bool = False
 
 
 class StoredLeg(BaseModel):
@@ -441,6 +451,10 @@ class StoredLeg(BaseModel):
     decline_reason: str | None
     withdraw_reason: str | None
     updated_at: datetime
+    accepted_at: datetime | None = None
+    outcome_due_at: datetime | None = None
+    outcome_overdue: bool = False
+    offered: bool = False
     outcome_code: str | None = None
     outcome_value: float | None = None
     outcome_unit: str | None = None

@@ -269,6 +269,9 @@ class ReferralNeedRow(Base):
     signposted_service_id: Mapped[str | None] = mapped_column(String(100))
     tried_service_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     reason: Mapped[str] = mapped_column(Text, default="")
+    signposted_service_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    unallocated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    queue_overdue: Mapped[bool] = mapped_column(default=False)
 
 
 class ReferralLegRow(Base):
@@ -292,6 +295,10 @@ class ReferralLegRow(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decline_reason: Mapped[str | None] = mapped_column(Text)
     withdraw_reason: Mapped[str | None] = mapped_column(Text)
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    outcome_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    outcome_overdue: Mapped[bool] = mapped_column(default=False)
+    offered: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (

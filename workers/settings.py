@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Working days after a reminder before escalating.",
     )
+    referral_outcome_days: int = Field(
+        default=20,
+        ge=1,
+        description="Working days from acceptance to a recorded outcome, for services that have "
+        "not agreed their own.",
+    )
     referral_follow_up_after_days: int = Field(
         default=20, ge=0, description="Working days after the last outcome to follow up."
     )
@@ -169,6 +175,7 @@ class Settings(BaseSettings):
             escalate_after_days=self.referral_escalate_after_days,
             follow_up_after_days=self.referral_follow_up_after_days,
             follow_up_wait_days=self.referral_follow_up_wait_days,
+            outcome_days=self.referral_outcome_days,
         )
 
     @property

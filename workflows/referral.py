@@ -398,6 +398,7 @@ class ReferralWorkflow:
                 agency_id=choice.service.agency_id,
                 route_reason=choice.reason,
                 response_days=dict(choice.service.response_days),
+                outcome_days=choice.service.outcome_days,
                 policy=self._input.policy,
             ),
             id=new_leg,
@@ -511,6 +512,9 @@ class ReferralWorkflow:
         view.legs = [self._legs[k].model_copy() for k in sorted(self._legs, key=_leg_order)]
         open_legs = [leg for leg in view.legs if leg.state in OPEN_LEG_STATES]
         view.breached = any(leg.breached for leg in view.legs)
+        view.outcome_overdue = any(
+            leg.outcome_overdue for leg in view.legs if leg.state in OPEN_LEG_STATES
+        )
         waiting = [
             leg.escalate_at or leg.deadline for leg in open_legs if leg.state is LegState.SENT
         ]
@@ -561,6 +565,9 @@ class ReferralWorkflow:
             if view.next_deadline is not None
             else sa.NEXT_DEADLINE.value_unset(),
         ]
+        if any(leg.outcome_due_at is not None for leg in view.legs):
+            # Legs with an outcome deadline (since outcome-deadline): is one overdue?
+            updates.append(sa.OVERDUE.value_set(view.outcome_overdue))
         workflow.upsert_search_attributes(updates)
 
     async def _notify(

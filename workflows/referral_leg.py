@@ -9,10 +9,12 @@ declined, expired or withdrawn for re-routing.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -59,6 +61,10 @@ SYSTEM = "system"
 # Legs started before this change retry agency notices forever; later ones give up after the
 # policy's limit and escalate to the co-ordinator instead.
 AGENCY_NOTICE_GIVES_UP = "agency-notice-gives-up"
+# Legs started before this change wait for an outcome without a deadline; later ones have
+# one, counted in working days from acceptance, reminded then escalated when it passes.
+OUTCOME_DEADLINE = "outcome-deadline"
+_WORKING = frozenset({LegState.ACCEPTED, LegState.IN_PROGRESS})
 _AGENCY_STEPS = frozenset({NoticeStep.LEG_SENT, NoticeStep.LEG_REMINDER, NoticeStep.LEG_STOPPED})
 
 
@@ -113,6 +119,8 @@ class ReferralLegWorkflow:
                 # The agency holds the resident's details: tell it the referral went elsewhere.
                 await self._notify(NoticeStep.LEG_STOPPED, "no response: referred elsewhere")
                 await self._publish()
+        if self._view.state in _WORKING and workflow.patched(OUTCOME_DEADLINE):
+            await self._await_outcome()
         await workflow.wait_condition(lambda: self._ended() or self._stop is not None)
         if not self._ended() and self._stop is not None:
             await self._apply_stop(self._stop)
@@ -136,6 +144,7 @@ class ReferralLegWorkflow:
     async def accept(self, action: AgencyAction) -> LegView:
         """The agency takes the referral on."""
         self._move(LegState.ACCEPTED)
+        self._view.accepted_at = workflow.now()
         self._event("accepted", action.actor)
         await self._publish()
         return self._view
@@ -176,6 +185,7 @@ class ReferralLegWorkflow:
     async def record_outcome(self, record: RecordOutcome) -> LegView:
         """The agency records what happened for the resident."""
         self._move(LegState.OUTCOME_RECORDED)
+        self._view.outcome_overdue = False
         self._view.outcome = record.outcome
         self._view.outcome_at = workflow.now()
         value = "" if record.outcome.value is None else f" {record.outcome.value:g}"
@@ -233,6 +243,43 @@ class ReferralLegWorkflow:
             return False
         return True
 
+    async def _await_outcome(self) -> None:
+        """The outcome deadline: agreed working days from acceptance (starting work keeps the
+        clock); past it the agency is reminded, and after the escalation days the co-ordinator
+        is told. The leg shows as overdue until its outcome is recorded."""
+        accepted_at = self._view.accepted_at or self._view.updated_at
+        days = self._input.outcome_days or self._input.policy.outcome_days
+        due = add_working_days(accepted_at, days)
+        self._view.outcome_due_at = due
+        await self._publish()
+
+        def working() -> bool:
+            return self._view.state in _WORKING and self._stop is None
+
+        if not await self._while_until(working, due):
+            return
+        self._view.outcome_overdue = True
+        self._event("outcome_overdue", SYSTEM, f"no outcome {days} working days after acceptance")
+        await self._notify(NoticeStep.LEG_OUTCOME_REMINDER, f"the outcome was due {due:%d %B %Y}")
+        await self._publish()
+        escalate_at = add_working_days(due, self._input.policy.escalate_after_days)
+        if not await self._while_until(working, escalate_at):
+            return
+        self._event("outcome_escalated", SYSTEM, "still no outcome after the reminder")
+        await self._notify(NoticeStep.LEG_OUTCOME_OVERDUE, f"the outcome was due {due:%d %B %Y}")
+        await self._publish()
+
+    @staticmethod
+    async def _while_until(holds: Callable[[], bool], moment: datetime) -> bool:
+        """Wait while ``holds`` until ``moment``; whether it still holds then."""
+        remaining = moment - workflow.now()
+        if remaining > timedelta(0):
+            try:
+                await workflow.wait_condition(lambda: not holds(), timeout=remaining)
+            except TimeoutError:
+                return True
+        return holds()
+
     async def _apply_stop(self, stop: LegStop) -> None:
         if stop.close and self._view.state is LegState.OUTCOME_RECORDED:
             self._move(LegState.CLOSED)
@@ -280,18 +327,23 @@ class ReferralLegWorkflow:
         # Legs are findable too: an agency's open work, breached or not, in the Temporal UI.
         # No PfWaitingOn: the directory sync signals referrals (which re-route), not legs.
         silent = view.state is LegState.SENT
-        workflow.upsert_search_attributes(
-            [
-                sa.KIND.value_set("referral_leg"),
-                sa.STATUS.value_set(view.state.value),
-                sa.AGENCIES.value_set([view.agency_id]),
-                sa.URGENCY.value_set(view.urgency.value),
-                sa.BREACHED.value_set(view.breached),
-                sa.NEXT_DEADLINE.value_set(view.escalate_at or view.deadline)
-                if silent
-                else sa.NEXT_DEADLINE.value_unset(),
-            ]
-        )
+        working = view.state in _WORKING and view.outcome_due_at is not None
+        updates: list[SearchAttributeUpdate[Any]] = [
+            sa.KIND.value_set("referral_leg"),
+            sa.STATUS.value_set(view.state.value),
+            sa.AGENCIES.value_set([view.agency_id]),
+            sa.URGENCY.value_set(view.urgency.value),
+            sa.BREACHED.value_set(view.breached),
+            sa.NEXT_DEADLINE.value_set(view.escalate_at or view.deadline)
+            if silent
+            else sa.NEXT_DEADLINE.value_set(view.outcome_due_at)
+            if working and view.outcome_due_at is not None
+            else sa.NEXT_DEADLINE.value_unset(),
+        ]
+        if view.outcome_due_at is not None:
+            # Legs with an outcome deadline (since the patch) say whether it has passed.
+            updates.append(sa.OVERDUE.value_set(view.outcome_overdue))
+        workflow.upsert_search_attributes(updates)
 
     async def _notify(
         self, step: NoticeStep, reason: str = "", *, consent_withdrawn: bool = False

@@ -34,7 +34,7 @@ from domain.oruk.validation import (
     service_problems,
 )
 
-EXTENSION_FIELDS = ("webhook_url", "response_days", "capacity")
+EXTENSION_FIELDS = ("webhook_url", "response_days", "capacity", "outcome_days")
 """Service fields ORUK cannot carry: kept from the stored directory on every re-import."""
 
 _ELIGIBILITY_LINKS = ("eligib", "audience")
