@@ -38,6 +38,7 @@ _COORDINATOR_STEPS = {
     NoticeStep.NEED_UNALLOCATED,
     NoticeStep.SERVICE_WITHDRAWN,
     NoticeStep.LEG_OUTCOME_OVERDUE,
+    NoticeStep.QUEUE_REMINDER,
 }
 _SUBJECTS = {
     NoticeStep.LEG_SENT: "New referral {number}",
@@ -47,6 +48,7 @@ _SUBJECTS = {
     NoticeStep.LEG_STOPPED: "Stop work on referral {number}",
     NoticeStep.LEG_OUTCOME_REMINDER: "Reminder: record the outcome of referral {number}",
     NoticeStep.LEG_OUTCOME_OVERDUE: "Overdue: no outcome recorded for referral {number}",
+    NoticeStep.QUEUE_REMINDER: "Reminder: an unallocated need on referral {number} waits for you",
     NoticeStep.SIGNPOST: "Where to get help: referral {number}",
     NoticeStep.NEED_UNALLOCATED: "Unallocated need on referral {number}",
     NoticeStep.SERVICE_WITHDRAWN: "Service withdrawn: referrals re-routed ({number})",

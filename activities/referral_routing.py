@@ -12,9 +12,9 @@ import asyncio
 import structlog
 from temporalio import activity
 
-from domain.directory import Directory
+from domain.directory import Directory, ServiceStatus
 from domain.referral_records import ROUTE_NEED, RouteRequest, RouteResult
-from domain.routing import best_service, route_consented
+from domain.routing import RouteChoice, best_service, route_consented
 from store.db import Sessions
 from store.directory import directory_revision, load_directory
 
@@ -48,6 +48,16 @@ class ReferralRouting:
         """The best untried, active service with room for the need, with its reason; among the
         consented agencies, with the services to signpost to and a note on each candidate,
         when the request names the consent."""
+        if request.service_id is not None:
+            named = next(
+                (s for s in (await self.directory()).services if s.id == request.service_id),
+                None,
+            )
+            if named is None or named.status is not ServiceStatus.ACTIVE:
+                return RouteResult()
+            return RouteResult(
+                choice=RouteChoice(service=named, reason="assigned by the co-ordinator")
+            )
         if request.consent_agency_ids is not None:
             routing = route_consented(
                 await self.directory(),

@@ -176,6 +176,12 @@ class ReferralPolicy(BaseModel):
         description="Working days from acceptance to a recorded outcome, unless the service "
         "agreed its own.",
     )
+    unallocated_remind_after_days: int = Field(
+        default=2,
+        ge=1,
+        description="Working days an unallocated need waits in the co-ordinator's queue before "
+        "the co-ordinator is reminded and the wait shows as a breach.",
+    )
     agency_notice_attempts: int = Field(
         default=60,
         ge=1,
@@ -374,10 +380,17 @@ class NeedState(StrEnum):
     UNALLOCATED = "unallocated"
     OUTCOME_RECORDED = "outcome_recorded"
     WITHDRAWN = "withdrawn"
+    CLOSED = "closed"
 
 
 SETTLED_NEED_STATES = frozenset(
-    {NeedState.SIGNPOSTED, NeedState.UNALLOCATED, NeedState.OUTCOME_RECORDED, NeedState.WITHDRAWN}
+    {
+        NeedState.SIGNPOSTED,
+        NeedState.UNALLOCATED,
+        NeedState.OUTCOME_RECORDED,
+        NeedState.WITHDRAWN,
+        NeedState.CLOSED,
+    }
 )
 
 

@@ -40,6 +40,9 @@ class RouteRequest(BaseModel):
         "best service of any agency, as referrals started before consent-first routing do.",
     )
     limit: int = Field(default=1, ge=1, description="How many consented services to choose.")
+    service_id: str | None = Field(
+        default=None, description="Route to this service only (a co-ordinator's assignment)."
+    )
 
 
 class RouteResult(BaseModel):
@@ -90,6 +93,7 @@ class NoticeStep(StrEnum):
     LEG_OUTCOME_OVERDUE = "leg_outcome_overdue"  # to the co-ordinator: still no outcome
     SIGNPOST = "signpost"  # to the resident or referrer: the service's contact details
     NEED_UNALLOCATED = "need_unallocated"  # to the co-ordinator: no service left
+    QUEUE_REMINDER = "queue_reminder"  # to the co-ordinator: an unallocated need still waits
     SERVICE_WITHDRAWN = "service_withdrawn"  # to the co-ordinator: legs re-routed
     FOLLOW_UP_DUE = "follow_up_due"  # to the referrer: ask the resident
 

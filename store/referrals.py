@@ -254,6 +254,12 @@ async def record_referral(sessions: Sessions, record: ReferralRecord) -> None:
         row.personal_data_erased = view.personal_data_erased
         if view.personal_data_erased:
             row.consent = {**row.consent, "agency_ids": [], "withdrawn": True}
+        else:
+            # Consent a co-ordinator recorded for one more agency joins the stored consent.
+            known = list(row.consent.get("agency_ids", []))
+            added = [a for a in view.consent_agency_ids if a not in known]
+            if added:
+                row.consent = {**row.consent, "agency_ids": known + added}
         row.updated_at = view.updated_at
         await session.flush()
         for need in view.needs:

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         description="Working days from acceptance to a recorded outcome, for services that have "
         "not agreed their own.",
     )
+    unallocated_remind_after_days: int = Field(
+        default=2,
+        ge=1,
+        description="Working days an unallocated need waits for the co-ordinator before they "
+        "are reminded and the wait shows as a breach.",
+    )
     referral_follow_up_after_days: int = Field(
         default=20, ge=0, description="Working days after the last outcome to follow up."
     )
@@ -176,6 +182,7 @@ class Settings(BaseSettings):
             follow_up_after_days=self.referral_follow_up_after_days,
             follow_up_wait_days=self.referral_follow_up_wait_days,
             outcome_days=self.referral_outcome_days,
+            unallocated_remind_after_days=self.unallocated_remind_after_days,
         )
 
     @property

@@ -71,6 +71,16 @@ with workflow.unsafe.imports_passed_through():
         RouteResult,
     )
     from domain.routing import RouteChoice, Routing, best_service
+    from domain.unallocated import (
+        ASSIGN_NEED_UPDATE,
+        CLOSE_NEED_UPDATE,
+        COORDINATOR,
+        SIGNPOST_NEED_UPDATE,
+        AssignNeed,
+        CloseNeed,
+        QueueAction,
+        SignpostNeed,
+    )
     from workflows import search_attributes as sa
     from workflows.store_steps import run_store_step
 
@@ -91,6 +101,9 @@ _ROUTING_IN_ACTIVITY = "routing-in-activity"
 # when the resident had not consented to that agency; since, it goes to the best service
 # among the consented agencies and is signposted (to several services) only when none is left.
 _CONSENT_FIRST_ROUTING = "consent-first-routing"
+# Before this patch an unallocated need ended there (the referral closed as unallocated);
+# since, it waits in the co-ordinator's queue for an assignment, a signpost or a close.
+_UNALLOCATED_QUEUE = "unallocated-queue"
 
 
 @workflow.defn(name=REFERRAL_WORKFLOW)
@@ -122,6 +135,10 @@ class ReferralWorkflow:
         self._stopped_for_withdrawal: set[str] = set()
         self._waiting_on_starting_legs = False
         self._consent_first = False
+        self._consent = list(referral.consent_agency_ids)
+        self._queue_enabled = False
+        self._queued: set[str] = set()
+        self._queue_actions: dict[str, QueueAction] = {}
         self._stopping: Withdrawal | None = None
         self._leg_stop: LegStop | None = None
         self._leg_count = 0
@@ -256,23 +273,116 @@ class ReferralWorkflow:
         if self._view.follow_up is not None:
             raise ValueError("the follow-up is already recorded")
 
+    @workflow.update(name=ASSIGN_NEED_UPDATE)
+    async def assign_need(self, action: AssignNeed) -> ReferralView:
+        """The co-ordinator sends an unallocated need to a named service."""
+        if action.consent is not None and action.agency_id not in self._consent:
+            self._consent.append(action.agency_id)
+            self._view.consent_agency_ids = list(self._consent)
+            self._event(
+                "consent_recorded",
+                action.actor,
+                f"{action.agency_id} by {action.consent.method.value}",
+                need_id=action.need_id,
+            )
+        self._event("need_assigned", action.actor, action.service_id, need_id=action.need_id)
+        return await self._queue_action(action)
+
+    @assign_need.validator
+    def _validate_assign_need(self, action: AssignNeed) -> None:
+        self._check_queued(action)
+        if not action.agency_id:
+            raise ValueError("the service's agency is not known")
+        if action.agency_id not in self._consent and action.consent is None:
+            raise ValueError(
+                f"the resident has not consented to {action.agency_id}: record the new consent "
+                "and how it was obtained"
+            )
+
+    @workflow.update(name=SIGNPOST_NEED_UPDATE)
+    async def signpost_need(self, action: SignpostNeed) -> ReferralView:
+        """The co-ordinator signposts the resident (else the referrer) to chosen services."""
+        self._event(
+            "need_signposted", action.actor, ", ".join(action.service_ids), need_id=action.need_id
+        )
+        return await self._queue_action(action)
+
+    @signpost_need.validator
+    def _validate_signpost_need(self, action: SignpostNeed) -> None:
+        self._check_queued(action)
+
+    @workflow.update(name=CLOSE_NEED_UPDATE)
+    async def close_need(self, action: CloseNeed) -> ReferralView:
+        """The co-ordinator closes an unallocated need, with a reason."""
+        self._event("need_closed", action.actor, action.reason, need_id=action.need_id)
+        return await self._queue_action(action)
+
+    @close_need.validator
+    def _validate_close_need(self, action: CloseNeed) -> None:
+        self._check_queued(action)
+
+    async def _queue_action(self, action: QueueAction) -> ReferralView:
+        need = self._need(action.need_id)
+        self._queue_actions[action.need_id] = action
+        await workflow.wait_condition(
+            lambda: (
+                action.need_id not in self._queue_actions
+                and (need.state is not NeedState.UNALLOCATED or need.need_id in self._queued)
+            )
+        )
+        await self._record()
+        return self._snapshot()
+
+    def _check_queued(self, action: QueueAction) -> None:
+        self._check_open()
+        if not any(n.need_id == action.need_id for n in self._view.needs):
+            raise ValueError(f"the referral has no need {action.need_id}")
+        need = self._need(action.need_id)
+        if need.need_id not in self._queued or need.state is not NeedState.UNALLOCATED:
+            raise ValueError(f"need {action.need_id} is {need.state.value}, not unallocated")
+        if action.need_id in self._queue_actions:
+            raise ValueError(f"need {action.need_id} is already being acted on")
+
     # --- Routing each need -------------------------------------------------------------------
 
     async def _follow_need(self, ref: NeedRef) -> None:
         need = self._need(ref.need_id)
+        assigned: AssignNeed | None = None
+        signposts: list[RouteChoice]
         while self._stopping is None:
-            choice, signposts = await self._route(ref, need)
+            if assigned is not None:
+                choice, signposts = await self._assigned_service(need, assigned), []
+            else:
+                choice, signposts = await self._route(ref, need)
             if self._stopping is not None:
                 break
             if choice is None and not signposts:
-                workflow.logger.info("need %s unallocated", need.need_id)
-                need.state = NeedState.UNALLOCATED
-                if not self._consent_first:
-                    need.reason = "no suitable service left"
-                self._event("unallocated", SYSTEM, need.reason, need_id=need.need_id)
-                await self._notify(NoticeStep.NEED_UNALLOCATED, subject=need.need_id, need=need)
-                await self._record()
-                return
+                if assigned is None:
+                    workflow.logger.info("need %s unallocated", need.need_id)
+                    need.state = NeedState.UNALLOCATED
+                    if not self._consent_first:
+                        need.reason = "no suitable service left"
+                    self._event("unallocated", SYSTEM, need.reason, need_id=need.need_id)
+                    await self._notify(NoticeStep.NEED_UNALLOCATED, subject=need.need_id, need=need)
+                    await self._record()
+                    if not workflow.patched(_UNALLOCATED_QUEUE):
+                        return
+                action = await self._wait_in_queue(need)
+                assigned = None
+                if action is None:
+                    break
+                if isinstance(action, AssignNeed):
+                    assigned = action
+                    need.unallocated_at, need.queue_overdue = None, False
+                    continue
+                if isinstance(action, CloseNeed):
+                    need.state = NeedState.CLOSED
+                    await self._record()
+                    return
+                assert isinstance(action, SignpostNeed)
+                choice, signposts = None, await self._signposted_services(action)
+                if not signposts:
+                    continue
             if choice is None:
                 need.state = NeedState.SIGNPOSTED
                 need.signposted_service_id = signposts[0].service.id
@@ -298,6 +408,71 @@ class ReferralWorkflow:
         need.state = NeedState.WITHDRAWN
         await self._record()
 
+    async def _wait_in_queue(self, need: NeedView) -> QueueAction | None:
+        """Wait in the co-ordinator's queue for an action on the need (None: the referral
+        stopped). Past the queue's SLA the co-ordinator is reminded and the wait is a breach."""
+        self._queue_enabled = True
+        if need.unallocated_at is None:
+            need.unallocated_at = workflow.now()
+        self._queued.add(need.need_id)
+        await self._record()
+
+        def acted() -> bool:
+            return self._stopping is not None or need.need_id in self._queue_actions
+
+        remind_at = add_working_days(
+            need.unallocated_at, self._input.policy.unallocated_remind_after_days
+        )
+        if not need.queue_overdue and not await self._until(acted, remind_at):
+            need.queue_overdue = True
+            self._event("queue_overdue", SYSTEM, "still unallocated", need_id=need.need_id)
+            await self._notify(
+                NoticeStep.QUEUE_REMINDER, subject=f"{need.need_id}-queue", need=need
+            )
+            await self._record()
+        await workflow.wait_condition(acted)
+        self._queued.discard(need.need_id)
+        return None if self._stopping is not None else self._queue_actions.pop(need.need_id)
+
+    async def _assigned_service(self, need: NeedView, action: AssignNeed) -> RouteChoice | None:
+        """The service the co-ordinator named, if it still takes referrals."""
+        routed = await run_store_step(
+            ROUTE_NEED,
+            RouteRequest(
+                category=need.category, ward=self._input.ward, service_id=action.service_id
+            ),
+            RouteResult,
+        )
+        if routed.choice is None or routed.choice.service.id in self._withdrawn_services:
+            self._event(
+                "assign_failed",
+                SYSTEM,
+                f"{action.service_id} no longer takes referrals",
+                need_id=need.need_id,
+            )
+            return None
+        need.tried_service_ids.append(routed.choice.service.id)
+        need.reason = f"assigned by the co-ordinator to {routed.choice.service.name}"
+        return routed.choice
+
+    async def _signposted_services(self, action: SignpostNeed) -> list[RouteChoice]:
+        """The services the co-ordinator chose to signpost the resident to (those still listed)."""
+        chosen: list[RouteChoice] = []
+        for service_id in action.service_ids:
+            routed = await run_store_step(
+                ROUTE_NEED,
+                RouteRequest(
+                    category=self._need(action.need_id).category,
+                    ward=self._input.ward,
+                    service_id=service_id,
+                ),
+                RouteResult,
+            )
+            if routed.choice is not None:
+                chosen.append(routed.choice)
+        self._need(action.need_id).reason = "signposted by the co-ordinator"
+        return chosen
+
     async def _route(
         self, ref: NeedRef, need: NeedView
     ) -> tuple[RouteChoice | None, list[RouteChoice]]:
@@ -318,7 +493,7 @@ class ReferralWorkflow:
             return None, []
         need.tried_service_ids.append(choice.service.id)
         need.reason = choice.reason
-        if choice.service.agency_id not in self._input.consent_agency_ids:
+        if choice.service.agency_id not in self._consent:
             return None, [choice]
         return choice, []
 
@@ -332,7 +507,7 @@ class ReferralWorkflow:
                     ward=self._input.ward,
                     age=self._input.age,
                     exclude=sorted(set(need.tried_service_ids) | self._withdrawn_services),
-                    consent_agency_ids=sorted(self._input.consent_agency_ids),
+                    consent_agency_ids=sorted(self._consent),
                 ),
                 RouteResult,
             )
@@ -455,7 +630,7 @@ class ReferralWorkflow:
         for leg_id_, handle in self._children.items():
             self._legs[leg_id_] = await handle
         settled = {n.state for n in self._view.needs}
-        if NeedState.OUTCOME_RECORDED in settled or NeedState.SIGNPOSTED in settled:
+        if settled & {NeedState.OUTCOME_RECORDED, NeedState.SIGNPOSTED, NeedState.CLOSED}:
             self._view.status = ReferralStatus.CLOSED
         else:
             self._view.status = ReferralStatus.UNALLOCATED
@@ -553,13 +728,16 @@ class ReferralWorkflow:
         waiting = {leg.service_id for leg in view.legs if leg.state in WAITING_LEG_STATES}
         if self._waiting_on_starting_legs:
             waiting |= {s for i, s in self._leg_services.items() if i not in self._legs}
+        if self._queued:
+            # Unallocated needs wait on the co-ordinator (since unallocated-queue).
+            waiting.add(COORDINATOR)
         updates: list[SearchAttributeUpdate[Any]] = [
             sa.KIND.value_set("referral"),
             sa.STATUS.value_set(view.status.value),
             sa.AGENCIES.value_set(sorted({leg.agency_id for leg in view.legs})),
             sa.WARD.value_set(view.ward),
             sa.URGENCY.value_set(view.urgency.value),
-            sa.BREACHED.value_set(view.breached),
+            sa.BREACHED.value_set(view.breached or any(n.queue_overdue for n in view.needs)),
             sa.WAITING_ON.value_set(sorted(waiting)),
             sa.NEXT_DEADLINE.value_set(view.next_deadline)
             if view.next_deadline is not None
