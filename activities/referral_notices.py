@@ -138,6 +138,13 @@ class ReferralNotices:
             lines.append(("Reason", notice.reason))
         if notice.consent_withdrawn:
             lines.append(("Action", "The resident withdrew consent: delete their details."))
+        if notice.offer_lost:
+            lines.append(
+                (
+                    "Action",
+                    "Another service has taken this referral: delete the resident's details.",
+                )
+            )
         lines.append(("Link", f"{self._config.public_url}/referrals/{notice.number}"))
         return lines
 

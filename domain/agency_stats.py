@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class LegResponse(BaseModel):
@@ -16,6 +16,15 @@ class LegResponse(BaseModel):
     responded_at: datetime | None = None
     accepted: bool = False
     outcome_recorded: bool = False
+    offer_lost: bool = Field(
+        default=False, description="An offer withdrawn because another service accepted first."
+    )
+
+
+def counts_in_statistics(response: LegResponse) -> bool:
+    """Whether a leg counts in an agency's response figures: an offer withdrawn because
+    another service accepted first counts neither as a decline nor as a non-response."""
+    return not response.offer_lost
 
 
 class AgencyStatistics(BaseModel):
@@ -33,7 +42,7 @@ def agency_statistics(responses: list[LegResponse]) -> list[AgencyStatistics]:
     """Per agency: median days from sending to the first response (accept or decline), the
     share of legs accepted, and the share of accepted legs with an outcome recorded."""
     by_agency: dict[str, list[LegResponse]] = {}
-    for response in responses:
+    for response in filter(counts_in_statistics, responses):
         by_agency.setdefault(response.agency_id, []).append(response)
     result = []
     for agency_id in sorted(by_agency):

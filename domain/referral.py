@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from domain.calendar import LONDON, add_working_days, is_working_day, next_working_day
 from domain.directory import NeedCategory, Urgency
+from domain.offers import Offer
 from domain.text import OneLine
 
 # --- Numbers ---------------------------------------------------------------------------------
@@ -101,6 +102,9 @@ class Need(BaseModel):
     category: NeedCategory
     urgency: Urgency = Urgency.ROUTINE
     notes: str = Field(default="", max_length=4000)
+    offer: Offer | None = Field(
+        default=None, description="Offer the need to several services; the first to accept wins."
+    )
 
 
 class Consent(BaseModel):
@@ -154,6 +158,9 @@ class NeedRef(BaseModel):
     need_id: str
     category: NeedCategory
     urgency: Urgency
+    offer_max: int | None = Field(
+        default=None, description="Offer to up to this many services at once (first accept)."
+    )
 
 
 class ReferralPolicy(BaseModel):
@@ -175,6 +182,11 @@ class ReferralPolicy(BaseModel):
         ge=1,
         description="Working days from acceptance to a recorded outcome, unless the service "
         "agreed its own.",
+    )
+    offer_defaults: dict[NeedCategory, int] = Field(
+        default_factory=dict,
+        description="Per category, how many services a need is offered to at once when the "
+        "referrer does not say (1 or absent: one at a time).",
     )
     unallocated_remind_after_days: int = Field(
         default=2,
@@ -227,7 +239,12 @@ def referral_input(
         ward=submission.ward,
         age=submission.resident.age_on(today),
         needs=[
-            NeedRef(need_id=f"N{i}", category=n.category, urgency=n.urgency)
+            NeedRef(
+                need_id=f"N{i}",
+                category=n.category,
+                urgency=n.urgency,
+                offer_max=n.offer.max_services if n.offer is not None else None,
+            )
             for i, n in enumerate(submission.needs, start=1)
         ],
         consent_agency_ids=list(submission.consent.agency_ids),
@@ -427,6 +444,9 @@ class LegView(BaseModel):
     offered: bool = Field(
         default=False, description="One of several offers of the need: the first to accept wins."
     )
+    offer_lost: bool = Field(
+        default=False, description="Withdrawn because another offered service accepted first."
+    )
     updated_at: datetime
 
 
@@ -523,6 +543,7 @@ class LegStop(BaseModel):
     reroute: bool = False
     close: bool = Field(default=False, description="Close a leg whose outcome is recorded.")
     consent_withdrawn: bool = False
+    offer_lost: bool = Field(default=False, description="Another offered service accepted.")
 
 
 class LegInput(BaseModel):
@@ -539,6 +560,7 @@ class LegInput(BaseModel):
     outcome_days: int | None = Field(
         default=None, description="The service's agreed days to an outcome, if it has its own."
     )
+    offered: bool = Field(default=False, description="One of several offers of the need.")
     policy: ReferralPolicy = Field(default_factory=ReferralPolicy)
 
 

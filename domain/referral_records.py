@@ -115,6 +115,9 @@ class ReferralNotice(BaseModel):
     consent_withdrawn: bool = Field(
         default=False, description="A stop because the resident withdrew consent."
     )
+    offer_lost: bool = Field(
+        default=False, description="A stop because another offered service accepted first."
+    )
 
 
 class NoticeResult(BaseModel):

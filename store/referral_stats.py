@@ -124,6 +124,7 @@ async def agency_responses(sessions: Sessions, agency_id: str | None = None) -> 
             answered.c.at,
             accepted.c.leg_id.is_not(None),
             ReferralOutcomeRow.leg_id.is_not(None),
+            ReferralLegRow.offer_lost,
         )
         .outerjoin(answered, answered.c.leg_id == ReferralLegRow.leg_id)
         .outerjoin(accepted, accepted.c.leg_id == ReferralLegRow.leg_id)
@@ -140,8 +141,9 @@ async def agency_responses(sessions: Sessions, agency_id: str | None = None) -> 
             responded_at=responded_at,
             accepted=bool(was_accepted),
             outcome_recorded=bool(has_outcome),
+            offer_lost=bool(offer_lost),
         )
-        for agency, sent_at, responded_at, was_accepted, has_outcome in rows
+        for agency, sent_at, responded_at, was_accepted, has_outcome, offer_lost in rows
     ]
 
 

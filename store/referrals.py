@@ -316,6 +316,7 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
                 outcome_due_at=leg.outcome_due_at,
                 outcome_overdue=leg.outcome_overdue,
                 offered=leg.offered,
+                offer_lost=leg.offer_lost,
                 updated_at=leg.updated_at,
             )
         )
@@ -461,6 +462,7 @@ class StoredLeg(BaseModel):
     outcome_due_at: datetime | None = None
     outcome_overdue: bool = False
     offered: bool = False
+    offer_lost: bool = False
     outcome_code: str | None = None
     outcome_value: float | None = None
     outcome_unit: str | None = None

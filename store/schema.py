@@ -299,6 +299,7 @@ class ReferralLegRow(Base):
     outcome_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     outcome_overdue: Mapped[bool] = mapped_column(default=False)
     offered: Mapped[bool] = mapped_column(default=False)
+    offer_lost: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import EmailStr, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.directory import NeedCategory
 from domain.referral import ReferralPolicy
 
 
@@ -108,6 +109,11 @@ class Settings(BaseSettings):
         description="Working days from acceptance to a recorded outcome, for services that have "
         "not agreed their own.",
     )
+    referral_offer_defaults: dict[NeedCategory, int] = Field(
+        default_factory=dict,
+        description="Per need category, how many services a need is offered to at once when "
+        'the referrer does not say, as JSON, e.g. {"benefits_debt": 3}.',
+    )
     unallocated_remind_after_days: int = Field(
         default=2,
         ge=1,
@@ -183,6 +189,7 @@ class Settings(BaseSettings):
             follow_up_wait_days=self.referral_follow_up_wait_days,
             outcome_days=self.referral_outcome_days,
             unallocated_remind_after_days=self.unallocated_remind_after_days,
+            offer_defaults=dict(self.referral_offer_defaults),
         )
 
     @property

@@ -17,6 +17,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -26,7 +27,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import add_working_days
     from domain.directory import SERVICE_WITHDRAWN_SIGNAL, Directory, ServiceWithdrawn
     from domain.notification import idempotency_key
+    from domain.offers import (
+        ACCEPT_OFFER_UPDATE,
+        OFFER_ACCEPTED_SIGNAL,
+        OFFER_TAKEN_REASON,
+        OfferAcceptance,
+    )
     from domain.referral import (
+        FINAL_LEG_STATES,
         FINAL_REFERRAL_STATUSES,
         LEG_CHANGED_SIGNAL,
         LEG_WORKFLOW,
@@ -51,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         ReferralStatus,
         ReferralView,
         Withdrawal,
+        check_transition,
         highest_urgency,
         leg_id,
     )
@@ -88,6 +97,7 @@ ACTIVITY_TIMEOUT = timedelta(seconds=60)
 SYSTEM = "system"
 ERASED_TEXT = "[erased]"
 _LEG_DONE = frozenset({LegState.OUTCOME_RECORDED, LegState.CLOSED})
+_TAKEN = frozenset({LegState.ACCEPTED, LegState.IN_PROGRESS, *_LEG_DONE})
 # Before this patch a withdrawal signalled again before its legs reported stopped them and
 # told the co-ordinator again, and legs still starting were missed; such histories replay
 # without it.
@@ -104,6 +114,8 @@ _CONSENT_FIRST_ROUTING = "consent-first-routing"
 # Before this patch an unallocated need ended there (the referral closed as unallocated);
 # since, it waits in the co-ordinator's queue for an assignment, a signpost or a close.
 _UNALLOCATED_QUEUE = "unallocated-queue"
+# Offers to several services at once (first accept wins) came in with this patch.
+_OFFERS = "offers-first-accept"
 
 
 @workflow.defn(name=REFERRAL_WORKFLOW)
@@ -139,6 +151,9 @@ class ReferralWorkflow:
         self._queue_enabled = False
         self._queued: set[str] = set()
         self._queue_actions: dict[str, QueueAction] = {}
+        self._pending_offers: dict[str, list[RouteChoice]] = {}
+        self._offer_legs: dict[str, list[str]] = {}
+        self._offer_winners: dict[str, str | None] = {}
         self._stopping: Withdrawal | None = None
         self._leg_stop: LegStop | None = None
         self._leg_count = 0
@@ -343,6 +358,49 @@ class ReferralWorkflow:
         if action.need_id in self._queue_actions:
             raise ValueError(f"need {action.need_id} is already being acted on")
 
+    @workflow.update(name=ACCEPT_OFFER_UPDATE)
+    async def accept_offer(self, acceptance: OfferAcceptance) -> LegView:
+        """An agency accepts one of several offers of a need. Updates run one at a time here,
+        so of two accepts arriving together exactly one is first; the other is refused."""
+        need_id = self._offer_need(acceptance.leg_id)
+        winner = self._offer_winners.get(need_id)
+        if winner is not None:
+            # Validated together with the first, handled after it: refused, nothing changed.
+            raise ApplicationError(f"{OFFER_TAKEN_REASON} ({self._leg_services[winner]})")
+        self._offer_winners[need_id] = acceptance.leg_id
+        await self._children[acceptance.leg_id].signal(OFFER_ACCEPTED_SIGNAL, acceptance)
+        await workflow.wait_condition(
+            lambda: (
+                self._leg_state(acceptance.leg_id) is not LegState.SENT
+                or self._children[acceptance.leg_id].done()
+            )
+        )
+        leg = self._legs[acceptance.leg_id]
+        if leg.state is not LegState.ACCEPTED:
+            self._offer_winners[need_id] = None
+            raise ApplicationError(f"the offer ended before it was accepted: {leg.state.value}")
+        return leg
+
+    @accept_offer.validator
+    def _validate_accept_offer(self, acceptance: OfferAcceptance) -> None:
+        self._check_open()
+        need_id = self._offer_need(acceptance.leg_id)
+        if not need_id:
+            raise ValueError(f"{acceptance.leg_id} is not an open offer of this referral")
+        winner = self._offer_winners.get(need_id)
+        if winner is not None:
+            raise ValueError(f"{OFFER_TAKEN_REASON} ({self._leg_services[winner]})")
+        leg = self._legs.get(acceptance.leg_id)
+        if leg is None:
+            raise ValueError("the offer is still being sent; try again in a moment")
+        if leg.agency_id != acceptance.agency_id:
+            raise ValueError(f"this leg was sent to {leg.agency_id}, not {acceptance.agency_id}")
+        check_transition(leg.state, LegState.ACCEPTED)
+
+    def _offer_need(self, leg_id_: str) -> str:
+        """The need an offered leg belongs to ('' when it is not an offered leg)."""
+        return next((n for n, legs in self._offer_legs.items() if leg_id_ in legs), "")
+
     # --- Routing each need -------------------------------------------------------------------
 
     async def _follow_need(self, ref: NeedRef) -> None:
@@ -397,7 +455,11 @@ class ReferralWorkflow:
                 )
                 await self._record()
                 return
-            leg = await self._send_leg(ref, need, choice)
+            offers = self._pending_offers.pop(need.need_id, [])
+            if offers:
+                leg = await self._offer(ref, need, offers)
+            else:
+                leg = await self._send_leg(ref, need, choice)
             if leg.state in _LEG_DONE:
                 need.state = NeedState.OUTCOME_RECORDED
                 await self._record()
@@ -482,6 +544,10 @@ class ReferralWorkflow:
             self._consent_first = True
             routing = await self._route_consented(ref, need)
             need.reason = routing.explanation()
+            if len(routing.chosen) > 1 and workflow.patched(_OFFERS):
+                need.tried_service_ids.extend(c.service.id for c in routing.chosen)
+                self._pending_offers[need.need_id] = list(routing.chosen)
+                return routing.chosen[0], []
             if routing.chosen:
                 need.tried_service_ids.append(routing.chosen[0].service.id)
                 return routing.chosen[0], []
@@ -508,6 +574,7 @@ class ReferralWorkflow:
                     age=self._input.age,
                     exclude=sorted(set(need.tried_service_ids) | self._withdrawn_services),
                     consent_agency_ids=sorted(self._consent),
+                    limit=ref.offer_max or self._input.policy.offer_defaults.get(ref.category) or 1,
                 ),
                 RouteResult,
             )
@@ -545,13 +612,52 @@ class ReferralWorkflow:
             if choice is None or choice.service.id not in self._withdrawn_services:
                 return choice
 
-    async def _send_leg(
-        self,
-        ref: NeedRef,
-        need: NeedView,
-        choice: RouteChoice,
-    ) -> LegView:
+    async def _send_leg(self, ref: NeedRef, need: NeedView, choice: RouteChoice) -> LegView:
         """Start a leg and wait until it records an outcome or ends."""
+        return await self._await_leg(await self._start_leg(ref, need, choice))
+
+    async def _offer(self, ref: NeedRef, need: NeedView, choices: list[RouteChoice]) -> LegView:
+        """Offer the need to several services at once and wait for the first accept: the other
+        offers are withdrawn at once (their agencies told to delete the resident's details)
+        and the winner's leg is followed like any other. When every offer ends unaccepted,
+        the last of them is returned, to re-route unless one was stopped."""
+        offered: list[str] = []
+        # Known as offers from the first start on: an accept may arrive before the last starts.
+        self._offer_winners[need.need_id] = None
+        self._offer_legs[need.need_id] = offered
+        for choice in choices:
+            offered.append(await self._start_leg(ref, need, choice, offered=True))
+        self._event(
+            "offered", SYSTEM, ", ".join(c.service.id for c in choices), need_id=need.need_id
+        )
+        await self._record()
+
+        def ended(leg: str) -> bool:
+            return self._children[leg].done() or self._leg_state(leg) in FINAL_LEG_STATES
+
+        def settled() -> bool:
+            winner = self._offer_winners[need.need_id]
+            if winner is not None:
+                return self._leg_state(winner) in _TAKEN
+            return all(ended(leg) for leg in offered)
+
+        await workflow.wait_condition(settled)
+        winner = self._offer_winners[need.need_id]
+        if winner is None:
+            views = [self._legs[leg] for leg in offered if leg in self._legs]
+            reroute = all(v.reroute for v in views)
+            return views[-1].model_copy(update={"reroute": reroute})
+        stop = LegStop(reason=OFFER_TAKEN_REASON, offer_lost=True)
+        for leg in offered:
+            if leg != winner and not ended(leg):
+                await self._children[leg].signal(STOP_SIGNAL, stop)
+        self._event("offer_taken", SYSTEM, self._leg_services[winner], need_id=need.need_id)
+        return await self._await_leg(winner)
+
+    async def _start_leg(
+        self, ref: NeedRef, need: NeedView, choice: RouteChoice, *, offered: bool = False
+    ) -> str:
+        """Start a leg on ``choice``'s service; its id."""
         # Counted before the first await: needs routed in parallel must not share an id.
         self._leg_count += 1
         new_leg = leg_id(self._view.number, self._leg_count)
@@ -574,6 +680,7 @@ class ReferralWorkflow:
                 route_reason=choice.reason,
                 response_days=dict(choice.service.response_days),
                 outcome_days=choice.service.outcome_days,
+                offered=offered,
                 policy=self._input.policy,
             ),
             id=new_leg,
@@ -594,6 +701,11 @@ class ReferralWorkflow:
             await handle.signal(
                 STOP_SIGNAL, LegStop(reason="service withdrawn as the leg started", reroute=True)
             )
+        return new_leg
+
+    async def _await_leg(self, new_leg: str) -> LegView:
+        """Wait until the leg records an outcome or ends."""
+        handle = self._children[new_leg]
         await workflow.wait_condition(
             lambda: handle.done() or self._leg_state(new_leg) in _LEG_DONE
         )

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
 
     from domain.calendar import add_working_days
     from domain.notification import idempotency_key
+    from domain.offers import OFFER_ACCEPTED_SIGNAL, OfferAcceptance
     from domain.referral import (
         ACCEPT_UPDATE,
         CLOSE_UPDATE,
@@ -87,6 +88,7 @@ class ReferralLegWorkflow:
             route_reason=leg.route_reason,
             sent_at=now,
             deadline=response_deadline(now, leg.need.urgency, leg.response_days),
+            offered=leg.offered,
             updated_at=now,
         )
         self._events: list[ReferralEvent] = []
@@ -151,7 +153,24 @@ class ReferralLegWorkflow:
 
     @accept.validator
     def _validate_accept(self, action: AgencyAction) -> None:
+        if self._input.offered:
+            raise ValueError(
+                "this leg is one of several offers: it is accepted through its referral, which "
+                "decides which accept comes first"
+            )
         self._check(action, LegState.ACCEPTED)
+
+    @workflow.signal(name=OFFER_ACCEPTED_SIGNAL)
+    async def offer_accepted(self, acceptance: OfferAcceptance) -> None:
+        """The referral decided this offer's accept came first: the agency takes the need."""
+        if self._view.state is not LegState.SENT or self._stop is not None:
+            # Declined or stopped meanwhile: the referral sees it in the leg's next report.
+            await self._publish()
+            return
+        self._move(LegState.ACCEPTED)
+        self._view.accepted_at = workflow.now()
+        self._event("accepted", acceptance.actor, "first of the offered services to accept")
+        await self._publish()
 
     @workflow.update(name=START_UPDATE)
     async def start(self, action: AgencyAction) -> LegView:
@@ -289,9 +308,13 @@ class ReferralLegWorkflow:
         self._move(LegState.WITHDRAWN)
         self._view.withdraw_reason = stop.reason
         self._view.reroute = stop.reroute
+        self._view.offer_lost = stop.offer_lost
         self._event("withdrawn", SYSTEM, stop.reason)
         await self._notify(
-            NoticeStep.LEG_STOPPED, stop.reason, consent_withdrawn=stop.consent_withdrawn
+            NoticeStep.LEG_STOPPED,
+            stop.reason,
+            consent_withdrawn=stop.consent_withdrawn,
+            offer_lost=stop.offer_lost,
         )
         await self._publish()
 
@@ -330,7 +353,8 @@ class ReferralLegWorkflow:
         working = view.state in _WORKING and view.outcome_due_at is not None
         updates: list[SearchAttributeUpdate[Any]] = [
             sa.KIND.value_set("referral_leg"),
-            sa.STATUS.value_set(view.state.value),
+            # An offer not yet taken shows as such; the first accept settles it.
+            sa.STATUS.value_set("offered" if view.offered and silent else view.state.value),
             sa.AGENCIES.value_set([view.agency_id]),
             sa.URGENCY.value_set(view.urgency.value),
             sa.BREACHED.value_set(view.breached),
@@ -346,7 +370,12 @@ class ReferralLegWorkflow:
         workflow.upsert_search_attributes(updates)
 
     async def _notify(
-        self, step: NoticeStep, reason: str = "", *, consent_withdrawn: bool = False
+        self,
+        step: NoticeStep,
+        reason: str = "",
+        *,
+        consent_withdrawn: bool = False,
+        offer_lost: bool = False,
     ) -> None:
         notice = ReferralNotice(
             key=idempotency_key(workflow.info().workflow_id, self._view.leg_id, step.value),
@@ -358,6 +387,7 @@ class ReferralLegWorkflow:
             reason=reason,
             deadline=self._view.deadline,
             consent_withdrawn=consent_withdrawn,
+            offer_lost=offer_lost,
         )
         if step not in _AGENCY_STEPS or not workflow.patched(AGENCY_NOTICE_GIVES_UP):
             await workflow.execute_activity(

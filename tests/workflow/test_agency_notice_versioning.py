@@ -46,7 +46,12 @@ class LegBeforeGivingUp(ReferralLegWorkflow):
         return await super().run(leg)
 
     async def _notify(
-        self, step: NoticeStep, reason: str = "", *, consent_withdrawn: bool = False
+        self,
+        step: NoticeStep,
+        reason: str = "",
+        *,
+        consent_withdrawn: bool = False,
+        offer_lost: bool = False,
     ) -> None:
         await workflow.execute_activity(
             NOTIFY_REFERRAL,

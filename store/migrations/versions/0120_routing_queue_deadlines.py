@@ -27,6 +27,9 @@ def upgrade() -> None:
         legs.add_column(
             sa.Column("offered", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+        legs.add_column(
+            sa.Column("offer_lost", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     with op.batch_alter_table("referral_needs") as needs:
         needs.add_column(
             sa.Column("signposted_service_ids", sa.JSON(), nullable=False, server_default="[]")
@@ -43,6 +46,7 @@ def downgrade() -> None:
         needs.drop_column("unallocated_at")
         needs.drop_column("signposted_service_ids")
     with op.batch_alter_table("referral_legs") as legs:
+        legs.drop_column("offer_lost")
         legs.drop_column("offered")
         legs.drop_column("outcome_overdue")
         legs.drop_column("outcome_due_at")
