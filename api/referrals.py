@@ -31,8 +31,8 @@ from domain.access import (
     Role,
     may_act_for_agency,
     may_manage_referral,
-    may_read_notes,
     may_see_referral,
+    referral_share,
     sees_all_referrals,
 )
 from domain.directory import Urgency
@@ -359,37 +359,29 @@ async def get_referral_endpoint(call: Call) -> ReferralDetail:
     user = call.user()
     number = call.path("number")
     sessions = call.request.app[SESSIONS]
-    stored = await _visible_referral(call, number)
-    needs, legs, events = stored.needs, stored.legs, stored.events
+    stored = await get_referral(sessions, number)
+    share = referral_share(user, referrer=stored.submitted_by, legs=stored.legs) if stored else None
+    if stored is None or share is None:
+        raise web.HTTPNotFound(reason=NOT_FOUND)
+    needs = [n for n in stored.needs if share.sees_need(n.need_id)]
+    legs = [leg for leg in stored.legs if share.sees_leg(leg.leg_id)]
+    events = [e for e in stored.events if share.sees_event(e.leg_id, e.need_id)]
     live = await _live_state(call, number)
-    if user.role is Role.AGENCY:
-        # An agency sees what was sent to it: its legs, their needs, and their events.
-        mine = {leg.leg_id for leg in legs if leg.agency_id == user.agency_id}
-        legs = [leg for leg in legs if leg.leg_id in mine]
-        their_needs = {leg.need_id for leg in legs}
-        needs = [n for n in needs if n.need_id in their_needs]
-        events = [
-            e
-            for e in events
-            if e.leg_id in mine or (e.leg_id is None and e.need_id in (None, *their_needs))
-        ]
-        if live is not None:
-            live = live.model_copy(
-                update={
-                    "legs": [leg for leg in live.legs if leg.leg_id in mine],
-                    "needs": [n for n in live.needs if n.need_id in their_needs],
-                }
-            )
+    if live is not None and not share.everything:
+        live = live.model_copy(
+            update={
+                "legs": [leg for leg in live.legs if share.sees_leg(leg.leg_id)],
+                "needs": [n for n in live.needs if share.sees_need(n.need_id)],
+            }
+        )
     personal = None
-    if may_read_notes(user, referrer=stored.submitted_by, agency_ids=_agencies(stored)):
+    if share.personal:
         data = await load_personal_data(sessions, number)
         if data is not None:
-            notes = data.need_notes
-            if user.role is Role.AGENCY:
-                their_needs = {leg.need_id for leg in legs}
-                notes = {k: v for k, v in notes.items() if k in their_needs}
             personal = PersonalDetails(
-                resident=data.resident, referrer=data.referrer, need_notes=notes
+                resident=data.resident,
+                referrer=data.referrer,
+                need_notes=share.notes(data.need_notes),
             )
             await _audit_personal_read(call, number)
     s = stored.summary

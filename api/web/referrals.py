@@ -19,8 +19,7 @@ from domain.access import (
     Action,
     Principal,
     Role,
-    may_read_notes,
-    may_see_referral,
+    referral_share,
     sees_all_referrals,
 )
 from domain.directory import Urgency
@@ -126,22 +125,23 @@ async def referral_detail(call: PageCall) -> web.StreamResponse:
     number = call.request.match_info["number"]
     principal = call.me().principal
     stored = await get_referral(sessions, number)
-    agency_ids = [leg.agency_id for leg in stored.legs] if stored else []
-    if stored is None or not may_see_referral(
-        principal, referrer=stored.submitted_by, agency_ids=agency_ids
-    ):
+    share = (
+        referral_share(principal, referrer=stored.submitted_by, legs=stored.legs)
+        if stored
+        else None
+    )
+    if stored is None or share is None:
         raise web.HTTPNotFound(reason=f"no referral {number} that you may see")
-    if principal.role is Role.AGENCY:
-        # An agency sees its own legs only, not where else the resident was referred.
-        stored.legs = [leg for leg in stored.legs if leg.agency_id == principal.agency_id]
-        own = {leg.leg_id for leg in stored.legs}
-        stored.events = [e for e in stored.events if e.leg_id is None or e.leg_id in own]
+    # One rule for the API and the dashboard: an agency sees its own legs, their needs and
+    # their notes only, not where else the resident was referred.
+    stored.needs = [n for n in stored.needs if share.sees_need(n.need_id)]
+    stored.legs = [leg for leg in stored.legs if share.sees_leg(leg.leg_id)]
+    stored.events = [e for e in stored.events if share.sees_event(e.leg_id, e.need_id)]
     personal = None
-    if not stored.summary.personal_data_erased and may_read_notes(
-        principal, referrer=stored.submitted_by, agency_ids=agency_ids
-    ):
+    if not stored.summary.personal_data_erased and share.personal:
         personal = await load_personal_data(sessions, number)
         if personal is not None:
+            personal.need_notes = share.notes(personal.need_notes)
             await audit_personal_read(call.request, principal, call.request.path)
     async with sessions() as session:
         notifications = (
@@ -156,7 +156,7 @@ async def referral_detail(call: PageCall) -> web.StreamResponse:
         "referral.html",
         referral=stored,
         personal=personal,
-        notifications=notifications if principal.role is not Role.AGENCY else [],
+        notifications=notifications if share.notifications else [],
         now=datetime.now(UTC),
     )
 
