@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from api.errors import DomainRefusal
+from api.errors import TEMPORAL_ERRORS, DomainRefusal, temporal_answer
 from domain.access import Action, Role, may, roles_for
 from store.staff import SignedIn
 
@@ -166,5 +166,10 @@ def wrap_page(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
             return render(call, "error.html", exc.status, message=exc.reason)
         except DomainRefusal as exc:
             return render(call, "error.html", exc.status, message=exc.reason)
+        except TEMPORAL_ERRORS as exc:
+            status, reason, headers = temporal_answer(exc)
+            response = render(call, "error.html", status, message=reason)
+            response.headers.update(headers)
+            return response
 
     return handle
