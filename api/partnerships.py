@@ -16,9 +16,9 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.http.routing import Call, RouteTable
+from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL
 from api.partnership_report import XLSX, review_html, review_xlsx
-from api.routing import Call, RouteTable
-from api.state import SESSIONS, TASK_QUEUE, TEMPORAL
 from clients import temporal
 from clients.temporal import PartnershipQuery as WorkflowQuery
 from clients.temporal import connect, partnership_workflow_id

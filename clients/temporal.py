@@ -10,6 +10,9 @@ Every Update and query takes an optional ``wait``: how long the caller waits for
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -25,10 +28,14 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
+from domain.directory import ServiceWithdrawn
+from domain.oruk.sync import DirectorySyncInput
 from domain.partnership import PartnershipAction, PartnershipState, Stage
 from domain.referral import LegView, ReferralInput, ReferralView
 from workflows import search_attributes as sa
+from workflows.directory_sync import DirectorySyncWorkflow
 from workflows.partnership import ActionResult, PartnershipInput, PartnershipWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow
@@ -38,9 +45,9 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 A = TypeVar("A", bound=BaseModel)
 
-LegUpdate = Callable[[ReferralLegWorkflow, Any], Awaitable[LegView]]
+LegUpdate = UpdateMethodMultiParam[[ReferralLegWorkflow, Any], Awaitable[LegView]]
 """An Update of the leg workflow, e.g. ``ReferralLegWorkflow.accept``."""
-ReferralUpdate = Callable[[ReferralWorkflow, Any], Awaitable[ReferralView]]
+ReferralUpdate = UpdateMethodMultiParam[[ReferralWorkflow, Any], Awaitable[ReferralView]]
 """An Update of the referral workflow, e.g. ``ReferralWorkflow.withdraw``."""
 PartnershipQuery = Callable[[PartnershipWorkflow], T]
 """A query of the partnership workflow, e.g. ``PartnershipWorkflow.state``."""
@@ -198,6 +205,59 @@ async def query_referral(
     except Exception as exc:
         log.info("referral state not queried", referral=number, error=repr(exc))
         raise TemporalUnavailable(str(exc)) from None
+
+
+# The directory: services withdrawn from it re-route the referrals waiting on them.
+
+
+def waiting_on_query(service_id: str) -> str:
+    """The visibility query for running referrals with an open leg on ``service_id``."""
+    if "'" in service_id or "\\" in service_id:
+        raise ValueError(f"unexpected characters in service id {service_id!r}")
+    return f"{sa.WAITING_ON.name} = '{service_id}' AND ExecutionStatus = 'Running'"
+
+
+async def signal_waiting_referrals(
+    client: Client, withdrawn: list[ServiceWithdrawn]
+) -> dict[str, list[str]]:
+    """Signal every running referral waiting on a withdrawn service; ids signalled per service.
+
+    A referral that finished in between is skipped; one signalled twice (a retry) re-routes
+    only legs still open on the service, so repeating is harmless.
+    """
+    signalled: dict[str, list[str]] = {}
+    for item in withdrawn:
+        ids = signalled.setdefault(item.service_id, [])
+        async for execution in client.list_workflows(waiting_on_query(item.service_id)):
+            try:
+                handle = client.get_workflow_handle_for(ReferralWorkflow.run, execution.id)
+                await handle.signal(ReferralWorkflow.service_withdrawn, item)
+            except RPCError as exc:
+                if exc.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+                continue
+            ids.append(execution.id)
+    return signalled
+
+
+async def start_rerouting(
+    client: Client, task_queue: str, withdrawn: list[ServiceWithdrawn]
+) -> str:
+    """Hand services an import withdrew to a directory sync run, which re-routes their open
+    referrals and tells the co-ordinator; returns its workflow id."""
+    digest = hashlib.sha256(
+        json.dumps([w.model_dump() for w in withdrawn], sort_keys=True).encode()
+    ).hexdigest()[:16]
+    workflow_id = f"directory-withdrawals-{digest}"
+    # The same withdrawals already being handled: nothing more to start.
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await client.start_workflow(
+            DirectorySyncWorkflow.run,
+            DirectorySyncInput(withdrawn=withdrawn),
+            id=workflow_id,
+            task_queue=task_queue,
+        )
+    return workflow_id
 
 
 # Partnerships.

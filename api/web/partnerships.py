@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from api.http.state import SESSIONS
 from api.partnerships import query_partnership
-from api.state import SESSIONS
 from api.web.pages import PageCall, PageTable, render
 from clients.temporal import partnership_workflow_id
 from domain.access import Action

@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from sqlalchemy import select
 
 from api.audit import audit_personal_read
-from api.referral_actions import LegAction, LegNotFound, act_on_leg, leg_for
-from api.state import SESSIONS, TEMPORAL
+from api.http.state import SESSIONS, TEMPORAL
+from api.referrals.legs import LegAction, LegNotFound, act_on_leg, leg_for
 from api.web.pages import PageCall, PageTable, render, require_form
+from clients.temporal import connect
 from domain.access import (
     Action,
     Principal,
@@ -30,6 +30,7 @@ from domain.referral import (
     RecordOutcome,
     ReferralStatus,
 )
+from store.referral_queries import sent_notifications
 from store.referral_stats import agency_statistics_from_store
 from store.referrals import (
     ReferralFilter,
@@ -38,7 +39,6 @@ from store.referrals import (
     list_referrals,
     load_personal_data,
 )
-from store.schema import NotificationRecord
 
 pages = PageTable()
 
@@ -143,20 +143,13 @@ async def referral_detail(call: PageCall) -> web.StreamResponse:
         if personal is not None:
             personal.need_notes = share.notes(personal.need_notes)
             await audit_personal_read(call.request, principal, call.request.path)
-    async with sessions() as session:
-        notifications = (
-            await session.scalars(
-                select(NotificationRecord)
-                .where(NotificationRecord.subject_ref == number)
-                .order_by(NotificationRecord.sent_at)
-            )
-        ).all()
+    notifications = await sent_notifications(sessions, number) if share.notifications else []
     return render(
         call,
         "referral.html",
         referral=stored,
         personal=personal,
-        notifications=notifications if share.notifications else [],
+        notifications=notifications,
         now=datetime.now(UTC),
     )
 
@@ -210,7 +203,7 @@ async def _form_action(call: PageCall, action: LegAction) -> web.StreamResponse:
             else str(exc)
         )
         raise web.HTTPUnprocessableEntity(reason=f"check the form: {message}") from None
-    client = await call.request.app[TEMPORAL].client()
+    client = await connect(call.request.app[TEMPORAL])
     view = await act_on_leg(client, leg, action, body)
     done = f"{leg.leg_id}: {view.state.value.replace('_', ' ')}"
     raise web.HTTPSeeOther("/worklist?" + urlencode({"done": done}))

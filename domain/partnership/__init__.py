@@ -1,7 +1,8 @@
 """A local service partnership and its cycle: negotiate → establish → plan → implement → review.
 
 :mod:`~domain.partnership.model` holds the state, :mod:`~domain.partnership.commands` one
-command per stage action, :mod:`~domain.partnership.rules` what each does, and
+command per stage action, :mod:`~domain.partnership.rules` and
+:mod:`~domain.partnership.cycle` what each does, and
 :mod:`~domain.partnership.actions` declares every action once (its Update, path and callers).
 :func:`apply` checks the stage gate and returns the new state, or raises :class:`Refusal` with
 the reason and leaves the given state untouched. The public names are re-exported here.
@@ -47,6 +48,7 @@ from domain.partnership.commands import (
     StartReview,
     SubmitQuarterlyReturn,
 )
+from domain.partnership.cycle import begin_review_if_due
 from domain.partnership.model import (
     DECIDING_QUESTIONS,
     FIRST_DAY,
@@ -96,7 +98,6 @@ from domain.partnership.model import (
 )
 from domain.partnership.rules import (
     add_months,
-    begin_review_if_due,
     establishment_gaps,
     negotiation_gaps,
     new_partnership,

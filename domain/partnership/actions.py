@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from domain.access import Action
-from domain.partnership import rules
+from domain.partnership import cycle, rules
 from domain.partnership.commands import (
     AddAction,
     AddActionGroup,
@@ -175,11 +175,11 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         "Fund a project",
     ),
     _a("approve_plan", ApprovePlan, rules.approve_plan, "plan/approve", "Approve the plan"),
-    _a("record_meeting", RecordMeeting, rules.record_meeting, "meetings", "Record a meeting"),
+    _a("record_meeting", RecordMeeting, cycle.record_meeting, "meetings", "Record a meeting"),
     _a(
         "submit_quarterly_return",
         SubmitQuarterlyReturn,
-        rules.submit_quarterly_return,
+        cycle.submit_quarterly_return,
         "quarterly-returns",
         "Submit a quarterly return",
         _project_agency,
@@ -187,27 +187,27 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
     _a(
         "complete_action",
         CompleteAction,
-        rules.complete_action,
+        cycle.complete_action,
         "action-completions",
         "Mark an action done",
     ),
     _a(
         "record_indicator_actual",
         RecordIndicatorActual,
-        rules.record_indicator_actual,
+        cycle.record_indicator_actual,
         "indicator-actuals",
         "Record an indicator's actual",
     ),
-    _a("record_benefit", RecordBenefit, rules.record_benefit, "benefits", "Record a benefit"),
-    _a("start_review", StartReview, rules.start_review, "review/start", "Start the review now"),
+    _a("record_benefit", RecordBenefit, cycle.record_benefit, "benefits", "Record a benefit"),
+    _a("start_review", StartReview, cycle.start_review, "review/start", "Start the review now"),
     _a(
         "record_annual_review",
         RecordAnnualReview,
-        rules.record_annual_review,
+        cycle.record_annual_review,
         "annual-reviews",
         "Record an annual review",
     ),
-    _a("decide", Decide, rules.decide, "decision", "Continue, rationalise or exit"),
+    _a("decide", Decide, cycle.decide, "decision", "Continue, rationalise or exit"),
 )
 BY_COMMAND: Final = MappingProxyType({action.command: action for action in ACTIONS})
 BY_UPDATE: Final = MappingProxyType({action.update: action for action in ACTIONS})

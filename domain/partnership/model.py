@@ -4,6 +4,9 @@ The state of one partnership is one model, :class:`PartnershipState`. The rules 
 councils' practice (seed 001: cost assessment, member approval, the eight support elements,
 SMART outcomes; seed 004: the five stages; seed 000: bi-monthly stakeholder meetings, targets
 against actuals, exit options).
+
+Longer than 400 lines on purpose: one pydantic model per part of the partnership's state,
+which the commands and rules all use; it is a glossary, read by looking things up.
 """
 
 from __future__ import annotations

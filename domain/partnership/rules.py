@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from domain.indicators import (
-    Actual,
     Indicator,
 )
 from domain.partnership.commands import (
@@ -24,43 +23,26 @@ from domain.partnership.commands import (
     ApprovePlan,
     AssessResources,
     CommitPartner,
-    CompleteAction,
     CompleteEstablishment,
     CompleteNegotiation,
-    Decide,
     InvitePartner,
     NewPartnership,
-    RecordAnnualReview,
     RecordBaseline,
-    RecordBenefit,
     RecordConsultation,
-    RecordIndicatorActual,
-    RecordMeeting,
-    StartReview,
-    SubmitQuarterlyReturn,
 )
 from domain.partnership.model import (
     DECIDING_QUESTIONS,
     FIRST_DAY,
     LAST_DAY,
     TIMELINE_LIMIT,
-    AnnualReview,
-    AnnualReviewKind,
-    BaselineItem,
-    Benefit,
     Commitment,
-    CycleSummary,
-    Decision,
-    DecisionKind,
     ElementAgreement,
     FundedProject,
-    Meeting,
     MemberApproval,
     Partner,
     PartnershipState,
     PlanAction,
     PlanOutcome,
-    QuarterlyReturn,
     Refusal,
     Stage,
     SupportElement,
@@ -146,7 +128,8 @@ def add_months(day: date, months: int) -> date:
 # Applying commands.
 
 
-def _require(state: PartnershipState, *stages: Stage) -> None:
+def require(state: PartnershipState, *stages: Stage) -> None:
+    """Refuse unless the partnership is in one of ``stages``."""
     if state.stage not in stages:
         allowed = " or ".join(s.value for s in stages)
         raise Refusal(f"the partnership is in {state.stage.value}; this needs {allowed}")
@@ -176,7 +159,7 @@ def new_partnership(cmd: NewPartnership, now: datetime) -> PartnershipState:
 
 def invite_partner(s: PartnershipState, c: InvitePartner, now: datetime) -> str:
     """The rule of InvitePartner: what it changes, or why it is refused."""
-    _require(s, Stage.NEGOTIATE)
+    require(s, Stage.NEGOTIATE)
     if s.partner(c.agency_id):
         raise Refusal(f"{c.agency_id} has already been invited")
     s.partners.append(
@@ -193,7 +176,7 @@ def invite_partner(s: PartnershipState, c: InvitePartner, now: datetime) -> str:
 
 def commit_partner(s: PartnershipState, c: CommitPartner, now: datetime) -> str:
     """The rule of CommitPartner: what it changes, or why it is refused."""
-    _require(s, Stage.NEGOTIATE)
+    require(s, Stage.NEGOTIATE)
     partner = s.partner(c.agency_id)
     if partner is None:
         raise Refusal(f"{c.agency_id} has not been invited to this partnership")
@@ -226,7 +209,7 @@ def commit_partner(s: PartnershipState, c: CommitPartner, now: datetime) -> str:
 
 def assess_resources(s: PartnershipState, c: AssessResources, now: datetime) -> str:
     """The rule of AssessResources: what it changes, or why it is refused."""
-    _require(s, Stage.NEGOTIATE)
+    require(s, Stage.NEGOTIATE)
     s.resources = c.assessment
     return f"resources assessed: total £{c.assessment.total_gbp:,.0f}"
 
@@ -243,7 +226,7 @@ def answer_key_questions(s: PartnershipState, c: AnswerKeyQuestions, now: dateti
 
 def approve_by_members(s: PartnershipState, c: ApproveByMembers, now: datetime) -> str:
     """The rule of ApproveByMembers: what it changes, or why it is refused."""
-    _require(s, Stage.NEGOTIATE)
+    require(s, Stage.NEGOTIATE)
     s.member_approval = MemberApproval(
         approved_by=c.approved_by, minute_ref=c.minute_ref, approved_at=now
     )
@@ -252,7 +235,7 @@ def approve_by_members(s: PartnershipState, c: ApproveByMembers, now: datetime) 
 
 def complete_negotiation(s: PartnershipState, c: CompleteNegotiation, now: datetime) -> str:
     """The rule of CompleteNegotiation: what it changes, or why it is refused."""
-    _require(s, Stage.NEGOTIATE)
+    require(s, Stage.NEGOTIATE)
     gaps = negotiation_gaps(s)
     if gaps:
         raise Refusal("cannot leave negotiate: " + "; ".join(gaps))
@@ -262,14 +245,14 @@ def complete_negotiation(s: PartnershipState, c: CompleteNegotiation, now: datet
 
 def agree_element(s: PartnershipState, c: AgreeElement, now: datetime) -> str:
     """The rule of AgreeElement: what it changes, or why it is refused."""
-    _require(s, Stage.ESTABLISH)
+    require(s, Stage.ESTABLISH)
     s.elements[c.element] = ElementAgreement(document_ref=c.document_ref, agreed_at=now)
     return f"{c.element.value} agreed ({c.document_ref})"
 
 
 def appoint_coordinator(s: PartnershipState, c: AppointCoordinator, now: datetime) -> str:
     """The rule of AppointCoordinator: what it changes, or why it is refused."""
-    _require(s, Stage.ESTABLISH, Stage.PLAN, Stage.IMPLEMENT, Stage.REVIEW)
+    require(s, Stage.ESTABLISH, Stage.PLAN, Stage.IMPLEMENT, Stage.REVIEW)
     s.coordinator = c.coordinator
     s.coordinator_appointed = True
     return f"co-ordinator appointed: {c.coordinator.name}"
@@ -277,7 +260,7 @@ def appoint_coordinator(s: PartnershipState, c: AppointCoordinator, now: datetim
 
 def complete_establishment(s: PartnershipState, c: CompleteEstablishment, now: datetime) -> str:
     """The rule of CompleteEstablishment: what it changes, or why it is refused."""
-    _require(s, Stage.ESTABLISH)
+    require(s, Stage.ESTABLISH)
     gaps = establishment_gaps(s)
     if gaps:
         raise Refusal("cannot leave establish: " + "; ".join(gaps))
@@ -287,21 +270,21 @@ def complete_establishment(s: PartnershipState, c: CompleteEstablishment, now: d
 
 def record_baseline(s: PartnershipState, c: RecordBaseline, now: datetime) -> str:
     """The rule of RecordBaseline: what it changes, or why it is refused."""
-    _require(s, Stage.PLAN)
+    require(s, Stage.PLAN)
     s.baseline.extend(c.items)
     return f"{len(c.items)} baseline items recorded"
 
 
 def record_consultation(s: PartnershipState, c: RecordConsultation, now: datetime) -> str:
     """The rule of RecordConsultation: what it changes, or why it is refused."""
-    _require(s, Stage.PLAN)
+    require(s, Stage.PLAN)
     s.consultations.append(c.event)
     return f"consultation: {c.event.kind} on {c.event.held_on}"
 
 
 def add_action_group(s: PartnershipState, c: AddActionGroup, now: datetime) -> str:
     """The rule of AddActionGroup: what it changes, or why it is refused."""
-    _require(s, Stage.PLAN)
+    require(s, Stage.PLAN)
     if any(g.id == c.group.id for g in s.groups):
         raise Refusal(f"action group {c.group.id} already exists")
     s.groups.append(c.group)
@@ -317,7 +300,7 @@ def _within_calendar(what: str, day: date) -> None:
 
 def add_action(s: PartnershipState, c: AddAction, now: datetime) -> str:
     """The rule of AddAction: what it changes, or why it is refused."""
-    _require(s, Stage.PLAN, Stage.IMPLEMENT)
+    require(s, Stage.PLAN, Stage.IMPLEMENT)
     _within_calendar("the due date", c.action.due)
     if any(a.id == c.action.id for a in s.actions):
         raise Refusal(f"action {c.action.id} already exists")
@@ -331,7 +314,7 @@ def add_action(s: PartnershipState, c: AddAction, now: datetime) -> str:
 
 def add_outcome(s: PartnershipState, c: AddOutcome, now: datetime) -> str:
     """The rule of AddOutcome: what it changes, or why it is refused."""
-    _require(s, Stage.PLAN)
+    require(s, Stage.PLAN)
     known = {i.id for i in s.indicators}
     if any(o.id == c.id for o in s.outcomes):
         raise Refusal(f"outcome {c.id} already exists")
@@ -347,7 +330,7 @@ def add_outcome(s: PartnershipState, c: AddOutcome, now: datetime) -> str:
 
 def add_funded_project(s: PartnershipState, c: AddFundedProject, now: datetime) -> str:
     """The rule of AddFundedProject: what it changes, or why it is refused."""
-    _require(s, Stage.PLAN, Stage.IMPLEMENT)
+    require(s, Stage.PLAN, Stage.IMPLEMENT)
     _within_calendar("the deadline", c.project.deadline)
     if any(p.id == c.project.id for p in s.projects):
         raise Refusal(f"project {c.project.id} already exists")
@@ -357,7 +340,7 @@ def add_funded_project(s: PartnershipState, c: AddFundedProject, now: datetime) 
 
 def approve_plan(s: PartnershipState, c: ApprovePlan, now: datetime) -> str:
     """The rule of ApprovePlan: what it changes, or why it is refused."""
-    _require(s, Stage.PLAN)
+    require(s, Stage.PLAN)
     if c.start < now.date():
         raise Refusal(f"the plan cannot start in the past ({c.start})")
     if c.start > add_months(now.date(), 12):
@@ -368,164 +351,3 @@ def approve_plan(s: PartnershipState, c: ApprovePlan, now: datetime) -> str:
     s.plan_start, s.plan_end = c.start, plan_end(c.start, s.policy.plan_years)
     s.stage = Stage.IMPLEMENT
     return f"plan approved: {s.plan_start} to {s.plan_end}"
-
-
-def record_meeting(s: PartnershipState, c: RecordMeeting, now: datetime) -> str:
-    """The rule of RecordMeeting: what it changes, or why it is refused."""
-    _require(s, Stage.IMPLEMENT)
-    unknown = [a for a in c.attendees if s.partner(a) is None]
-    if unknown:
-        raise Refusal(f"not partners: {', '.join(unknown)}")
-    number = len(s.meetings) + 1
-    s.meetings.append(
-        Meeting(
-            number=number,
-            held_at=now,
-            minutes=c.minutes,
-            progress=c.progress,
-            attendees=c.attendees,
-        )
-    )
-    return f"meeting {number} recorded"
-
-
-def submit_quarterly_return(s: PartnershipState, c: SubmitQuarterlyReturn, now: datetime) -> str:
-    """The rule of SubmitQuarterlyReturn: what it changes, or why it is refused."""
-    _require(s, Stage.IMPLEMENT, Stage.REVIEW)
-    project = next((p for p in s.projects if p.id == c.project_id), None)
-    if project is None:
-        raise Refusal(f"no funded project {c.project_id}")
-    if any(r.quarter == c.quarter for r in project.returns):
-        raise Refusal(f"the return for quarter {c.quarter} has already been submitted")
-    project.returns.append(
-        QuarterlyReturn(
-            quarter=c.quarter,
-            submitted_at=now,
-            spend_gbp=c.spend_gbp,
-            progress=c.progress,
-            on_target=c.on_target,
-        )
-    )
-    return f"{project.name}: quarter {c.quarter} return ({'on' if c.on_target else 'off'} target)"
-
-
-def complete_action(s: PartnershipState, c: CompleteAction, now: datetime) -> str:
-    """The rule of CompleteAction: what it changes, or why it is refused."""
-    _require(s, Stage.IMPLEMENT, Stage.REVIEW)
-    action = next((a for a in s.actions if a.id == c.action_id), None)
-    if action is None:
-        raise Refusal(f"no action {c.action_id}")
-    if action.done_on is not None:
-        raise Refusal(f"action {c.action_id} was done on {action.done_on}")
-    if c.done_on > now.date():
-        raise Refusal("an action cannot be done in the future")
-    action.done_on = c.done_on
-    return f"action {action.title} done"
-
-
-def record_indicator_actual(s: PartnershipState, c: RecordIndicatorActual, now: datetime) -> str:
-    """The rule of RecordIndicatorActual: what it changes, or why it is refused."""
-    _require(s, Stage.IMPLEMENT, Stage.REVIEW)
-    indicator = next((i for i in s.indicators if i.id == c.indicator_id), None)
-    if indicator is None:
-        raise Refusal(f"no indicator {c.indicator_id}")
-    indicator.actuals.append(Actual(value=c.value, at=now, source=c.source))
-    return f"{indicator.name}: {c.value:g} {indicator.unit} ({c.source})"
-
-
-def record_benefit(s: PartnershipState, c: RecordBenefit, now: datetime) -> str:
-    """The rule of RecordBenefit: what it changes, or why it is refused."""
-    _require(s, Stage.IMPLEMENT, Stage.REVIEW)
-    s.benefits.append(Benefit(description=c.description, amount_gbp=c.amount_gbp, recorded_at=now))
-    return f"benefit £{c.amount_gbp:,.0f}: {c.description}"
-
-
-def start_review(s: PartnershipState, c: StartReview, now: datetime) -> str:
-    """The rule of StartReview: what it changes, or why it is refused."""
-    _require(s, Stage.IMPLEMENT)
-    s.stage, s.review_started_at = Stage.REVIEW, now
-    return "review started"
-
-
-def record_annual_review(s: PartnershipState, c: RecordAnnualReview, now: datetime) -> str:
-    """The rule of RecordAnnualReview: what it changes, or why it is refused."""
-    if s.stage is Stage.CLOSED:
-        raise Refusal("the partnership is closed")
-    if c.kind is AnnualReviewKind.MEMBER_SCRUTINY and not s.strategic:
-        raise Refusal("member scrutiny is for strategic partnerships")
-    if c.held_on > now.date():
-        raise Refusal("a review cannot be held in the future")
-    s.annual_reviews.append(AnnualReview(kind=c.kind, held_on=c.held_on, notes=c.notes))
-    return f"annual {c.kind.value} review held on {c.held_on}"
-
-
-def decide(s: PartnershipState, c: Decide, now: datetime) -> str:
-    """The rule of Decide: what it changes, or why it is refused."""
-    _require(s, Stage.REVIEW)
-    if c.kind is DecisionKind.EXIT:
-        if len(c.exit_options) < 2:
-            raise Refusal("an exit strategy must appraise at least two options")
-        if sum(o.chosen for o in c.exit_options) != 1:
-            raise Refusal("an exit strategy must choose exactly one option")
-    elif c.exit_options:
-        raise Refusal("exit options belong to an exit decision")
-    if c.merge_into is not None and c.kind is not DecisionKind.RATIONALISE:
-        raise Refusal("only a rationalise decision merges into another partnership")
-    if c.merge_into == s.id:
-        raise Refusal("a partnership cannot merge into itself")
-    s.decision = Decision(
-        kind=c.kind,
-        reason=c.reason,
-        decided_at=now,
-        merge_into=c.merge_into,
-        exit_options=c.exit_options,
-    )
-    s.past_cycles.append(
-        CycleSummary(
-            cycle=s.cycle, plan_start=s.plan_start, plan_end=s.plan_end, decision=s.decision
-        )
-    )
-    if c.kind is DecisionKind.EXIT or c.merge_into is not None:
-        s.stage = Stage.CLOSED
-        where = f" into {c.merge_into}" if c.merge_into else ""
-        return f"decided to {c.kind.value}{where}; partnership closed"
-    _next_cycle(s, now)
-    return f"decided to {c.kind.value}; cycle {s.cycle} starts at plan"
-
-
-def _next_cycle(s: PartnershipState, now: datetime) -> None:
-    """Start the next cycle at Plan; the review's latest actuals become the new baselines."""
-    for indicator in s.indicators:
-        latest = indicator.latest()
-        if latest is not None:
-            indicator.baseline = latest.value
-        indicator.actuals = []
-    s.baseline = [
-        BaselineItem(
-            name=i.name,
-            value=i.baseline,
-            unit=i.unit,
-            source=f"review of cycle {s.cycle}",
-            as_of=now.date(),
-        )
-        for i in s.indicators
-    ]
-    s.cycle += 1
-    s.stage = Stage.PLAN
-    s.consultations, s.actions, s.projects, s.meetings, s.benefits = [], [], [], [], []
-    s.plan_start = s.plan_end = s.review_started_at = None
-    s.decision = None
-    # Reminder keys of past cycles can never be due again.
-    s.sent = [k for k in s.sent if not k.startswith("cycle")]
-
-
-def begin_review_if_due(state: PartnershipState, now: datetime) -> PartnershipState:
-    """Move to Review when the plan period has ended (a timer, not a person, does this)."""
-    if state.stage is not Stage.IMPLEMENT or state.plan_end is None:
-        return state
-    if now.date() < state.plan_end:
-        return state
-    new = state.model_copy(deep=True)
-    new.stage, new.review_started_at = Stage.REVIEW, now
-    add_event(new, now, "review_due", f"the plan ended on {state.plan_end}; review started")
-    return new

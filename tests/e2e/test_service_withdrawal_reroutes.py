@@ -20,9 +20,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from activities.directory_sync import DirectorySync, signal_waiting_referrals, waiting_on_query
+from activities.directory_sync import DirectorySync
 from activities.notify import Notifier, NotifierConfig
 from api.app import create_app
+from clients.temporal import signal_waiting_referrals, waiting_on_query
 from domain.access import Role
 from domain.directory import (
     SERVICE_WITHDRAWN_SIGNAL,

@@ -17,7 +17,7 @@ from clients.temporal import TemporalUnavailable, WorkflowGone, WorkflowRefused
 
 log = structlog.get_logger(__name__)
 
-UNAVAILABLE = "Temporal is unavailable or did not answer in time; try again"
+UNAVAILABLE = "Temporal is unavailable; nothing was kept, try again"
 RETRY_AFTER_SECONDS = "5"
 
 
