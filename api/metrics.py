@@ -36,6 +36,14 @@ def _gauge(registry: CollectorRegistry, name: str, doc: str, labels: tuple[str, 
     return Gauge(name, doc, list(labels), registry=registry)
 
 
+def _counts(gauge: Gauge, known: list[str], counts: dict[str, int]) -> None:
+    # Every known label shows, at 0 when the store has none of it.
+    for label in known:
+        gauge.labels(label).set(0)
+    for label, count in counts.items():
+        gauge.labels(label).set(count)
+
+
 def work_gauges(figures: WorkFigures, registry: CollectorRegistry) -> None:
     """The store's figures as a scrape's gauges; every known label shows, at 0 if none."""
     sent = _gauge(
@@ -44,10 +52,7 @@ def work_gauges(figures: WorkFigures, registry: CollectorRegistry) -> None:
         "Notifications delivered, by channel.",
         ("channel",),
     )
-    for channel in ("email", "webhook"):
-        sent.labels(channel).set(0)
-    for channel, count in figures.delivered_by_channel.items():
-        sent.labels(channel).set(count)
+    _counts(sent, ["email", "webhook"], figures.delivered_by_channel)
     failing = _gauge(
         registry,
         "partnerflow_notifications_failing",
@@ -56,11 +61,11 @@ def work_gauges(figures: WorkFigures, registry: CollectorRegistry) -> None:
     )
     for channel, gave_up, count in figures.failing:
         failing.labels(channel, str(gave_up).lower()).set(count)
-    by_status = _gauge(registry, "partnerflow_referrals", "Referrals, by status.", ("status",))
-    for status in ReferralStatus:
-        by_status.labels(status.value).set(0)
-    for name, count in figures.referrals_by_status.items():
-        by_status.labels(name).set(count)
+    _counts(
+        _gauge(registry, "partnerflow_referrals", "Referrals, by status.", ("status",)),
+        [status.value for status in ReferralStatus],
+        figures.referrals_by_status,
+    )
     _gauge(
         registry,
         "partnerflow_referrals_breached",
@@ -71,11 +76,11 @@ def work_gauges(figures: WorkFigures, registry: CollectorRegistry) -> None:
         "partnerflow_needs_unallocated",
         "Needs no service could take, waiting on a co-ordinator.",
     ).set(figures.needs_unallocated)
-    by_stage = _gauge(registry, "partnerflow_partnerships", "Partnerships, by stage.", ("stage",))
-    for stage in Stage:
-        by_stage.labels(stage.value).set(0)
-    for name, count in figures.partnerships_by_stage.items():
-        by_stage.labels(name).set(count)
+    _counts(
+        _gauge(registry, "partnerflow_partnerships", "Partnerships, by stage.", ("stage",)),
+        [stage.value for stage in Stage],
+        figures.partnerships_by_stage,
+    )
     _gauge(
         registry,
         "partnerflow_partnerships_overdue",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -146,74 +147,80 @@ async def partnerships_list(call: Call) -> PartnershipPage:
     return PartnershipPage(total=total, page=q.page, per_page=q.per_page, items=items)
 
 
-@routes.route(
-    "GET",
-    BASE,
-    summary="A partnership's state",
-    action=Action.READ_PARTNERSHIPS,
-    response=PartnershipState,
-    errors=(404, 503),
+@dataclass(frozen=True, kw_only=True)
+class PartnershipRead:
+    """A read answered by one of the workflow's queries, at ``GET {BASE}{path}``."""
+
+    name: str
+    path: str
+    query: WorkflowQuery[BaseModel]
+    response: type[BaseModel]
+    summary: str
+    doc: str
+
+
+READS = (
+    PartnershipRead(
+        name="partnership_state",
+        path="",
+        query=PartnershipWorkflow.state,
+        response=PartnershipState,
+        summary="A partnership's state",
+        doc="Everything about the partnership in its current cycle.",
+    ),
+    PartnershipRead(
+        name="partnership_timeline",
+        path="/timeline",
+        query=PartnershipWorkflow.timeline,
+        response=Timeline,
+        summary="What happened to a partnership",
+        doc="Every action, reminder and escalation, oldest first.",
+    ),
+    PartnershipRead(
+        name="partnership_indicators",
+        path="/indicators",
+        query=PartnershipWorkflow.indicators,
+        response=IndicatorReport,
+        summary="A partnership's indicators with RAG status",
+        doc="Indicators against targets: green within 10 %, amber improving, red not improving.",
+    ),
+    PartnershipRead(
+        name="partnership_reminders",
+        path="/reminders",
+        query=PartnershipWorkflow.upcoming,
+        response=UpcomingReminders,
+        summary="A partnership's upcoming reminders",
+        doc="The next reminders, invitations and escalations, soonest first.",
+    ),
+    PartnershipRead(
+        name="partnership_review",
+        path="/review",
+        query=PartnershipWorkflow.review_report,
+        response=ReviewReport,
+        summary="A partnership's review report",
+        doc="Indicators against targets, actions, value for money and health, as of now.",
+    ),
 )
-async def partnership_state(call: Call) -> PartnershipState:
-    """Everything about the partnership in its current cycle."""
-    state: PartnershipState = await _query(call, PartnershipWorkflow.state)
-    return state
 
 
-@routes.route(
-    "GET",
-    f"{BASE}/timeline",
-    summary="What happened to a partnership",
-    action=Action.READ_PARTNERSHIPS,
-    response=Timeline,
-    errors=(404, 503),
-)
-async def partnership_timeline(call: Call) -> Timeline:
-    """Every action, reminder and escalation, oldest first."""
-    timeline: Timeline = await _query(call, PartnershipWorkflow.timeline)
-    return timeline
+def _read_handler(read: PartnershipRead) -> Callable[[Call], Awaitable[BaseModel]]:
+    async def handler(call: Call) -> BaseModel:
+        return await _query(call, read.query)
+
+    handler.__name__ = handler.__qualname__ = read.name
+    handler.__doc__ = read.doc
+    return handler
 
 
-@routes.route(
-    "GET",
-    f"{BASE}/indicators",
-    summary="A partnership's indicators with RAG status",
-    action=Action.READ_PARTNERSHIPS,
-    response=IndicatorReport,
-    errors=(404, 503),
-)
-async def partnership_indicators(call: Call) -> IndicatorReport:
-    """Indicators against targets: green within 10 %, amber improving, red not improving."""
-    report: IndicatorReport = await _query(call, PartnershipWorkflow.indicators)
-    return report
-
-
-@routes.route(
-    "GET",
-    f"{BASE}/reminders",
-    summary="A partnership's upcoming reminders",
-    action=Action.READ_PARTNERSHIPS,
-    response=UpcomingReminders,
-    errors=(404, 503),
-)
-async def partnership_reminders(call: Call) -> UpcomingReminders:
-    """The next reminders, invitations and escalations, soonest first."""
-    upcoming: UpcomingReminders = await _query(call, PartnershipWorkflow.upcoming)
-    return upcoming
-
-
-@routes.route(
-    "GET",
-    f"{BASE}/review",
-    summary="A partnership's review report",
-    action=Action.READ_PARTNERSHIPS,
-    response=ReviewReport,
-    errors=(404, 503),
-)
-async def partnership_review(call: Call) -> ReviewReport:
-    """Indicators against targets, actions, value for money and health, as of now."""
-    report: ReviewReport = await _query(call, PartnershipWorkflow.review_report)
-    return report
+for _read in READS:
+    routes.route(
+        "GET",
+        f"{BASE}{_read.path}",
+        summary=_read.summary,
+        action=Action.READ_PARTNERSHIPS,
+        response=_read.response,
+        errors=(404, 503),
+    )(_read_handler(_read))
 
 
 @routes.route(

@@ -3,6 +3,7 @@ and per-agency response statistics. Every action goes through the same Updates a
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 from urllib.parse import urlencode
@@ -209,28 +210,41 @@ async def _form_action(call: PageCall, action: LegAction) -> web.StreamResponse:
     raise web.HTTPSeeOther("/worklist?" + urlencode({"done": done}))
 
 
-@pages.page(
-    "POST", "/worklist/{leg_id}/accept", summary="Accept a referral", action=Action.ACT_ON_LEG
+# The worklist's forms: (action, path, summary, page name, what it does).
+_FORMS = (
+    (LegAction.ACCEPT, "accept", "Accept a referral", "accept_leg", "Accept the leg."),
+    (
+        LegAction.DECLINE,
+        "decline",
+        "Decline a referral",
+        "decline_leg",
+        "Decline the leg with a reason; the need is re-routed.",
+    ),
+    (
+        LegAction.RECORD_OUTCOME,
+        "outcome",
+        "Record an outcome",
+        "record_leg_outcome",
+        "Record the leg's outcome with an optional value.",
+    ),
 )
-async def accept_leg(call: PageCall) -> web.StreamResponse:
-    """Accept the leg (the accept Update)."""
-    return await _form_action(call, LegAction.ACCEPT)
 
 
-@pages.page(
-    "POST", "/worklist/{leg_id}/decline", summary="Decline a referral", action=Action.ACT_ON_LEG
-)
-async def decline_leg(call: PageCall) -> web.StreamResponse:
-    """Decline the leg with a reason (the decline Update); the need is re-routed."""
-    return await _form_action(call, LegAction.DECLINE)
+def _form_page(
+    action: LegAction, name: str, doc: str
+) -> Callable[[PageCall], Awaitable[web.StreamResponse]]:
+    async def page(call: PageCall) -> web.StreamResponse:
+        return await _form_action(call, action)
+
+    page.__name__ = page.__qualname__ = name
+    page.__doc__ = f"{doc} (the {action.value} Update)"
+    return page
 
 
-@pages.page(
-    "POST", "/worklist/{leg_id}/outcome", summary="Record an outcome", action=Action.ACT_ON_LEG
-)
-async def record_leg_outcome(call: PageCall) -> web.StreamResponse:
-    """Record the leg's outcome with an optional value (the record_outcome Update)."""
-    return await _form_action(call, LegAction.RECORD_OUTCOME)
+for _action, _path, _summary, _name, _doc in _FORMS:
+    pages.page("POST", f"/worklist/{{leg_id}}/{_path}", summary=_summary, action=Action.ACT_ON_LEG)(
+        _form_page(_action, _name, _doc)
+    )
 
 
 @pages.page(

@@ -11,9 +11,9 @@ from domain.access import Role
 from domain.referral import Need
 from store.db import Sessions
 from store.staff import create_user, sign_in
-from tests.api.referral_api import ReferralApi, run_api
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import RESIDENT_NAME, submission
+from tests.helpers.referral_api import ReferralApi, run_api
+from tests.helpers.referral_world import RESIDENT_NAME, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 PASSWORD = "a long enough password"
 DEBT_NOTE = "Rent arrears since May"

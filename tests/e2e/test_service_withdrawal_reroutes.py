@@ -49,8 +49,8 @@ from store.oruk import shipped_mapping
 from store.referrals import StoredReferral, get_referral
 from store.tokens import issue_token
 from tests.conftest import StaticTemporal
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import COORDINATOR, World, directory, run_world, submission
+from tests.helpers.referral_world import COORDINATOR, World, directory, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows.directory_sync import DirectorySyncWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow

@@ -43,10 +43,10 @@ from domain.partnership import (
 )
 from store.db import Sessions
 from store.partnerships import list_partnerships
-from tests import partnership_scenario as sc
 from tests.conftest import TEST_SERVER
-from tests.sinks import SmtpSink
-from tests.workflow.partnership_support import act, partnership_worker, start
+from tests.helpers import partnership_scenario as sc
+from tests.helpers.partnership_support import act, partnership_worker, start
+from tests.helpers.sinks import SmtpSink
 from workflows import search_attributes as sa
 from workflows.partnership import PartnershipWorkflow
 

@@ -28,8 +28,8 @@ from domain.partnership import (
     new_partnership,
 )
 from store.db import Sessions
-from tests import partnership_scenario as sc
-from tests.sinks import WEBHOOK_SECRET, SmtpSink
+from tests.helpers import partnership_scenario as sc
+from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink
 from workers.worker import INTERCEPTORS
 from workflows.partnership import ActionResult, PartnershipInput, PartnershipWorkflow
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
