@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from api.errors import DomainRefusal
-from api.routing import Call, RouteTable
-from api.state import SESSIONS
+from api.http.errors import DomainRefusal
+from api.http.routing import Call, RouteTable
+from api.http.state import SESSIONS
 from domain.access import Action, Principal, Role
 from store.directory import known_agencies
 from store.tokens import issue_token, revoke_token

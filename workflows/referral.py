@@ -6,6 +6,9 @@ with (a *leg*, a child workflow), else signposted to the best few suitable servi
 agencies, or left *unallocated* for the co-ordinator when no suitable service is left. A
 declined, expired or withdrawn leg routes its need again by the same rule.
 Nothing here holds personal data.
+
+Longer than 400 lines on purpose: one workflow class, whose handlers and versioned branches
+(``workflow.patched``) must be read together to reason about determinism.
 """
 
 from __future__ import annotations

@@ -26,9 +26,9 @@ from domain.referral import (
 )
 from domain.retention import RetentionBatch
 from store.db import Sessions
-from tests.api.referral_server import serve
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, run_world, submission
+from tests.helpers.referral_server import serve
+from tests.helpers.referral_world import World, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 Bearer = Callable[..., Awaitable[dict[str, str]]]
 NOTES = "Quixotic-notes-7781"

@@ -17,7 +17,7 @@ from store.db import Sessions
 from store.demo import demo_directory
 from store.directory import save_directory
 from store.schema import ReferralRow, ResidentRow
-from tests.sinks import WEBHOOK_SECRET, SmtpSink
+from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink
 
 GOOD: dict[str, Any] = {
     "source": "reach_out",

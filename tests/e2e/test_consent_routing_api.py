@@ -11,8 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.access import Role
 from store.db import Sessions
 from store.demo import demo_directory
-from tests.api.referral_api import ReferralApi, run_api
-from tests.sinks import SmtpSink, WebhookSink
+from tests.helpers.referral_api import ReferralApi, run_api
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 pytestmark = pytest.mark.e2e
 

@@ -18,8 +18,7 @@ from domain.referral import (
 )
 from store.db import Sessions
 from store.schema import ReferralNeedRow
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import (
+from tests.helpers.referral_world import (
     REFERRER,
     RESIDENT_NAME,
     World,
@@ -27,6 +26,7 @@ from tests.workflow.referral_world import (
     run_world,
     submission,
 )
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 
 async def test_the_need_goes_to_the_best_consented_service_not_the_best_one(

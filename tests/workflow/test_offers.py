@@ -26,14 +26,14 @@ from domain.referral import (
 )
 from store.db import Sessions
 from store.referral_stats import agency_responses
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import (
+from tests.helpers.referral_world import (
     RESIDENT_NAME,
     World,
     eventually,
     run_world,
     submission,
 )
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 OFFERED = submission(Need(category=NeedCategory.BENEFITS_DEBT, offer=Offer(max_services=3)))
 

@@ -25,8 +25,7 @@ from domain.referral import (
 from store.db import Sessions
 from store.referrals import agency_worklist
 from store.schema import ReferralLegRow
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import (
+from tests.helpers.referral_world import (
     COORDINATOR,
     World,
     directory,
@@ -34,6 +33,7 @@ from tests.workflow.referral_world import (
     run_world,
     submission,
 )
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows import search_attributes as sa
 
 

@@ -44,8 +44,8 @@ from domain.referral import (
     Withdrawal,
 )
 from store.db import Sessions
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, run_world, submission
+from tests.helpers.referral_world import World, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow
 

@@ -37,8 +37,7 @@ from domain.unallocated import (
 from store.db import Sessions
 from store.referrals import consented_agencies
 from store.schema import ReferralNeedRow
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import (
+from tests.helpers.referral_world import (
     COORDINATOR,
     REFERRER,
     RESIDENT_NAME,
@@ -47,6 +46,7 @@ from tests.workflow.referral_world import (
     run_world,
     submission,
 )
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows import search_attributes as sa
 
 
