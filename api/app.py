@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from aiohttp import web
 from temporalio.converter import PayloadCodec
@@ -36,6 +37,7 @@ from api.web import overview, session
 from api.web import partnerships as partnership_pages
 from api.web import referrals as referral_pages
 from api.web.pages import STATIC, WEB_CONFIG, Page, PageTable, WebConfig, wrap_page
+from clients.temporal import set_call_deadline
 from domain.access import Principal
 from store.db import Sessions
 from store.tokens import principal_for
@@ -92,6 +94,7 @@ def create_app(
     web_config: WebConfig | None = None,
     referral_config: ReferralConfig | None = None,
     callback_secret: str | None = None,
+    call_deadline: timedelta | None = None,
 ) -> web.Application:
     """Build the API with its routes, error handling and shared state.
 
@@ -100,7 +103,10 @@ def create_app(
     ``referral_config`` numbers new referrals and sets their timings.
     ``callback_secret`` is the master secret partner callbacks' secrets derive from
     (without it, callbacks are refused).
+    ``call_deadline`` is how long an Update or a query waits for the workflow's answer.
     """
+    if call_deadline is not None:
+        set_call_deadline(call_deadline)
     app = web.Application(
         middlewares=[
             request_context,

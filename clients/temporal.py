@@ -78,6 +78,41 @@ class TemporalUnavailable(Exception):
     """Temporal, or the worker behind it, could not answer; try again later."""
 
 
+class TemporalTimedOut(TemporalUnavailable):
+    """No answer within the call deadline (no worker running, or one far behind). An Update
+    may still be applied once a worker takes it: ``reason`` says so, for the caller."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+CALL_DEADLINE = timedelta(seconds=10)
+"""How long the API waits for an Update's or a query's answer unless configured otherwise."""
+_deadline = CALL_DEADLINE
+
+
+def set_call_deadline(deadline: timedelta) -> None:
+    """Set how long every Update and query waits for its answer (``PARTNERFLOW_TEMPORAL_CALL_
+    SECONDS``); past it the call raises :class:`TemporalTimedOut`."""
+    global _deadline
+    _deadline = deadline
+
+
+def _wait(wait: timedelta | None) -> timedelta:
+    return wait if wait is not None else _deadline
+
+
+def _no_answer(*, query: bool = False) -> TemporalTimedOut:
+    seconds = f"{_deadline.total_seconds():g}"
+    if query:
+        return TemporalTimedOut(f"no answer from the workflow within {seconds} s; nothing changed")
+    return TemporalTimedOut(
+        f"no answer from the workflow within {seconds} s (is a worker running?); the action may "
+        "still be applied when a worker takes it: read its state before repeating it"
+    )
+
+
 class TemporalLink(Protocol):
     """How a process reaches Temporal: connects on first use, so it can start before Temporal."""
 
@@ -111,10 +146,12 @@ async def _update(
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc) from None
     except WorkflowUpdateRPCTimeoutOrCancelledError:
-        raise TemporalUnavailable("the workflow did not answer in time") from None
+        raise _no_answer() from None
     except RPCError as exc:
         if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             raise gone from None
+        if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            raise _no_answer() from None
         log.warning("update failed", workflow_id=workflow_id, error=repr(exc))
         raise TemporalUnavailable(exc.message) from None
 
@@ -169,7 +206,7 @@ async def update_leg(
         arg,
         gone=WorkflowGone(gone),
         result_type=LegView,
-        rpc_timeout=wait,
+        rpc_timeout=_wait(wait),
     )
     return view
 
@@ -190,7 +227,7 @@ async def update_referral(
         arg,
         gone=WorkflowGone("the referral is no longer running"),
         result_type=ReferralView,
-        rpc_timeout=wait,
+        rpc_timeout=_wait(wait),
     )
     return view
 
@@ -201,7 +238,12 @@ async def query_referral(
     """The referral's state as its workflow sees it now, or :class:`TemporalUnavailable`."""
     try:
         handle = client.get_workflow_handle_for(ReferralWorkflow.run, number)
-        return await handle.query(ReferralWorkflow.state, rpc_timeout=wait)
+        return await handle.query(ReferralWorkflow.state, rpc_timeout=_wait(wait))
+    except RPCError as exc:
+        log.info("referral state not queried", referral=number, error=repr(exc))
+        if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            raise _no_answer(query=True) from None
+        raise TemporalUnavailable(str(exc)) from None
     except Exception as exc:
         log.info("referral state not queried", referral=number, error=repr(exc))
         raise TemporalUnavailable(str(exc)) from None
@@ -272,9 +314,11 @@ def _no_partnership() -> WorkflowGone:
     return WorkflowGone("no partnership with that id", missing=True)
 
 
-def _partnership_rpc(exc: RPCError) -> Exception:
+def _partnership_rpc(exc: RPCError, *, query: bool = False) -> Exception:
     if exc.status is RPCStatusCode.NOT_FOUND:
         return _no_partnership()
+    if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+        return _no_answer(query=query)
     log.warning("temporal call failed", status=exc.status.name, error=exc.message)
     return TemporalUnavailable("Temporal could not answer")
 
@@ -319,12 +363,12 @@ async def update_partnership(
     )
     try:
         result: ActionResult = await handle.execute_update(
-            action.update, command, result_type=ActionResult, rpc_timeout=wait
+            action.update, command, result_type=ActionResult, rpc_timeout=_wait(wait)
         )
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc) from None
     except WorkflowUpdateRPCTimeoutOrCancelledError:
-        raise TemporalUnavailable("the workflow did not answer in time") from None
+        raise _no_answer() from None
     except RPCError as exc:
         raise _partnership_rpc(exc) from None
     return result
@@ -342,8 +386,8 @@ async def query_partnership(
         PartnershipWorkflow.run, partnership_workflow_id(partnership_id)
     )
     try:
-        return await handle.query(query, rpc_timeout=wait)
+        return await handle.query(query, rpc_timeout=_wait(wait))
     except RPCError as exc:
-        raise _partnership_rpc(exc) from None
+        raise _partnership_rpc(exc, query=True) from None
     except WorkflowQueryFailedError as exc:
         raise TemporalUnavailable(f"the partnership could not answer: {exc}") from None

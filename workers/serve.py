@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import structlog
 from aiohttp import web
@@ -44,6 +45,7 @@ async def api_server(
         temporal=temporal,
         task_queue=settings.temporal_task_queue,
         codec=codec,
+        call_deadline=timedelta(seconds=settings.temporal_call_seconds),
         cors_origins=[*settings.codec_cors_origins, ui, ui.replace("127.0.0.1", "localhost")],
         web_config=WebConfig(
             temporal_ui_url=ui,

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     temporal_tls_key: Path | None = Field(default=None, description="Client private key (mTLS).")
     temporal_tls_ca: Path | None = Field(default=None, description="CA bundle of the server.")
     temporal_api_key: SecretStr | None = Field(default=None, description="Temporal Cloud API key.")
+    temporal_call_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=300,
+        description="How long the API waits for a workflow to answer an Update or a query; "
+        "past it the answer is 503 with Retry-After (an Update may still be applied later).",
+    )
     temporal_ui_port: int = Field(default=8233, description="Temporal UI port (embedded stack).")
 
     database_url: str | None = Field(

@@ -13,7 +13,12 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from clients.temporal import TemporalUnavailable, WorkflowGone, WorkflowRefused
+from clients.temporal import (
+    TemporalTimedOut,
+    TemporalUnavailable,
+    WorkflowGone,
+    WorkflowRefused,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +57,8 @@ def temporal_answer(exc: Exception) -> tuple[int, str, dict[str, str]]:
     if isinstance(exc, WorkflowGone):
         return (404 if exc.missing else 409), exc.reason, {}
     log.warning("temporal unavailable", error=str(exc))
+    if isinstance(exc, TemporalTimedOut):
+        return 503, exc.reason, {"Retry-After": RETRY_AFTER_SECONDS}
     return 503, UNAVAILABLE, {"Retry-After": RETRY_AFTER_SECONDS}
 
 
