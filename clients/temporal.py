@@ -31,6 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from domain.directory import ServiceWithdrawn
+from domain.offers import OfferAcceptance
 from domain.oruk.sync import DirectorySyncInput
 from domain.partnership import PartnershipAction, PartnershipState, Stage
 from domain.referral import LegView, ReferralInput, ReferralView
@@ -227,6 +228,23 @@ async def update_referral(
         arg,
         gone=WorkflowGone("the referral is no longer running"),
         result_type=ReferralView,
+        rpc_timeout=_wait(wait),
+    )
+    return view
+
+
+async def accept_offer(
+    client: Client, number: str, acceptance: OfferAcceptance, *, wait: timedelta | None = None
+) -> LegView:
+    """Accept an offered leg through its referral, which lets exactly one accept be first;
+    a later one is :class:`WorkflowRefused` with the reason."""
+    view: LegView = await _update(
+        client,
+        number,
+        ReferralWorkflow.accept_offer,
+        acceptance,
+        gone=WorkflowGone("the referral is no longer running"),
+        result_type=LegView,
         rpc_timeout=_wait(wait),
     )
     return view

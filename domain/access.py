@@ -68,6 +68,7 @@ class Action(StrEnum):
     READ_PARTNERSHIPS = "read_partnerships"
     MANAGE_PARTNERSHIPS = "manage_partnerships"
     SUBMIT_PARTNER_RETURN = "submit_partner_return"
+    WORK_UNALLOCATED = "work_unallocated"
 
 
 _ALL: Final = frozenset(Role)
@@ -99,6 +100,8 @@ POLICY: Final[Mapping[Action, frozenset[Role]]] = MappingProxyType(
         Action.READ_PARTNERSHIPS: _STAFF,
         Action.MANAGE_PARTNERSHIPS: frozenset({Role.ADMIN, Role.COORDINATOR}),
         Action.SUBMIT_PARTNER_RETURN: frozenset({Role.ADMIN, Role.COORDINATOR, Role.AGENCY}),
+        # The co-ordinator's queue of unallocated needs: read and acted on by co-ordinators.
+        Action.WORK_UNALLOCATED: frozenset({Role.ADMIN, Role.COORDINATOR}),
     }
 )
 

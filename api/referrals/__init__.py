@@ -1,7 +1,8 @@
 """Referrals: submit, read, list, an agency's worklist, and every action on a referral or a leg.
 
 One module per resource: :mod:`.submission`, :mod:`.reads`, :mod:`.legs` (agency actions,
-declared once) and :mod:`.consent` (the referrer's actions). They share one route table.
+declared once), :mod:`.needs` (the co-ordinator's queue, its actions declared once) and
+:mod:`.consent` (the referrer's actions). They share one route table.
 Records a caller may not see answer 404, exactly as if they did not exist.
 """
 
@@ -9,8 +10,18 @@ from __future__ import annotations
 
 from api.referrals import consent as consent
 from api.referrals import legs as legs
+from api.referrals import needs as needs
 from api.referrals import reads as reads
 from api.referrals import submission as submission
 from api.referrals.common import REFERRAL_CONFIG, ReferralConfig, routes
 
-__all__ = ["REFERRAL_CONFIG", "ReferralConfig", "consent", "legs", "reads", "routes", "submission"]
+__all__ = [
+    "REFERRAL_CONFIG",
+    "ReferralConfig",
+    "consent",
+    "legs",
+    "needs",
+    "reads",
+    "routes",
+    "submission",
+]

@@ -22,6 +22,7 @@ from api.referrals.common import routes
 from clients import temporal
 from clients.temporal import LegUpdate, connect
 from domain.access import Action, Principal, may_act_for_agency
+from domain.offers import OfferAcceptance
 from domain.referral import (
     ACCEPT_UPDATE,
     CLOSE_UPDATE,
@@ -151,7 +152,13 @@ async def leg_for(sessions: Sessions, principal: Principal, leg_id: str) -> Stor
 
 
 async def act_on_leg(client: Client, leg: StoredLeg, action: LegAction, body: BaseModel) -> LegView:
-    """Run the action's Update on the leg's workflow; refusals carry the validator's reason."""
+    """Run the action's Update on the leg's workflow; refusals carry the validator's reason.
+    An offered leg is accepted through its referral, which decides which accept is first."""
+    if leg.offered and action is LegAction.ACCEPT:
+        assert isinstance(body, AgencyAction)
+        number = leg.leg_id.rsplit("-L", 1)[0]
+        acceptance = OfferAcceptance(leg_id=leg.leg_id, agency_id=body.agency_id, actor=body.actor)
+        return await temporal.accept_offer(client, number, acceptance)
     update = _BY_ACTION[action].update
     return await temporal.update_leg(
         client, leg.leg_id, update, body, gone=f"the leg is {leg.state}"

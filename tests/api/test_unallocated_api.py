@@ -1,0 +1,109 @@
+"""The co-ordinator's queue over HTTP: the list of unallocated needs, and assign, signpost and
+close as validated Updates (refusals 409 with the reason, bad input 422)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
+
+from domain.access import Role
+from domain.directory import NeedCategory
+from domain.referral import Need
+from store.db import Sessions
+from tests.helpers.referral_api import ReferralApi, run_api
+from tests.helpers.referral_world import submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
+
+HEALTH = submission(Need(category=NeedCategory.HEALTH)).model_dump(mode="json")
+
+
+async def _queued(api: ReferralApi, coordinator: dict[str, str], number: str) -> dict[str, Any]:
+    async def listed() -> list[dict[str, Any]]:
+        resp = await api.http.get("/api/needs/unallocated", headers=coordinator)
+        assert resp.status == 200, await resp.text()
+        items: list[dict[str, Any]] = (await resp.json())["items"]
+        return [i for i in items if i["number"] == number and i["unallocated_at"]]
+
+    async with asyncio.timeout(20):
+        while True:
+            found = await listed()
+            if found:
+                return found[0]
+            await asyncio.sleep(0.1)
+
+
+async def test_the_queue_lists_unallocated_needs_and_acts_on_them(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    async def body(api: ReferralApi) -> None:
+        referrer = await api.user(Role.REFERRER, "reach-out-1")
+        coordinator = await api.user(Role.COORDINATOR, "coord")
+        for role in (Role.OPERATIONS, Role.AGENCY, Role.REFERRER):
+            who = await api.user(role, f"x-{role.value}", "cab" if role is Role.AGENCY else None)
+            assert (await api.http.get("/api/needs/unallocated", headers=who)).status == 403
+        first = await api.submit(referrer, HEALTH)
+        second = await api.submit(referrer, HEALTH)
+        item = await _queued(api, coordinator, first)
+        assert item["need_id"] == "N1"
+        assert item["ward"] == "pier"
+        assert item["category"] == "health"
+        assert item["urgency"] == "routine"
+        assert item["tried"] == []
+        assert "no active service" in item["reason"]
+        assert item["waited_days"] >= 0
+        assert item["overdue"] is False
+        url = f"/api/referrals/{first}/needs/N1"
+        # Bad input: 422 naming the field; refusals: 409 with the reason; nothing changes.
+        resp = await api.http.post(
+            f"{url}/assign", json={"service_id": "nope"}, headers=coordinator
+        )
+        assert resp.status == 422
+        assert (await resp.json())["detail"][0]["field"] == "service_id"
+        resp = await api.http.post(
+            f"{url}/assign", json={"service_id": "police-safety"}, headers=coordinator
+        )
+        assert resp.status == 409
+        assert "has not consented to police" in (await resp.json())["error"]
+        resp = await api.http.post(
+            f"{url}/signpost", json={"service_ids": ["nope"]}, headers=coordinator
+        )
+        assert resp.status == 422
+        resp = await api.http.post(
+            f"/api/referrals/{first}/needs/N7/close", json={"reason": "x"}, headers=coordinator
+        )
+        assert resp.status == 409
+        # Assign with new consent: a leg goes to the police.
+        resp = await api.http.post(
+            f"{url}/assign",
+            json={
+                "service_id": "police-safety",
+                "consent": {
+                    "method": "verbal",
+                    "given_at": "2026-11-30T10:00:00Z",
+                    "note": "phoned the resident",
+                },
+            },
+            headers=coordinator,
+        )
+        assert resp.status == 200, await resp.text()
+        assert (await resp.json())["needs"][0]["state"] == "referred"
+        again = await api.http.post(f"{url}/close", json={"reason": "x"}, headers=coordinator)
+        assert again.status == 409
+        # Close the other one with a reason.
+        await _queued(api, coordinator, second)
+        resp = await api.http.post(
+            f"/api/referrals/{second}/needs/N1/close",
+            json={"reason": "resident moved away"},
+            headers=coordinator,
+        )
+        assert resp.status == 200, await resp.text()
+        assert (await resp.json())["needs"][0]["state"] == "closed"
+        listed = await (await api.http.get("/api/needs/unallocated", headers=coordinator)).json()
+        assert listed["items"] == []
+
+    await run_api(time_skipping_env, sessions, smtp_sink, webhook_sink, body)
