@@ -33,6 +33,7 @@ from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.metrics import request_timing
 from api.oruk import oruk_cors
 from api.referrals import REFERRAL_CONFIG, ReferralConfig
+from api.web import needs as need_pages
 from api.web import overview, session
 from api.web import partnerships as partnership_pages
 from api.web import referrals as referral_pages
@@ -59,6 +60,7 @@ PAGE_TABLES: tuple[PageTable, ...] = (
     session.pages,
     overview.pages,
     referral_pages.pages,
+    need_pages.pages,
     partnership_pages.pages,
 )
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.errors import DomainRefusal
 from api.http.routing import Call
 from api.http.state import SESSIONS, TEMPORAL
-from api.referrals.common import routes, visible_referral
+from api.referrals.common import NOT_FOUND, routes
 from clients import temporal
 from clients.temporal import ReferralUpdate, connect
 from domain.access import Action
@@ -27,6 +28,7 @@ from domain.referral import ReferralView
 from domain.unallocated import AssignNeed, CloseNeed, NewConsent, QueueAction, SignpostNeed
 from store.db import Sessions
 from store.directory import get_service
+from store.referrals import get_referral
 from store.unallocated import QueuedNeed, unallocated_queue
 from workflows.referral import ReferralWorkflow
 
@@ -108,6 +110,25 @@ class NeedActionSpec:
     command: Callable[[Sessions, str, str, Any], Awaitable[QueueAction]]
 
 
+def form_body(spec: NeedActionSpec, form: dict[str, str]) -> BaseModel:
+    """The action's body from the dashboard's form (validated as the API's JSON is)."""
+    if spec.body is AssignRequest:
+        consent = None
+        if form.get("consent_method"):
+            consent = {
+                "method": form["consent_method"],
+                "given_at": form.get("consent_given_at") or datetime.now(UTC).isoformat(),
+                "note": form.get("consent_note", ""),
+            }
+        return AssignRequest.model_validate(
+            {"service_id": form.get("service_id", "").strip(), "consent": consent}
+        )
+    if spec.body is SignpostRequest:
+        ids = [i.strip() for i in form.get("service_ids", "").split(",") if i.strip()]
+        return SignpostRequest.model_validate({"service_ids": ids})
+    return CloseRequest.model_validate({"reason": form.get("reason", "")})
+
+
 NEED_ACTIONS: tuple[NeedActionSpec, ...] = (
     NeedActionSpec(
         update=ReferralWorkflow.assign_need,
@@ -138,20 +159,31 @@ NEED_ACTIONS: tuple[NeedActionSpec, ...] = (
 
 
 async def act_on_need(
-    call: Call, spec: NeedActionSpec, number: str, need_id: str, body: BaseModel
+    app: web.Application,
+    actor: str,
+    spec: NeedActionSpec,
+    number: str,
+    need_id: str,
+    body: BaseModel,
 ) -> ReferralView:
     """Run ``spec``'s Update for the need (the API's endpoint and the dashboard's form)."""
-    await visible_referral(call, number)
-    sessions = call.request.app[SESSIONS]
-    command = await spec.command(sessions, need_id, call.user().subject, body)
-    client = await connect(call.request.app[TEMPORAL])
+    sessions = app[SESSIONS]
+    if await get_referral(sessions, number) is None:
+        raise web.HTTPNotFound(reason=NOT_FOUND)
+    command = await spec.command(sessions, need_id, actor, body)
+    client = await connect(app[TEMPORAL])
     return await temporal.update_referral(client, number, spec.update, command)
 
 
 def _endpoint(spec: NeedActionSpec) -> Callable[[Call], Awaitable[ReferralView]]:
     async def handler(call: Call) -> ReferralView:
         return await act_on_need(
-            call, spec, call.path("number"), call.path("need_id"), call.body_as(spec.body)
+            call.request.app,
+            call.user().subject,
+            spec,
+            call.path("number"),
+            call.path("need_id"),
+            call.body_as(spec.body),
         )
 
     handler.__name__ = handler.__qualname__ = f"{spec.path}_unallocated_need"
@@ -186,4 +218,4 @@ async def list_unallocated(call: Call) -> UnallocatedQueue:
     return UnallocatedQueue(items=await unallocated_queue(call.request.app[SESSIONS], now=now))
 
 
-__all__ = ["NEED_ACTIONS", "act_on_need"]
+__all__ = ["NEED_ACTIONS", "act_on_need", "form_body"]

@@ -12,6 +12,7 @@ from domain.access import Role
 from domain.directory import NeedCategory
 from domain.referral import Need
 from store.db import Sessions
+from tests.api.test_dashboard_referrals import signed_in
 from tests.helpers.referral_api import ReferralApi, run_api
 from tests.helpers.referral_world import submission
 from tests.helpers.sinks import SmtpSink, WebhookSink
@@ -105,5 +106,35 @@ async def test_the_queue_lists_unallocated_needs_and_acts_on_them(
         assert (await resp.json())["needs"][0]["state"] == "closed"
         listed = await (await api.http.get("/api/needs/unallocated", headers=coordinator)).json()
         assert listed["items"] == []
+
+    await run_api(time_skipping_env, sessions, smtp_sink, webhook_sink, body)
+
+
+async def test_the_dashboard_queue_shows_and_closes_a_need(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    async def body(api: ReferralApi) -> None:
+        referrer = await api.user(Role.REFERRER, "reach-out-1")
+        number = await api.submit(referrer, HEALTH)
+        await _queued(api, await api.user(Role.COORDINATOR, "coord-api"), number)
+        coordinator, csrf = await signed_in(sessions, "coord-1", Role.COORDINATOR)
+        ops, _ = await signed_in(sessions, "ops-1", Role.OPERATIONS)
+        assert (await api.http.get("/needs/unallocated", cookies=ops)).status == 403
+        page = await (await api.http.get("/needs/unallocated", cookies=coordinator)).text()
+        assert number in page
+        assert "no active service" in page
+        resp = await api.http.post(
+            f"/needs/{number}/N1/close",
+            data={"csrf_token": csrf, "reason": "resident moved away"},
+            cookies=coordinator,
+            allow_redirects=False,
+        )
+        assert resp.status == 303, await resp.text()
+        assert "closed" in resp.headers["Location"]
+        view = await api.until(number, referrer, lambda b: b["needs"][0]["state"] == "closed")
+        assert view["status"] in {"open", "closed"}
 
     await run_api(time_skipping_env, sessions, smtp_sink, webhook_sink, body)
