@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, ValidationInfo
+from pydantic import AfterValidator, Field, ValidationInfo
 
 EDGE_CONTEXT = "edge"
 """Validation context key the API sets on request bodies."""
@@ -23,8 +23,11 @@ def one_line(value: str, info: ValidationInfo) -> str:
     return value
 
 
-OneLine = Annotated[str, AfterValidator(one_line)]
-"""A string refused at the API when it holds a line break."""
+ONE_LINE_PATTERN = r"^[^\r\n]*$"
+OneLine = Annotated[
+    str, AfterValidator(one_line), Field(json_schema_extra={"pattern": ONE_LINE_PATTERN})
+]
+"""A string refused at the API when it holds a line break (its JSON schema says so too)."""
 
 
 def header_text(value: str) -> str:

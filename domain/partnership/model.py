@@ -46,7 +46,9 @@ Email = Annotated[
     Field(
         min_length=3,
         max_length=254,
-        pattern=r"^[^@\s]+@[^@\s]+$",
+        # \x85 and \ufeff named as well: the validator's \s and JSON Schema's \s (what API
+        # clients check against) differ on just these two, so the schema says what is refused.
+        pattern=r"^[^@\s\x85\ufeff]+@[^@\s\x85\ufeff]+$",
         description="An email address; one that cannot be delivered to is skipped.",
     ),
 ]
