@@ -269,14 +269,22 @@ async def submit_referral(call: Call) -> ReferralCreated:
                 "referrer": submission.referrer.model_copy(update={"agency_id": user.agency_id})
             }
         )
-    app = call.request.app
+    return await start_referral(call.request.app, submission, submitted_by=user.subject)
+
+
+async def start_referral(
+    app: web.Application, submission: ReferralSubmission, *, submitted_by: str
+) -> ReferralCreated:
+    """Number and store a validated submission and start its workflow: the one way in for
+    every referral, from the API and from the public website alike. If the database or
+    Temporal cannot take it, nothing is kept and the answer is 503."""
     config = app[REFERRAL_CONFIG]
-    client = await _client(call)
+    client = await _app_client(app)
     sessions = app[SESSIONS]
     now = datetime.now(UTC)
     try:
         number = await next_referral_number(sessions, config.number_prefix, now.year)
-        await save_referral(sessions, number, submission, submitted_by=user.subject, at=now)
+        await save_referral(sessions, number, submission, submitted_by=submitted_by, at=now)
     except DBAPIError as exc:
         # One transaction each: a failure keeps nothing of the submission.
         log.warning("referral not stored", error=repr(exc))
@@ -285,7 +293,7 @@ async def submit_referral(call: Call) -> ReferralCreated:
             headers={"Retry-After": "5"},
         ) from None
     inp = referral_input(
-        number, submission, submitted_by=user.subject, today=now.date(), policy=config.policy
+        number, submission, submitted_by=submitted_by, today=now.date(), policy=config.policy
     )
     try:
         await client.start_workflow(
@@ -581,12 +589,28 @@ async def withdraw_consent(call: Call) -> ReferralView:
     stored = await _managed_referral(call)
     reason = call.body_as(WithdrawRequest).reason
     withdrawal = Withdrawal(actor=call.user().subject, reason=reason)
+    return await withdraw_resident_consent(call.request.app, stored, withdrawal)
+
+
+async def withdraw_resident_consent(
+    app: web.Application, stored: StoredReferral, withdrawal: Withdrawal
+) -> ReferralView:
+    """The one way consent is withdrawn, from the API and the resident's tracking page: a
+    running referral stops every leg, tells the agencies and erases the resident's details;
+    an ended one has them erased in the store. Asking twice is refused (409)."""
     try:
-        return await _referral_update(call, WITHDRAW_CONSENT_UPDATE, withdrawal)
+        return await run_update(
+            await _app_client(app),
+            stored.summary.number,
+            WITHDRAW_CONSENT_UPDATE,
+            withdrawal,
+            ReferralView,
+            gone="the referral is no longer running",
+        )
     except WorkflowGone:
         if stored.summary.personal_data_erased:
             raise DomainRefusal("consent was already withdrawn") from None
-    sessions = call.request.app[SESSIONS]
+    sessions = app[SESSIONS]
     await withdraw_consent_after_close(
         sessions,
         ReferralEvent(
@@ -608,8 +632,12 @@ async def withdraw_consent(call: Call) -> ReferralView:
 
 
 async def _client(call: Call) -> Client:
+    return await _app_client(call.request.app)
+
+
+async def _app_client(app: web.Application) -> Client:
     try:
-        return await call.request.app[TEMPORAL].client()
+        return await app[TEMPORAL].client()
     except Exception as exc:
         log.warning("temporal unreachable", error=repr(exc))
         raise web.HTTPServiceUnavailable(
