@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.find import finder
+from api.find import finder, journey, tracking
 from api.find.site import FINDER, STATIC, FinderCache
 
-PAGE_ROUTES: tuple[web.RouteTableDef, ...] = (finder.routes,)
+PAGE_ROUTES: tuple[web.RouteTableDef, ...] = (finder.routes, journey.routes, tracking.routes)
 
 
 def add_website(app: web.Application) -> None:

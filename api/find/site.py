@@ -26,6 +26,7 @@ from api.state import SESSIONS
 from api.web.pages import WEB_CONFIG
 from domain.directory import Directory
 from domain.find import FinderIndex
+from domain.find_words import need_label
 from store.directory import directory_revision, load_directory
 from store.find_visits import load_visit, save_visit, take_allowance
 
@@ -94,6 +95,7 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.filters["need_label"] = need_label
 
 
 @dataclass
