@@ -22,6 +22,7 @@ from domain.find_words import NEED_WORDS
 from domain.service_details import Weekday
 
 EARTH_RADIUS_MILES = 3958.8
+_NO_LIMIT = 1000
 _CAPACITY_ORDER = {Capacity.OPEN: 0, Capacity.LIMITED: 1, Capacity.FULL: 2}
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -87,6 +88,12 @@ class _Entry:
     categories: frozenset[NeedCategory]
     capacity_rank: int
     point: tuple[float, float] | None
+    areas: frozenset[str]
+    min_age: int
+    max_age: int
+    free: bool
+    open_days: frozenset[Weekday]
+    sort_name: str
 
 
 def words(text: str) -> list[str]:
@@ -124,9 +131,22 @@ class FinderIndex:
                     categories=frozenset(service.categories),
                     capacity_rank=_CAPACITY_ORDER[service.capacity],
                     point=point,
+                    areas=frozenset(service.areas),
+                    min_age=service.eligibility.minimum_age or 0,
+                    max_age=_NO_LIMIT
+                    if service.eligibility.maximum_age is None
+                    else service.eligibility.maximum_age,
+                    free=details.free is True,
+                    open_days=frozenset(o.weekday for o in details.opening_times),
+                    sort_name=service.name.lower(),
                 )
             )
         self._entries = entries
+        # Most searches name a need: they scan only that need's services.
+        self._by_need: dict[NeedCategory, list[_Entry]] = {}
+        for entry in entries:
+            for category in entry.categories:
+                self._by_need.setdefault(category, []).append(entry)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -141,17 +161,16 @@ class FinderIndex:
             else None
         )
         ranked: list[tuple[tuple[int, int, int, float, str], _Entry, float | None]] = []
-        for entry in self._entries:
-            service = entry.service
-            if query.need is not None and query.need not in entry.categories:
+        candidates = self._entries if query.need is None else self._by_need.get(query.need, [])
+        age = query.age
+        for entry in candidates:
+            if ward is not None and entry.areas and ward not in entry.areas:
                 continue
-            if ward is not None and service.areas and ward not in service.areas:
+            if age is not None and not entry.min_age <= age <= entry.max_age:
                 continue
-            if not service.eligibility.admits(query.age):
+            if query.free_only and not entry.free:
                 continue
-            if query.free_only and service.details.free is not True:
-                continue
-            if query.open_on is not None and not service.details.open_on(query.open_on):
+            if query.open_on is not None and query.open_on not in entry.open_days:
                 continue
             score = 0
             if wanted:
@@ -167,13 +186,13 @@ class FinderIndex:
                 if origin is not None and entry.point is not None
                 else None
             )
-            local = bool(ward is not None and service.areas)
+            local = bool(ward is not None and entry.areas)
             key = (
                 -score,
                 0 if local else 1,
                 entry.capacity_rank,
                 miles if miles is not None else math.inf,
-                service.name.lower(),
+                entry.sort_name,
             )
             ranked.append((key, entry, miles))
         ranked.sort(key=lambda item: item[0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -106,6 +107,11 @@ class Visit:
     data: dict[str, Any]
     new: bool = False
     cookie: str | None = None
+    loaded: str = ""
+
+    def changed(self) -> bool:
+        """Whether the session must be written (new, or its data differs from what was read)."""
+        return self.new or json.dumps(self.data, sort_keys=True) != self.loaded
 
     @property
     def csrf(self) -> str:
@@ -134,13 +140,17 @@ async def visit_of(request: web.Request) -> Visit:
     if 20 <= len(cookie) <= 100:
         data = await load_visit(request.app[SESSIONS], _key(cookie), now=now)
         if data is not None:
-            return Visit(key=_key(cookie), data=data)
+            return Visit(key=_key(cookie), data=data, loaded=json.dumps(data, sort_keys=True))
     fresh = secrets.token_urlsafe(32)
     return Visit(key=_key(fresh), data={"csrf": secrets.token_urlsafe(24)}, new=True, cookie=fresh)
 
 
 async def keep(request: web.Request, visit: Visit, response: web.StreamResponse) -> None:
-    """Save the session and (for a new one) set its cookie on ``response``."""
+    """Save the session if it changed and (for a new one) set its cookie on ``response``.
+
+    An unchanged session is not written: it lapses two hours after its last change."""
+    if not visit.changed():
+        return
     await save_visit(
         request.app[SESSIONS],
         visit.key,

@@ -73,7 +73,6 @@ async def track(request: web.Request, visit: Visit) -> web.StreamResponse:
         number=stored.summary.number,
         rows=rows,
         erased=stored.summary.personal_data_erased,
-        open=stored.summary.status not in ("closed", "withdrawn"),
         token=token,
         withdrawn=visit.data.pop("withdrawn", None) == stored.summary.number,
     )
