@@ -166,6 +166,7 @@ def banner(settings: Settings, admin_token: str | None, admin_password: str | No
         f"{settings.var_dir.resolve()}.",
         f"  API          {settings.api_url}/api   (OpenAPI: {settings.api_url}/api/openapi.json)",
         f"  Dashboard    {settings.api_url}/",
+        f"  Residents    {settings.api_url}/find/   (public signposting website)",
         f"  Temporal UI  {settings.temporal_ui_url}",
         f"  Temporal     {settings.temporal_address} (namespace {settings.temporal_namespace})",
         f"  Mail sink    smtp://{settings.smtp_host}:{settings.smtp_port} -> "
