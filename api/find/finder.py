@@ -25,7 +25,7 @@ from api.find.site import (
     redirect,
     render,
 )
-from api.state import SESSIONS
+from api.http.state import SESSIONS
 from domain.directory import NeedCategory, Service
 from domain.find import FinderQuery, Place
 from domain.find_words import (

@@ -38,7 +38,7 @@ from api.find.site import (
     redirect,
     render,
 )
-from api.referrals import start_referral
+from api.referrals.submission import take_referral
 from domain.consent_offer import ConsentOffer, consent_offer
 from domain.directory import NeedCategory, Urgency
 from domain.find_words import URGENCY_WORDS, need_label
@@ -347,7 +347,7 @@ async def submit(request: web.Request, visit: Visit) -> web.StreamResponse:
         raise CalmError(
             400, "Some answers need checking", "Please go through the questions again."
         ) from None
-    created = await start_referral(request.app, submission, submitted_by=WEB_SUBMITTER)
+    created = await take_referral(request.app, submission, submitted_by=WEB_SUBMITTER)
     emailed = bool(answers.get("email")) and await start_resident_notice(
         request.app, "confirmation", created.number
     )

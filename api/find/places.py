@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from api.state import SESSIONS
+from api.http.state import SESSIONS
 from domain.find import Place
 from domain.postcodes import normalise_postcode
 from store.geo import find_postcode

@@ -23,8 +23,9 @@ import jinja2
 import structlog
 from aiohttp import web
 
-from api.state import SESSIONS
+from api.http.state import SESSIONS
 from api.web.pages import WEB_CONFIG
+from clients.temporal import TemporalUnavailable
 from domain.directory import Directory
 from domain.find import FinderIndex
 from domain.find_words import need_label
@@ -284,7 +285,7 @@ def page(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespon
                 title="Page not found",
                 message="If you typed the web address, check it is correct.",
             )
-        except web.HTTPServiceUnavailable:
+        except (web.HTTPServiceUnavailable, TemporalUnavailable):
             log.warning("public website could not reach a service it needs")
             return await render(
                 request,

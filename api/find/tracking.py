@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 import structlog
 from aiohttp import web
 
-from api.errors import DomainRefusal
 from api.find.site import FIND_CONFIG, CalmError, Visit, finder, form_of, page, redirect, render
-from api.referrals import withdraw_resident_consent
-from api.state import SESSIONS
+from api.http.errors import DomainRefusal
+from api.http.state import SESSIONS
+from api.referrals.consent import withdraw_resident_consent
+from clients.temporal import WorkflowRefused
 from domain.directory import NeedCategory
 from domain.find_words import LEG_WORDS, NEED_STATE_WORDS, need_label
 from domain.referral import LegState, NeedState, Withdrawal
@@ -104,7 +105,7 @@ async def withdraw(request: web.Request, visit: Visit) -> web.StreamResponse:
                 actor=RESIDENT_ACTOR, reason="The resident withdrew consent on the tracking page"
             ),
         )
-    except DomainRefusal:
+    except (DomainRefusal, WorkflowRefused):
         log.info("consent already withdrawn", referral=stored.summary.number)
     visit.data["withdrawn"] = stored.summary.number
     return await redirect(request, visit, f"/find/track/{token}")

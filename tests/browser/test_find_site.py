@@ -21,11 +21,11 @@ from domain.referral import ACCEPT_UPDATE, AgencyAction, LegState
 from store.db import Sessions
 from store.demo import load_demo_directory, load_demo_postcodes
 from store.referrals import get_referral
-from tests.browser.find_checks import check_page
 from tests.conftest import StaticTemporal, UnreachableTemporal
-from tests.find.site_world import TRACK_LINK, find_config, run_site_world
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, eventually
+from tests.helpers.find_checks import check_page
+from tests.helpers.find_site import TRACK_LINK, find_config, run_site_world
+from tests.helpers.referral_world import World, eventually
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 pytestmark = pytest.mark.browser
 

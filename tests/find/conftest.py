@@ -12,7 +12,7 @@ from api.web.pages import WebConfig
 from store.db import Sessions
 from store.demo import load_demo_directory, load_demo_postcodes
 from tests.conftest import UnreachableTemporal
-from tests.find.visitor import Visitor
+from tests.helpers.find_visitor import Visitor
 
 
 @pytest_asyncio.fixture

@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from api.app import create_app
 from store.db import Sessions
 from tests.conftest import UnreachableTemporal
-from tests.find.visitor import Visitor, text_of
+from tests.helpers.find_visitor import Visitor, text_of
 
 
 async def test_search_by_need_near_a_postcode(visitor: Visitor) -> None:

@@ -16,8 +16,8 @@ from store.db import Sessions
 from store.demo import load_demo_directory, load_demo_postcodes
 from store.schema import FindOutboxRow, ReferralRow
 from tests.conftest import UnreachableTemporal
-from tests.find.site_world import find_config
-from tests.find.visitor import Visitor, text_of
+from tests.helpers.find_site import find_config
+from tests.helpers.find_visitor import Visitor, text_of
 
 ABOUT = {
     "name": "Edna Pettigrew",

@@ -13,10 +13,10 @@ from temporalio.testing import WorkflowEnvironment
 from domain.referral import ACCEPT_UPDATE, AgencyAction, LegState
 from store.db import Sessions
 from store.referrals import get_referral, load_personal_data
-from tests.find.site_world import TRACK_LINK, run_site_world, serve_site
-from tests.find.visitor import Visitor, text_of
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, eventually
+from tests.helpers.find_site import TRACK_LINK, run_site_world, serve_site
+from tests.helpers.find_visitor import Visitor, text_of
+from tests.helpers.referral_world import World, eventually
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 pytestmark = pytest.mark.e2e
 

@@ -27,7 +27,7 @@ from domain.tracking_link import link_key, verify_link
 from store.db import Sessions
 from store.find_visits import queue_email, queued_email
 from store.referrals import save_referral
-from tests.sinks import SmtpSink
+from tests.helpers.sinks import SmtpSink
 from workers.worker import INTERCEPTORS
 from workflows.resident_notice import ResidentNoticeWorkflow
 

@@ -20,8 +20,8 @@ from domain.tracking_link import link_key
 from store.db import Sessions
 from store.demo import demo_directory, load_demo_postcodes
 from tests.conftest import StaticTemporal
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, run_world
+from tests.helpers.referral_world import World, run_world
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows.resident_notice import ResidentNoticeWorkflow
 
 LINK_KEY = link_key("test-callback-master-secret")
