@@ -322,14 +322,15 @@ async def shortlist_email(request: web.Request, visit: Visit) -> web.StreamRespo
     if is_spam(form):
         raise CalmError(400, "We could not send that", "Please try again later.")
     email = first(form, "email")[:320]
-    errors: dict[str, str] = {}
     if not items:
-        errors["email"] = "Add a service to your shortlist before emailing it"
-    else:
-        try:
-            Resident(name="-", email=email)
-        except ValidationError:
-            errors["email"] = "Enter an email address in the correct format, like name@example.com"
+        raise CalmError(
+            400, "Your shortlist is empty", "Add a service to your shortlist before emailing it."
+        )
+    errors: dict[str, str] = {}
+    try:
+        Resident(name="-", email=email)
+    except ValidationError:
+        errors["email"] = "Enter an email address in the correct format, like name@example.com"
     if errors:
         return await render(
             request,

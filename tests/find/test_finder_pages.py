@@ -131,3 +131,9 @@ async def test_brand_colour_and_no_crown(visitor: Visitor) -> None:
         css = await resp.text()
     assert "GDS Transport" not in css
     assert "@font-face" not in css
+
+
+async def test_emailing_an_empty_shortlist_gets_a_plain_page(visitor: Visitor) -> None:
+    await visitor.get("/find/")  # a page with a form: the session's token
+    html = await visitor.post("/find/shortlist/email", {"email": "me@home.example"}, status=400)
+    assert "Your shortlist is empty" in text_of(html)

@@ -159,3 +159,25 @@ async def test_refer_yourself_without_consent_is_signposted(
             assert world.smtp.to("housing@tendring-dc.example.org") == []
 
     await run_site_world(dev_env.client, sessions, smtp_sink, webhook_sink, body)
+
+
+async def test_shortlist_emailed_to_yourself(
+    dev_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink, webhook_sink: WebhookSink
+) -> None:
+    async def body(world: World) -> None:
+        async with serve_site(world) as client:
+            visitor = Visitor(client)
+            await visitor.get("/find/services/cab-benefits-debt")
+            await visitor.post("/find/shortlist/add", {"service_id": "cab-benefits-debt"})
+            await visitor.post("/find/shortlist/add", {"service_id": "acm-befriending"})
+            await visitor.post("/find/shortlist/email", {"email": "me@home.example"})
+            assert visitor.url.endswith("/find/shortlist")
+            assert "We are emailing your shortlist to me@home.example" in text_of(visitor.last)
+            await eventually(lambda: bool(world.smtp.to("me@home.example")))
+            [message] = world.smtp.to("me@home.example")
+            text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            assert "Benefits and debt advice" in text
+            assert "01255 000101" in text
+            assert "Befriending and lunch clubs" in text
+
+    await run_site_world(dev_env.client, sessions, smtp_sink, webhook_sink, body)
