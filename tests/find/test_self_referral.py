@@ -156,6 +156,14 @@ async def test_refer_yourself_without_consent_is_signposted(
             await eventually(
                 lambda: any("Where to get help" in m["Subject"] for m in world.smtp.to(RESIDENT))
             )
+            signpost = next(
+                m for m in world.smtp.to(RESIDENT) if "Where to get help" in m["Subject"]
+            )
+            text = signpost.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            # The service's contact details and its public page, not the staff dashboard.
+            assert "Email: housing@tendring-dc.example.org" in text
+            assert "/find/services/" in text
+            assert f"/referrals/{number}" not in text
             assert world.smtp.to("housing@tendring-dc.example.org") == []
 
     await run_site_world(dev_env.client, sessions, smtp_sink, webhook_sink, body)
