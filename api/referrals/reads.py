@@ -6,7 +6,7 @@ Lists and details come from the store's read model, filtered by the one share ru
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,13 +26,13 @@ from domain.access import (
 )
 from domain.directory import Urgency
 from domain.referral import (
-    ReferralSource,
     ReferralStatus,
     ReferralView,
     Referrer,
     Resident,
 )
 from store.referrals import (
+    ReferralFacts,
     ReferralFilter,
     ReferralSummary,
     StoredEvent,
@@ -82,27 +82,10 @@ class PersonalDetails(BaseModel):
     need_notes: dict[str, str] = Field(description="Notes by need id.")
 
 
-class ReferralDetail(BaseModel):
+class ReferralDetail(ReferralFacts, ReferralSummary):
     """One referral: the read model's needs, legs and events, the workflow's live state, and
     the personal details when the caller may read them."""
 
-    number: str
-    source: ReferralSource
-    ward: str
-    status: ReferralStatus
-    urgency: Urgency
-    breached: bool
-    next_deadline: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    submitted_by: str
-    referrer_agency_id: str | None
-    consent_agency_ids: list[str]
-    status_reason: str
-    follow_up_due_at: datetime | None
-    follow_up_made_difference: bool | None
-    follow_up_score: int | None
-    personal_data_erased: bool
     needs: list[StoredNeed]
     legs: list[StoredLeg]
     events: list[StoredEvent]
@@ -207,25 +190,9 @@ async def get_referral_endpoint(call: Call) -> ReferralDetail:
                 need_notes=share.notes(data.need_notes),
             )
             await audit_personal_read(call.request, user, f"/api/referrals/{number}")
-    s = stored.summary
     return ReferralDetail(
-        number=s.number,
-        source=s.source,
-        ward=s.ward,
-        status=s.status,
-        urgency=s.urgency,
-        breached=s.breached,
-        next_deadline=s.next_deadline,
-        created_at=s.created_at,
-        updated_at=s.updated_at,
-        submitted_by=stored.submitted_by,
-        referrer_agency_id=stored.referrer_agency_id,
-        consent_agency_ids=stored.consent_agency_ids,
-        status_reason=stored.status_reason,
-        follow_up_due_at=stored.follow_up_due_at,
-        follow_up_made_difference=stored.follow_up_made_difference,
-        follow_up_score=stored.follow_up_score,
-        personal_data_erased=s.personal_data_erased,
+        **stored.summary.model_dump(),
+        **stored.model_dump(include=set(ReferralFacts.model_fields)),
         needs=needs,
         legs=legs,
         events=events,
