@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.audit import audit_personal_read
+from api.http.paging import Paging
 from api.http.routing import Call, QueryDateTime
 from api.http.state import SESSIONS, TEMPORAL
 from api.referrals.common import NOT_FOUND, routes
@@ -47,10 +48,8 @@ from store.referrals import (
 LIVE_STATE_WAIT = timedelta(seconds=3)
 
 
-class ReferralQuery(BaseModel):
+class ReferralQuery(Paging):
     """Filters of the referral list, all optional, and its page (newest first)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     status: ReferralStatus | None = None
     ward: str | None = Field(default=None, min_length=1, max_length=100)
@@ -61,8 +60,6 @@ class ReferralQuery(BaseModel):
     breached: bool | None = None
     created_from: QueryDateTime | None = Field(default=None, description="Created at or after.")
     created_to: QueryDateTime | None = Field(default=None, description="Created before.")
-    page: int = Field(default=1, ge=1, le=100_000)
-    per_page: int = Field(default=50, ge=1, le=500)
 
 
 class ReferralList(BaseModel):
@@ -97,12 +94,9 @@ class ReferralDetail(ReferralFacts, ReferralSummary):
     )
 
 
-class WorklistQuery(BaseModel):
+class WorklistQuery(Paging):
     """A page of an agency's worklist."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    page: int = Field(default=1, ge=1, le=100_000)
     per_page: int = Field(default=100, ge=1, le=500)
 
 
@@ -137,7 +131,7 @@ async def list_referrals_endpoint(call: Call) -> ReferralList:
         created_from=q.created_from,
         created_to=q.created_to,
         limit=q.per_page,
-        offset=(q.page - 1) * q.per_page,
+        offset=q.offset,
     )
     if not sees_all_referrals(user):
         if user.role is Role.AGENCY:
@@ -219,7 +213,7 @@ async def worklist(call: Call) -> Worklist:
         raise web.HTTPNotFound(reason="no such worklist")
     q = call.query_as(WorklistQuery)
     items = await agency_worklist(
-        call.request.app[SESSIONS], agency_id, limit=q.per_page, offset=(q.page - 1) * q.per_page
+        call.request.app[SESSIONS], agency_id, limit=q.per_page, offset=q.offset
     )
     return Worklist(agency_id=agency_id, page=q.page, per_page=q.per_page, items=items)
 
