@@ -15,6 +15,7 @@ from api.headers import REQUEST_ID
 from api.routing import ENDPOINT, PRINCIPAL, Call, QueryDateTime, RouteTable
 from api.state import SESSIONS
 from domain.access import Action, Principal
+from domain.spreadsheet import text_cell
 from store.audit import append_audit, read_audit
 from store.schema import AuditEvent
 
@@ -191,5 +192,6 @@ async def audit_export(call: Call) -> web.StreamResponse:
 
 def _csv_line(values: Any) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(["" if v is None else v for v in values])
+    # Subjects, paths and reasons are callers' text: a spreadsheet must show them, not run them.
+    csv.writer(buffer).writerow([text_cell(v) for v in values])
     return buffer.getvalue().encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 from pathlib import Path
 
@@ -82,3 +83,31 @@ def test_unreadable_feeds_are_refused(
     with pytest.raises(SystemExit):
         main(["directory", "import", str(tmp_path / "missing.json")])
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_export_writes_formula_like_text_as_text_and_imports_it_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "first.db"
+    _use(monkeypatch, first)
+    service = example_service()
+    service["name"] = '=HYPERLINK("http://evil.example","Counselling")'
+    service["description"] = "@SUM(A1:A9) and -5 in a sentence"
+    service["service_at_locations"][0]["location"].update(latitude=51.79, longitude=1.15)
+    feed = tmp_path / "feed.json"
+    feed.write_text(json.dumps(service))
+    main(["directory", "import", str(feed)])
+    main(["directory", "export", str(tmp_path / "tables")])
+    capsys.readouterr()
+
+    with (tmp_path / "tables" / "services.csv").open(newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["name"] == '\'=HYPERLINK("http://evil.example","Counselling")'
+    assert row["description"] == "'@SUM(A1:A9) and -5 in a sentence"
+
+    second = tmp_path / "second.db"
+    _use(monkeypatch, second)
+    main(["directory", "import", str(tmp_path / "tables")])
+    (back,) = _directory(second).services
+    assert back.name == service["name"]  # the apostrophe is taken off again on import
+    assert _directory(second) == _directory(first)
