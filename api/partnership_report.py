@@ -34,9 +34,9 @@ def _as_text(sheet: Worksheet) -> None:
                 cell.data_type = "s"
 
 
-def review_html(report: ReviewReport) -> str:
-    """The report as a standalone HTML page."""
-    return _env.get_template("partnership_review.html").render(r=report)
+def review_html(report: ReviewReport, *, nonce: str) -> str:
+    """The report as a standalone HTML page; its inline style carries the CSP ``nonce``."""
+    return _env.get_template("partnership_review.html").render(r=report, nonce=nonce)
 
 
 def review_xlsx(report: ReviewReport) -> bytes:

@@ -27,6 +27,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import DomainRefusal
+from api.headers import csp_nonce
 from api.partnership_report import XLSX, review_html, review_xlsx
 from api.routing import Call, RouteTable
 from api.state import SESSIONS, TASK_QUEUE, TEMPORAL
@@ -334,7 +335,8 @@ async def partnership_review(call: Call) -> ReviewReport:
 async def partnership_review_html(call: Call) -> web.Response:
     """The review report as a printable page."""
     report: ReviewReport = await _query(call, PartnershipWorkflow.review_report, ReviewReport)
-    return web.Response(text=review_html(report), content_type="text/html", charset="utf-8")
+    html = review_html(report, nonce=csp_nonce(call.request))
+    return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 
 @routes.route(

@@ -82,7 +82,7 @@ async def test_sign_in_sets_a_hardened_cookie_and_opens_the_overview(
     html = await page.text()
     assert "Olu Operations" in html
     assert re.search(r'<span class="num">12</span> partner organisations', html)
-    assert "script-src" not in page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in page.headers["Content-Security-Policy"]
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
 
 
