@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,8 +37,21 @@ def _use(monkeypatch: pytest.MonkeyPatch, db: Path) -> None:
     monkeypatch.setenv("PARTNERFLOW_LOG_LEVEL", "WARNING")
 
 
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The loosest umask, under which files would be created world-writable."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
 def test_import_dry_run_then_import_then_export_round_trips(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    open_umask: None,
 ) -> None:
     first = tmp_path / "first.db"
     _use(monkeypatch, first)
@@ -51,6 +67,10 @@ def test_import_dry_run_then_import_then_export_round_trips(
     main(["directory", "export", str(tmp_path / "tables")])
     assert "wrote 17 ORUK tables (1 services)" in capsys.readouterr().out
     assert (tmp_path / "tables" / "services.csv").read_text().count(EXAMPLE_ID) == 1
+    # Exports are the owner's alone, whatever the umask.
+    assert stat.S_IMODE((tmp_path / "tables").stat().st_mode) == 0o700
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "tables").iterdir()}
+    assert modes == {0o600}
 
     second = tmp_path / "second.db"
     _use(monkeypatch, second)
