@@ -87,6 +87,25 @@ async def audit_personal_read(request: web.Request, principal: Principal, path: 
     )
 
 
+async def audit_sign_in_throttled(request: web.Request, account: str) -> None:
+    """Record that a sign-in to ``account`` from this address was refused as throttled."""
+    await append_audit(
+        request.app[SESSIONS],
+        AuditEvent(
+            at=datetime.now(UTC),
+            request_id=request.get(REQUEST_ID, ""),
+            subject=account,
+            role=None,
+            agency_id=None,
+            action="sign_in_throttled",
+            method=request.method,
+            path=request.path[:2000],
+            status=429,
+            remote=request.remote,
+        ),
+    )
+
+
 class AuditQuery(BaseModel):
     """Filters of the audit trail."""
 

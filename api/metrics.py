@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +22,7 @@ from api.routing import ENDPOINT, Call, RouteTable
 from api.state import SESSIONS
 from domain.partnership import Stage
 from domain.referral import FINAL_REFERRAL_STATUSES, NeedState, ReferralStatus
+from store.overview import SIGN_IN_WINDOW
 from store.schema import (
     NotificationFailure,
     NotificationRecord,
@@ -28,6 +30,7 @@ from store.schema import (
     ReferralNeedRow,
     ReferralRow,
 )
+from store.staff import failed_sign_ins
 
 routes = RouteTable("monitoring")
 
@@ -142,7 +145,21 @@ async def partnership_gauges(session: AsyncSession, registry: CollectorRegistry)
     )
 
 
-STORE_GAUGES: list[StoreGauge] = [notification_gauges, referral_gauges, partnership_gauges]
+async def sign_in_gauges(session: AsyncSession, registry: CollectorRegistry) -> None:
+    """Dashboard sign-ins refused in the last 24 hours (guessing shows here first)."""
+    Gauge(
+        "partnerflow_sign_ins_failed",
+        "Dashboard sign-ins refused (wrong name or password) in the last 24 hours.",
+        registry=registry,
+    ).set(await failed_sign_ins(session, since=datetime.now(UTC) - SIGN_IN_WINDOW))
+
+
+STORE_GAUGES: list[StoreGauge] = [
+    notification_gauges,
+    referral_gauges,
+    partnership_gauges,
+    sign_in_gauges,
+]
 
 
 @routes.route(
