@@ -36,6 +36,7 @@ from domain.access import (
     sees_all_referrals,
 )
 from domain.directory import Urgency
+from domain.patterns import NOT_BLANK
 from domain.referral import (
     ACCEPT_UPDATE,
     CLOSE_UPDATE,
@@ -209,7 +210,7 @@ class DeclineRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000, pattern=r"\S")
+    reason: str = Field(min_length=1, max_length=1000, pattern=NOT_BLANK)
 
     _reason = field_validator("reason")(_required_text)
 
@@ -219,7 +220,7 @@ class WithdrawRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000, pattern=r"\S")
+    reason: str = Field(min_length=1, max_length=1000, pattern=NOT_BLANK)
 
     _reason = field_validator("reason")(_required_text)
 
