@@ -85,6 +85,9 @@ def test_up_serves_authenticates_refuses_a_second_and_stops_cleanly(stack: Stack
             {"subject": "admin", "role": "admin", "agency_id": None},
         )
         assert get_json(f"{stack.api}/api/me")[0] == 401
+        # The request: an 8 KB query string, refused by the HTTP parser, as JSON.
+        status, problem = get_json(f"{stack.api}/oruk/taxonomies?{'q' * 8200}")
+        assert (status, problem["status"]) == (400, 400)
         with urllib.request.urlopen(stack.ui, timeout=10) as ui:  # noqa: S310
             assert ui.status == 200
 
