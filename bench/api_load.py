@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.app import create_app
-from api.parser_errors import ApiRunner
+from api.http.parser_errors import ApiRunner
 from bench.common import bench_stack, dev_server, free_port, percentile, report, submission
 from domain.access import Role
 from store.tokens import issue_token

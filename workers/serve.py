@@ -12,7 +12,7 @@ from aiohttp import web
 from temporalio.client import Client
 
 from api.app import create_app
-from api.parser_errors import ApiRunner
+from api.http.parser_errors import ApiRunner
 from api.referrals import ReferralConfig
 from api.web.pages import WebConfig
 from store.db import Sessions

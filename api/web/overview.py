@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.state import SESSIONS
+from api.http.state import SESSIONS
 from api.web.pages import PageCall, PageTable, render
 from domain.access import Action, may
 from store.overview import read_overview

@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import Field, TypeAdapter, ValidationError
 
-from api.referrals import DeclineRequest
+from api.referrals.legs import DeclineRequest
 from domain.partnership import Email
 from domain.patterns import DIALECT_DEPENDENT
 

@@ -17,7 +17,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from api.app import create_app
-from api.parser_errors import ApiRunner
+from api.http.parser_errors import ApiRunner
 from domain.access import Role
 from store.db import Sessions
 from store.tokens import issue_token

@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from tests.conftest import SCRIPTS
-from tests.stack import Stack, get_json
+from tests.helpers.stack import Stack, get_json
 from workers.first_admin import read_first_admin
 
 pytestmark = pytest.mark.e2e

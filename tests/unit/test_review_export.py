@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from api.partnership_report import review_xlsx
 from domain.partnership import RecordIndicatorActual, StartReview, apply
 from domain.review import build_report
-from tests import partnership_scenario as sc
+from tests.helpers import partnership_scenario as sc
 from tests.unit.test_partnership import T0, implementing, run
 
 EVIL = '=HYPERLINK("http://evil.example","x")'

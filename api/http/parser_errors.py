@@ -20,8 +20,8 @@ from aiohttp.http_exceptions import (
 )
 from aiohttp.web_protocol import RequestHandler
 
-from api.errors import Problem
-from api.headers import add_security_headers, served_over_tls
+from api.http.errors import Problem
+from api.http.headers import add_security_headers, served_over_tls
 
 _MESSAGES = {
     500: "internal error; it has been logged",

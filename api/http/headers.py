@@ -4,7 +4,7 @@ The headers are set as each response is prepared (``on_response_prepare``), not 
 middleware wrapping the handler: that way they reach redirects raised past the middlewares,
 streamed exports, static files, 404/405 from the router and every page, the public ones
 included. Errors of aiohttp's own HTTP parser, which never reach the application, get the same
-headers from ``api.parser_errors``.
+headers from ``api.http.parser_errors``.
 """
 
 from __future__ import annotations
