@@ -1,5 +1,6 @@
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 
 import aiohttp
@@ -16,7 +17,7 @@ from store import staff
 from store.db import Sessions
 from store.demo import load_demo_directory
 from store.overview import read_overview
-from store.schema import AuditEvent, StaffUser
+from store.schema import AuditEvent, LoginAttempt, StaffUser
 from store.staff import create_user
 from tests.conftest import UnreachableTemporal
 from workers.status import render
@@ -128,6 +129,15 @@ async def test_an_attacker_cannot_lock_a_named_user_out(
         # A few wrong passwords are just wrong; then this address must wait, doubling.
         assert statuses[: PAIR_FREE_FAILURES - 1] == [401] * (PAIR_FREE_FAILURES - 1)
         assert set(statuses[PAIR_FREE_FAILURES - 1 :]) == {429}
+        # The guessing has gone on (recorded here, so the wait is minutes, not a second that
+        # a slow machine could let run out before the next request).
+        async with sessions.begin() as session:
+            session.add_all(
+                LoginAttempt(
+                    username="ops", remote="127.0.0.2", at=datetime.now(UTC), succeeded=False
+                )
+                for _ in range(10)
+            )
         # Waiting, even the right password is not checked from the guessing address...
         status, text, headers = await attacker.sign_in("ops", PASSWORD)
         assert status == 429
@@ -163,10 +173,23 @@ async def test_the_wait_doubles_while_a_pair_keeps_failing(sessions: Sessions) -
     with pytest.raises(staff.Throttled) as second:
         await staff.sign_in(sessions, username="cora", password="x", remote="10.1.1.1")
     assert second.value.seconds == 2
-    # Another address is not held up; and its success does not clear the guesser's wait.
+
+
+async def test_another_address_signing_in_does_not_clear_the_guessers_wait(
+    sessions: Sessions,
+) -> None:
+    await create_user(sessions, username="cora", password=PASSWORD, role=Role.COORDINATOR)
+    # A guesser with ten failures in a row just now: a wait of minutes, not seconds.
+    just_now = datetime.now(UTC) - timedelta(seconds=1)
+    async with sessions.begin() as session:
+        session.add_all(
+            LoginAttempt(username="cora", remote="10.1.1.1", at=just_now, succeeded=False)
+            for _ in range(10)
+        )
     assert await staff.sign_in(sessions, username="cora", password=PASSWORD, remote="10.2.2.2")
-    with pytest.raises(staff.Throttled):
+    with pytest.raises(staff.Throttled) as waiting:
         await staff.sign_in(sessions, username="cora", password=PASSWORD, remote="10.1.1.1")
+    assert waiting.value.seconds > 60
 
 
 async def test_an_address_guessing_across_accounts_is_throttled_on_all(
@@ -178,6 +201,12 @@ async def test_an_address_guessing_across_accounts_is_throttled_on_all(
         assert result is None
     with pytest.raises(staff.Throttled):
         await staff.sign_in(sessions, username="someone", password="x", remote="10.3.3.3")
+    # More of the same (recorded here: a wait of minutes, whatever the machine's speed).
+    async with sessions.begin() as session:
+        session.add_all(
+            LoginAttempt(username=f"x{i}", remote="10.3.3.3", at=datetime.now(UTC), succeeded=False)
+            for i in range(10)
+        )
     with pytest.raises(staff.Throttled):
         await staff.sign_in(sessions, username="cora", password=PASSWORD, remote="10.3.3.3")
     assert await staff.sign_in(sessions, username="cora", password=PASSWORD, remote="10.4.4.4")
