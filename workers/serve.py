@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from api.find.site import FindConfig
+from api.http.parser_errors import ApiRunner
 from api.referrals import ReferralConfig
 from api.web.pages import WebConfig
 from domain.tracking_link import link_key
@@ -58,7 +59,7 @@ async def api_server(
         callback_secret=settings.callback_secret.get_secret_value(),
         find_config=find_config(settings),
     )
-    runner = web.AppRunner(app, access_log=None)
+    runner = ApiRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.api_host, settings.api_port)
     await site.start()

@@ -23,4 +23,20 @@ def add_website(app: web.Application) -> None:
                 route.handler,
                 name=f"page.find.{getattr(route.handler, '__name__', route.path)}",
             )
-    app.router.add_static("/find/assets", STATIC, name="static.find")
+    app.router.add_get("/find/assets/{path:.+}", find_asset, name="static.find")
+
+
+# The website's own files, listed once: a name not on the list is a 404, never a path outside.
+ASSETS = frozenset(
+    str(p.relative_to(STATIC)) for p in STATIC.rglob("*") if p.is_file() and p.suffix != ".txt"
+) | {"govuk/LICENSE.txt"}
+
+
+async def find_asset(request: web.Request) -> web.StreamResponse:
+    """One of the website's CSS, JavaScript or licence files."""
+    path = request.match_info["path"]
+    if path not in ASSETS:
+        raise web.HTTPNotFound(text="no such file")
+    response = web.FileResponse(STATIC / path)
+    response.headers["Cache-Control"] = "max-age=3600"
+    return response

@@ -23,6 +23,7 @@ import jinja2
 import structlog
 from aiohttp import web
 
+from api.http.headers import served_over_tls
 from api.http.state import SESSIONS
 from api.web.pages import WEB_CONFIG
 from clients.temporal import TemporalUnavailable
@@ -40,10 +41,6 @@ COOKIE = "pf_find"
 VISIT_LIFETIME = timedelta(hours=2)
 MAX_FORM_BYTES = 16 * 1024
 HONEYPOT = "website"
-PAGE_CSP = (
-    "default-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
 RATE_WINDOW = timedelta(hours=1)
 
 
@@ -166,7 +163,7 @@ async def keep(request: web.Request, visit: Visit, response: web.StreamResponse)
             samesite="Lax",
             path="/find",
             max_age=int(VISIT_LIFETIME.total_seconds()),
-            secure=request.secure or request.app[WEB_CONFIG].secure_cookies,
+            secure=served_over_tls(request) or request.app[WEB_CONFIG].secure_cookies,
         )
 
 
@@ -185,7 +182,6 @@ async def render(
         **context,
     )
     response = web.Response(text=html, content_type="text/html", status=status)
-    response.headers["Content-Security-Policy"] = PAGE_CSP
     response.headers["Cache-Control"] = "no-store"
     await keep(request, visit, response)
     return response

@@ -137,3 +137,16 @@ async def test_emailing_an_empty_shortlist_gets_a_plain_page(visitor: Visitor) -
     await visitor.get("/find/")  # a page with a form: the session's token
     html = await visitor.post("/find/shortlist/email", {"email": "me@home.example"}, status=400)
     assert "Your shortlist is empty" in text_of(html)
+
+
+async def test_pages_carry_the_security_headers_and_assets_are_listed(visitor: Visitor) -> None:
+    async with visitor.client.get("/find/") as resp:
+        assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
+        assert resp.headers["X-Frame-Options"] == "DENY"
+        assert resp.headers["Referrer-Policy"] == "no-referrer"
+        assert resp.headers["Cache-Control"] == "no-store"
+    async with visitor.client.get("/find/assets/find.js") as resp:
+        assert resp.status == 200
+    for path in ("/find/assets/../site.py", "/find/assets/nothing.css", "/find/assets/%2e%2e/x"):
+        async with visitor.client.get(path) as resp:
+            assert resp.status == 404, path
