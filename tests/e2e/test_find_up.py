@@ -49,7 +49,7 @@ async def test_resident_finds_refers_and_tracks_on_up(tmp_path: Path) -> None:
     process = stack.start()
     try:
         stack.wait_ready(process)
-        admin = stack.printed_token()
+        admin = stack.admin_token()
         assert admin
         assert f"{stack.api}/find/" in stack.out.read_text()
         # The session cookie is Secure; a browser sends it to 127.0.0.1, so this client does.
