@@ -24,9 +24,11 @@ from api import (
 from api.audit import audit_trail
 from api.callbacks import CALLBACK_MASTER_SECRET
 from api.codec import CODEC, CORS_ORIGINS, codec_cors
+from api.find import add_website
+from api.find.site import FIND_CONFIG, FindConfig
 from api.health import OPENAPI
 from api.http.errors import error_middleware
-from api.http.headers import request_context
+from api.http.headers import request_context, security_headers
 from api.http.openapi import build_openapi
 from api.http.routing import Endpoint, RouteTable, wrap
 from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
@@ -37,7 +39,7 @@ from api.web import needs as need_pages
 from api.web import overview, session
 from api.web import partnerships as partnership_pages
 from api.web import referrals as referral_pages
-from api.web.pages import STATIC, WEB_CONFIG, Page, PageTable, WebConfig, wrap_page
+from api.web.pages import WEB_CONFIG, Page, PageTable, WebConfig, static_file, wrap_page
 from clients.temporal import set_call_deadline
 from domain.access import Principal
 from store.db import Sessions
@@ -96,6 +98,7 @@ def create_app(
     web_config: WebConfig | None = None,
     referral_config: ReferralConfig | None = None,
     callback_secret: str | None = None,
+    find_config: FindConfig | None = None,
     call_deadline: timedelta | None = None,
 ) -> web.Application:
     """Build the API with its routes, error handling and shared state.
@@ -105,6 +108,7 @@ def create_app(
     ``referral_config`` numbers new referrals and sets their timings.
     ``callback_secret`` is the master secret partner callbacks' secrets derive from
     (without it, callbacks are refused).
+    ``find_config`` sets up the public signposting website under ``/find/``.
     ``call_deadline`` is how long an Update or a query waits for the workflow's answer.
     """
     if call_deadline is not None:
@@ -140,6 +144,9 @@ def create_app(
         app.router.add_route(
             page.method, page.path, wrap_page(page), name=f"page.{page.handler.__name__}"
         )
-    app.router.add_static("/static", STATIC, name="static", append_version=True)
+    app.router.add_get("/static/{name}", static_file, name="static")
+    app[FIND_CONFIG] = find_config or FindConfig()
+    add_website(app)
+    app.on_response_prepare.append(security_headers)
     app[OPENAPI] = build_openapi(eps, title="partnerflow API", version="0.1.0")
     return app

@@ -21,6 +21,10 @@ import structlog
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
+    Schedule,
+    ScheduleAlreadyRunningError,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -35,11 +39,13 @@ from domain.offers import OfferAcceptance
 from domain.oruk.sync import DirectorySyncInput
 from domain.partnership import PartnershipAction, PartnershipState, Stage
 from domain.referral import LegView, ReferralInput, ReferralView
+from domain.resident_notice import ResidentNotice, resident_notice_id
 from workflows import search_attributes as sa
 from workflows.directory_sync import DirectorySyncWorkflow
 from workflows.partnership import ActionResult, PartnershipInput, PartnershipWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow
+from workflows.resident_notice import ResidentNoticeWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -180,6 +186,24 @@ async def start_referral(
         if not (lost_answer and await _started_since(client, referral.number, since)):
             log.warning("referral not started", referral=referral.number, error=repr(exc))
             raise TemporalUnavailable("Temporal did not take the referral") from None
+
+
+async def start_resident_notice(client: Client, notice: ResidentNotice, *, task_queue: str) -> None:
+    """Start the workflow that sends one email to a resident (once per notice: a second start
+    of the same notice is already done); otherwise :class:`TemporalUnavailable`."""
+    try:
+        await client.start_workflow(
+            ResidentNoticeWorkflow.run,
+            notice,
+            id=resident_notice_id(notice),
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        return
+    except Exception as exc:
+        log.warning("resident notice not started", kind=notice.kind.value, error=repr(exc))
+        raise TemporalUnavailable("Temporal did not take the email") from None
 
 
 async def _started_since(client: Client, workflow_id: str, since: datetime) -> bool:
@@ -409,3 +433,20 @@ async def query_partnership(
         raise _partnership_rpc(exc, query=True) from None
     except WorkflowQueryFailedError as exc:
         raise TemporalUnavailable(f"the partnership could not answer: {exc}") from None
+
+
+# Schedules.
+
+
+async def ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:
+    """Create the schedule ``schedule_id``, or replace the one running under that id."""
+    try:
+        await client.create_schedule(schedule_id, schedule)
+        log.info("schedule created", schedule_id=schedule_id)
+    except ScheduleAlreadyRunningError:
+
+        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(schedule_id).update(replace)
+        log.info("schedule updated", schedule_id=schedule_id)

@@ -24,6 +24,7 @@ from clients import temporal
 from clients.temporal import ReferralUpdate, connect
 from domain.access import Action
 from domain.directory import ServiceStatus
+from domain.patterns import NOT_BLANK
 from domain.referral import ReferralView
 from domain.unallocated import AssignNeed, CloseNeed, NewConsent, QueueAction, SignpostNeed
 from store.db import Sessions
@@ -55,7 +56,7 @@ class CloseRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000, pattern=r"\S")
+    reason: str = Field(min_length=1, max_length=1000, pattern=NOT_BLANK)
 
 
 class UnallocatedQueue(BaseModel):

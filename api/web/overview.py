@@ -20,4 +20,5 @@ async def overview(call: PageCall) -> web.StreamResponse:
         "overview.html",
         overview=await read_overview(call.request.app[SESSIONS]),
         sees_partnerships=may(call.me().principal, Action.READ_PARTNERSHIPS),
+        sees_sign_ins=may(call.me().principal, Action.READ_STATISTICS),
     )

@@ -18,10 +18,12 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl
 
 from domain.indicators import Indicator, Measure
+from domain.patterns import EMAIL
 from domain.text import OneLine
 
 Slug = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 Name = Annotated[OneLine, Field(min_length=1, max_length=300)]
+Unit = Annotated[str, Field(min_length=1, max_length=50)]
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Money = Annotated[float, Field(ge=0, le=1e10, description="Pounds sterling.")]
 Hours = Annotated[float, Field(ge=0, le=1e7)]
@@ -46,9 +48,7 @@ Email = Annotated[
     Field(
         min_length=3,
         max_length=254,
-        # \x85 and \ufeff named as well: the validator's \s and JSON Schema's \s (what API
-        # clients check against) differ on just these two, so the schema says what is refused.
-        pattern=r"^[^@\s\x85\ufeff]+@[^@\s\x85\ufeff]+$",
+        pattern=EMAIL,
         description="An email address; one that cannot be delivered to is skipped.",
     ),
 ]
@@ -257,7 +257,7 @@ class BaselineItem(BaseModel):
 
     name: Name
     value: Measure
-    unit: Annotated[str, Field(min_length=1, max_length=50)]
+    unit: Unit
     source: Name
     as_of: Day
 
