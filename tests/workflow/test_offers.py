@@ -34,6 +34,7 @@ from tests.helpers.referral_world import (
     submission,
 )
 from tests.helpers.sinks import SmtpSink, WebhookSink
+from workers.settings import Settings
 
 OFFERED = submission(Need(category=NeedCategory.BENEFITS_DEBT, offer=Offer(max_services=3)))
 
@@ -151,6 +152,24 @@ async def test_offers_that_all_decline_route_on(
             ("cab", 1, 1),
             ("charity", 1, 1),
         ]
+
+    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+
+
+async def test_a_category_default_offers_a_need_without_an_offer_of_its_own(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    async def body(world: World) -> None:
+        policy = Settings(referral_offer_defaults={"benefits_debt": 2}).referral_policy()
+        handle = await world.submit(submission(), policy)
+        view = await world.until(handle, lambda v: len(v.legs) == 2)
+        assert {(leg.agency_id, leg.offered) for leg in view.legs} == {
+            ("cab", True),
+            ("charity", True),
+        }
 
     await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
 

@@ -23,6 +23,7 @@ from domain.referral import (
     ReferralPolicy,
 )
 from store.db import Sessions
+from store.overview import read_overview
 from store.referrals import agency_worklist
 from store.schema import ReferralLegRow
 from tests.helpers.referral_world import (
@@ -86,6 +87,7 @@ async def test_an_accepted_leg_without_an_outcome_is_reminded_then_escalated(
         assert row.outcome_overdue
         (listed,) = await agency_worklist(world.sessions, "cab")
         assert listed.outcome_overdue
+        assert (await read_overview(world.sessions)).overdue_outcomes == 1
         await env.sleep(timedelta(days=5))
         await eventually(
             lambda: any(

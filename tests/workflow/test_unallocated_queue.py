@@ -35,6 +35,7 @@ from domain.unallocated import (
     SignpostNeed,
 )
 from store.db import Sessions
+from store.overview import read_overview
 from store.referrals import consented_agencies
 from store.schema import ReferralNeedRow
 from tests.helpers.referral_world import (
@@ -104,6 +105,7 @@ async def test_an_unallocated_need_waits_for_the_coordinator_and_breaches_its_sl
         assert row is not None
         assert row.queue_overdue
         assert row.unallocated_at is not None
+        assert (await read_overview(world.sessions)).unallocated_overdue == 1
         # Closed with a reason: the referral closes.
         closed = await handle.execute_update(
             CLOSE_NEED_UPDATE,
