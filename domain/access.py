@@ -156,7 +156,7 @@ def may_read_notes(principal: Principal, *, referrer: str, agency_ids: Iterable[
 
 # --- Free text about the resident -------------------------------------------------------------
 
-FREE_TEXT_EVENTS: Final = frozenset({"declined", "withdrawn", "need_closed"})
+FREE_TEXT_EVENTS: Final = frozenset({"declined", "withdrawn", "need_closed", "consent_recorded"})
 """Referral events whose detail is someone's free text (a decline or withdrawal reason, a
 co-ordinator's note), not words the system wrote."""
 FREE_TEXT_FIELDS: Final = ("decline_reason", "withdraw_reason", "status_reason")

@@ -300,7 +300,9 @@ class ReferralWorkflow:
             self._event(
                 "consent_recorded",
                 action.actor,
-                f"{action.agency_id} by {action.consent.method.value}",
+                f"{action.agency_id} by {action.consent.method.value} on "
+                f"{action.consent.given_at:%Y-%m-%d}"
+                + (f": {action.consent.note}" if action.consent.note else ""),
                 need_id=action.need_id,
             )
         self._event("need_assigned", action.actor, action.service_id, need_id=action.need_id)

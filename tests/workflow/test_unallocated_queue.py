@@ -36,7 +36,7 @@ from domain.unallocated import (
 )
 from store.db import Sessions
 from store.overview import read_overview
-from store.referrals import consented_agencies
+from store.referrals import consented_agencies, get_referral
 from store.schema import ReferralNeedRow
 from tests.helpers.referral_world import (
     COORDINATOR,
@@ -164,6 +164,9 @@ async def test_assigning_needs_consent_and_sends_a_leg(
         view = await world.until(handle, lambda v: len(v.legs) == 1)
         assert (view.legs[0].service_id, view.legs[0].state) == ("police-safety", LegState.SENT)
         assert "police" in await consented_agencies(world.sessions, view.number)
+        assert ("consent_recorded", "police by verbal on 2026-11-30: phoned the resident") in [
+            (e.kind, e.detail) for e in (await get_referral(world.sessions, view.number)).events
+        ]
         # The newly consented agency receives the resident's details.
         await eventually(lambda: len(smtp_sink.to("safer@police.example")) == 1)
         (sent,) = smtp_sink.to("safer@police.example")
