@@ -113,7 +113,7 @@ class Routing(BaseModel):
         """Why each candidate was or was not chosen, in words (the need's reason)."""
         parts = [f"{note.service_name} ({note.agency_id}): {note.why}" for note in self.notes]
         if self.others:
-            parts.append(f"{self.others} more services looked at")
+            parts.append(f"{self.others} more candidates ranked lower")
         if not parts:
             return "no active service in the directory meets this need here"
         return "; ".join(parts)
@@ -147,7 +147,12 @@ def route_consented(
     suitable: list[Service] = []
     notes: list[CandidateNote] = []
     others = 0
-    for service in _index(directory).candidates(category, ward):
+    candidates = _index(directory).candidates(category, ward)
+    for position, service in enumerate(candidates):
+        if len(chosen) >= limit and len(notes) >= NOTE_LIMIT:
+            # Enough chosen and described: the rest rank lower, whatever they are.
+            others += len(candidates) - position
+            break
         if service.id in exclude:
             why = "already tried"
         elif not service.eligibility.admits(age):
