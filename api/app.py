@@ -8,6 +8,7 @@ from aiohttp import web
 from temporalio.converter import PayloadCodec
 
 from api import (
+    agencies,
     audit,
     callbacks,
     codec,
@@ -49,6 +50,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     directory.routes,
     oruk.routes,
     referrals.routes,
+    agencies.routes,
     partnerships.routes,
     callbacks.routes,
     erasure.routes,

@@ -3,21 +3,15 @@ per-agency statistics show."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, or_, select
 
-from domain.agency_stats import AgencyStatistics, LegResponse, agency_statistics
+from domain.agency_stats import OUTCOME_STATES, AgencyStatistics, AgencyTally, agency_statistics
 from domain.referral import FINAL_REFERRAL_STATUSES, NeedState
 from store.db import Sessions
 from store.referrals import ReferralSummary
-from store.schema import (
-    ReferralEventRow,
-    ReferralLegRow,
-    ReferralNeedRow,
-    ReferralOutcomeRow,
-    ReferralRow,
-)
+from store.schema import OrganisationRow, ReferralLegRow, ReferralNeedRow, ReferralRow
 
 _FINAL = [s.value for s in FINAL_REFERRAL_STATUSES]
 
@@ -74,51 +68,54 @@ async def late_referrals(
     )
 
 
-async def agency_responses(sessions: Sessions, agency_id: str | None = None) -> list[LegResponse]:
-    """Every leg (or one agency's) with when it was first answered, whether it was accepted
-    and whether an outcome was recorded."""
-    answered = (
-        select(ReferralEventRow.leg_id, func.min(ReferralEventRow.at).label("at"))
-        .where(ReferralEventRow.kind.in_(["accepted", "declined"]))
-        .group_by(ReferralEventRow.leg_id)
-        .subquery()
+async def agency_tallies(sessions: Sessions, *, now: datetime) -> dict[str, AgencyTally]:
+    """Every agency's tally (the same figures as :func:`domain.agency_stats.tally`) in two
+    grouped reads: counts per agency, and answer times per agency as a histogram."""
+    leg = ReferralLegRow
+    unanswered_late = and_(
+        leg.answered_at.is_(None),
+        or_(leg.state == "expired", and_(leg.state == "sent", leg.deadline < now)),
     )
-    accepted = (
-        select(ReferralEventRow.leg_id)
-        .where(ReferralEventRow.kind == "accepted")
-        .distinct()
-        .subquery()
+    counts = select(
+        leg.agency_id,
+        func.count(),
+        func.sum(case((leg.answer == "accepted", 1), else_=0)),
+        func.sum(case((leg.answer == "declined", 1), else_=0)),
+        func.sum(case((or_(leg.answered_late.is_(True), unanswered_late), 1), else_=0)),
+        func.sum(case((leg.state.in_(sorted(OUTCOME_STATES)), 1), else_=0)),
+    ).group_by(leg.agency_id)
+    histogram = (
+        select(leg.agency_id, leg.answer_working_days, func.count())
+        .where(leg.answer_working_days.is_not(None))
+        .group_by(leg.agency_id, leg.answer_working_days)
     )
-    query = (
-        select(
-            ReferralLegRow.agency_id,
-            ReferralLegRow.sent_at,
-            answered.c.at,
-            accepted.c.leg_id.is_not(None),
-            ReferralOutcomeRow.leg_id.is_not(None),
-        )
-        .outerjoin(answered, answered.c.leg_id == ReferralLegRow.leg_id)
-        .outerjoin(accepted, accepted.c.leg_id == ReferralLegRow.leg_id)
-        .outerjoin(ReferralOutcomeRow, and_(ReferralOutcomeRow.leg_id == ReferralLegRow.leg_id))
-    )
-    if agency_id is not None:
-        query = query.where(ReferralLegRow.agency_id == agency_id)
     async with sessions() as session:
-        rows = (await session.execute(query)).all()
-    return [
-        LegResponse(
-            agency_id=agency,
-            sent_at=sent_at,
-            responded_at=responded_at,
-            accepted=bool(was_accepted),
-            outcome_recorded=bool(has_outcome),
-        )
-        for agency, sent_at, responded_at, was_accepted, has_outcome in rows
-    ]
+        tallies = {
+            agency: AgencyTally(
+                agency_id=agency,
+                received=received,
+                accepted=int(accepted or 0),
+                declined=int(declined or 0),
+                late=int(late or 0),
+                with_outcome=int(outcome or 0),
+            )
+            for agency, received, accepted, declined, late, outcome in (
+                await session.execute(counts)
+            ).all()
+        }
+        for agency, days, count in (await session.execute(histogram)).all():
+            tallies[agency].answer_days[float(days)] = count
+    return tallies
 
 
 async def agency_statistics_from_store(
-    sessions: Sessions, agency_id: str | None = None
+    sessions: Sessions, *, now: datetime | None = None
 ) -> list[AgencyStatistics]:
-    """Per-agency response statistics over every leg in the store."""
-    return agency_statistics(await agency_responses(sessions, agency_id))
+    """Per-agency answer statistics over every leg in the store, for every agency in the
+    directory (those not yet sent anything included)."""
+    at = now or datetime.now(UTC)
+    async with sessions() as session:
+        names = dict(
+            (await session.execute(select(OrganisationRow.id, OrganisationRow.name))).all()
+        )
+    return agency_statistics(await agency_tallies(sessions, now=at), names)

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.agency_stats import ANSWERS, answer_working_days, answered_late
 from domain.referral import (
     OPEN_LEG_STATES,
     Consent,
@@ -248,7 +249,8 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
     """Upsert a leg, its outcome if any, and add its new events (idempotent)."""
     leg = record.view
     async with sessions.begin() as session:
-        await session.merge(
+        existing = await session.get(ReferralLegRow, leg.leg_id)
+        row = await session.merge(
             ReferralLegRow(
                 leg_id=leg.leg_id,
                 number=leg.number,
@@ -267,8 +269,14 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
                 decline_reason=leg.decline_reason,
                 withdraw_reason=leg.withdraw_reason,
                 updated_at=leg.updated_at,
+                answered_at=existing.answered_at if existing else None,
+                answer=existing.answer if existing else None,
+                answer_working_days=existing.answer_working_days if existing else None,
+                answered_late=existing.answered_late if existing else False,
             )
         )
+        if row.answered_at is None:
+            _note_first_answer(row, record.events)
         if leg.outcome is not None and leg.outcome_at is not None:
             await session.merge(
                 ReferralOutcomeRow(
@@ -285,6 +293,17 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
                 )
             )
         await _add_events(session, record.events)
+
+
+def _note_first_answer(row: ReferralLegRow, events: list[ReferralEvent]) -> None:
+    """Keep the leg's first accept or decline, for the agencies' statistics."""
+    answers = sorted((e for e in events if e.kind in ANSWERS), key=lambda e: e.at)
+    if not answers:
+        return
+    first = answers[0]
+    row.answered_at, row.answer = first.at, first.kind
+    row.answer_working_days = answer_working_days(row.sent_at, first.at)
+    row.answered_late = answered_late(answered_at=first.at, deadline=row.deadline)
 
 
 async def _add_events(session: AsyncSession, events: list[ReferralEvent]) -> None:

@@ -293,10 +293,19 @@ class ReferralLegRow(Base):
     decline_reason: Mapped[str | None] = mapped_column(Text)
     withdraw_reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    """The first accept or decline; none while unanswered."""
+    answer: Mapped[str | None] = mapped_column(String(16), default=None)
+    answer_working_days: Mapped[float | None] = mapped_column(Float, default=None)
+    answered_late: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (
         Index("ix_referral_legs_agency_id_state", "agency_id", "state"),
         Index("ix_referral_legs_service_id_state", "service_id", "state"),
+        # The agencies page: answer times per agency as a histogram, read from the index alone.
+        Index("ix_referral_legs_agency_id_answer_days", "agency_id", "answer_working_days"),
+        # The overview and worklists: open legs by state, soonest deadline first.
+        Index("ix_referral_legs_state_deadline", "state", "deadline"),
     )
 
 

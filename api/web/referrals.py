@@ -244,6 +244,7 @@ async def record_leg_outcome(call: PageCall) -> web.StreamResponse:
     "GET", "/agencies", summary="Per-agency response statistics", action=Action.READ_STATISTICS
 )
 async def agency_stats(call: PageCall) -> web.StreamResponse:
-    """Median days to respond, share accepted and share with an outcome, per agency."""
+    """Per agency in the directory: referrals received, % accepted, declined and not answered
+    in time, median and 90th percentile working days to answer, % with an outcome."""
     stats = await agency_statistics_from_store(call.request.app[SESSIONS])
     return render(call, "agencies.html", stats=stats)

@@ -53,6 +53,7 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/api/referrals"): EVERYONE,
     ("GET", "/api/referrals/{number}"): EVERYONE,
     ("GET", "/api/agencies/{agency_id}/worklist"): EVERYONE,
+    ("GET", "/api/agencies/stats"): frozenset({A, C, OPS}),
     ("POST", "/api/legs/{leg_id}/accept"): frozenset({A, G}),
     ("POST", "/api/legs/{leg_id}/start"): frozenset({A, G}),
     ("POST", "/api/legs/{leg_id}/decline"): frozenset({A, G}),
