@@ -148,3 +148,13 @@ def may_read_notes(principal: Principal, *, referrer: str, agency_ids: Iterable[
     if principal.role is Role.OPERATIONS:
         return False
     return may_see_referral(principal, referrer=referrer, agency_ids=agency_ids)
+
+
+def sees_agency_workload(principal: Principal, agency_id: str | None) -> bool:
+    """Whether ``principal`` may see what waits on an agency (``None``: on the co-ordinator
+    or partners): staff see every line, agency users their own agency's only."""
+    if sees_all_referrals(principal):
+        return True
+    return (
+        principal.role is Role.AGENCY and agency_id is not None and principal.agency_id == agency_id
+    )

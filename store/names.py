@@ -14,8 +14,8 @@ async def read_names(sessions: Sessions) -> Names:
     """Every agency's, service's and ward's name by id."""
     async with sessions() as session:
         agencies = dict(
-            (await session.execute(select(OrganisationRow.id, OrganisationRow.name))).all().all()
+            (await session.execute(select(OrganisationRow.id, OrganisationRow.name))).all()
         )
-        services = dict((await session.execute(select(ServiceRow.id, ServiceRow.name))).all().all())
+        services = dict((await session.execute(select(ServiceRow.id, ServiceRow.name))).all())
     mapping = await get_mapping(sessions)
     return Names(agencies=agencies, services=services, wards={w.id: w.name for w in mapping.wards})

@@ -104,7 +104,7 @@ async def agency_tallies(sessions: Sessions, *, now: datetime) -> dict[str, Agen
             ).all()
         }
         for agency, days, count in (await session.execute(histogram)).all():
-            tallies[agency].answer_days[float(days)] = count
+            tallies[agency].answer_days[float(days or 0)] = count
     return tallies
 
 

@@ -11,14 +11,18 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, delete, func, select, text, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.agency_stats import ANSWERS, answer_working_days, answered_late
 from domain.referral import (
     OPEN_LEG_STATES,
+    WAITING_LEG_STATES,
     Consent,
+    LegState,
+    NeedState,
+    ReferralStatus,
     ReferralSubmission,
     Referrer,
     Resident,
@@ -352,6 +356,9 @@ class ReferralFilter(BaseModel):
     urgency: str | None = None
     breached: bool | None = None
     submitted_by: str | None = None
+    waiting_on: str | None = Field(
+        default=None, description="agency, coordinator or referrer: who must act next."
+    )
     created_from: datetime | None = None
     created_to: datetime | None = None
     limit: int = Field(default=50, ge=1, le=500)
@@ -467,12 +474,38 @@ async def list_referrals(sessions: Sessions, where: ReferralFilter) -> ReferralP
         conditions.append(ReferralRow.created_at >= where.created_from)
     if where.created_to is not None:
         conditions.append(ReferralRow.created_at < where.created_to)
-    if where.agency_id is not None:
+    if where.waiting_on == "agency":
+        # Waiting on an agency (that agency, when one is named): an answer or an outcome.
+        waiting: list[ColumnElement[bool]] = [
+            ReferralLegRow.state.in_([s.value for s in WAITING_LEG_STATES])
+        ]
+        if where.agency_id is not None:
+            waiting.append(ReferralLegRow.agency_id == where.agency_id)
+        conditions.append(ReferralRow.number.in_(select(ReferralLegRow.number).where(*waiting)))
+    elif where.agency_id is not None:
         conditions.append(
             ReferralRow.number.in_(
                 select(ReferralLegRow.number).where(ReferralLegRow.agency_id == where.agency_id)
             )
         )
+    if where.waiting_on == "coordinator":
+        conditions.append(
+            or_(
+                ReferralRow.number.in_(
+                    select(ReferralNeedRow.number).where(
+                        ReferralNeedRow.state == NeedState.UNALLOCATED.value
+                    )
+                ),
+                ReferralRow.number.in_(
+                    select(ReferralLegRow.number).where(
+                        ReferralLegRow.state == LegState.SENT.value,
+                        ReferralLegRow.escalated_at.is_not(None),
+                    )
+                ),
+            )
+        )
+    elif where.waiting_on == "referrer":
+        conditions.append(ReferralRow.status == ReferralStatus.FOLLOW_UP.value)
     async with sessions() as session:
         total = await session.scalar(
             select(func.count()).select_from(ReferralRow).where(*conditions)

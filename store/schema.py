@@ -253,6 +253,8 @@ class ReferralRow(Base):
         Index("ix_referrals_urgency_created_at", "urgency", "created_at"),
         Index("ix_referrals_breached_created_at", "breached", "created_at"),
         Index("ix_referrals_submitted_by_created_at", "submitted_by", "created_at"),
+        # The overview: open referrals whose next deadline comes within a working day.
+        Index("ix_referrals_next_deadline", "next_deadline"),
     )
 
 

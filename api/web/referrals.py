@@ -4,7 +4,7 @@ and per-agency response statistics. Every action goes through the same Updates a
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -31,6 +31,8 @@ from domain.referral import (
     RecordOutcome,
     ReferralStatus,
 )
+from domain.waiting import waiting_on
+from store.names import read_names
 from store.referral_stats import agency_statistics_from_store
 from store.referrals import (
     ReferralFilter,
@@ -40,6 +42,7 @@ from store.referrals import (
     load_personal_data,
 )
 from store.schema import NotificationRecord
+from store.waiting import agencies_of, open_legs_of, unallocated_counts
 
 pages = PageTable()
 
@@ -64,6 +67,7 @@ class ListForm(BaseModel):
     agency: Annotated[Name | None, Optional] = None
     urgency: Annotated[Urgency | None, Optional] = None
     breached: Annotated[bool | None, Optional] = None
+    waiting_on: Annotated[Literal["agency", "coordinator", "referrer"] | None, Optional] = None
     created_from: Annotated[date | None, Optional] = None
     created_to: Annotated[date | None, Optional] = None
     page: Annotated[Annotated[int, Field(ge=1, le=10_000)] | None, Optional] = None
@@ -77,6 +81,7 @@ def _filter_for(principal: Principal, form: ListForm) -> ReferralFilter:
         agency_id=form.agency,
         urgency=form.urgency.value if form.urgency else None,
         breached=form.breached,
+        waiting_on=form.waiting_on,
         created_from=datetime.combine(form.created_from, time.min, UTC)
         if form.created_from
         else None,
@@ -100,15 +105,39 @@ async def referral_list(call: PageCall) -> web.StreamResponse:
         fields = ", ".join(str(e["loc"][0]) for e in exc.errors())
         raise web.HTTPBadRequest(reason=f"check the filters: {fields}") from None
     principal = call.me().principal
-    page = await list_referrals(call.request.app[SESSIONS], _filter_for(principal, form))
+    sessions = call.request.app[SESSIONS]
+    page = await list_referrals(sessions, _filter_for(principal, form))
     chosen = {k: v for k, v in call.request.query.items() if v and k != "page"}
     last_page = max(1, -(-page.total // PER_PAGE))
     form.page = form.page or 1
+    numbers = [r.number for r in page.items]
+    open_legs = await open_legs_of(sessions, numbers)
+    unallocated = await unallocated_counts(sessions, numbers)
+    agencies = await agencies_of(sessions, numbers)
+    if principal.role is Role.AGENCY:
+        # An agency sees only its own part, not where else the resident was referred.
+        own = principal.agency_id
+        agencies = {n: [a for a in ids if a == own] for n, ids in agencies.items()}
+        open_legs = {
+            n: [leg for leg in legs if leg.agency_id == own] for n, legs in open_legs.items()
+        }
+    names = await read_names(sessions)
     return render(
         call,
         "referrals.html",
         page=page,
         form=form,
+        names=names,
+        agencies=agencies,
+        waiting={
+            r.number: waiting_on(
+                status=r.status,
+                open_legs=open_legs.get(r.number, []),
+                unallocated_needs=unallocated.get(r.number, 0),
+            )
+            for r in page.items
+        },
+        agency_options=sorted(names.agencies.items(), key=lambda a: a[1]),
         statuses=list(ReferralStatus),
         urgencies=list(Urgency),
         own_agency=principal.agency_id,

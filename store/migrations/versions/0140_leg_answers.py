@@ -33,6 +33,7 @@ def upgrade() -> None:
         ["agency_id", "answer_working_days"],
     )
     op.create_index("ix_referral_legs_state_deadline", "referral_legs", ["state", "deadline"])
+    op.create_index("ix_referrals_next_deadline", "referrals", ["next_deadline"])
     _backfill()
 
 
@@ -89,6 +90,7 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_referrals_next_deadline", table_name="referrals")
     op.drop_index("ix_referral_legs_state_deadline", table_name="referral_legs")
     op.drop_index("ix_referral_legs_agency_id_answer_days", table_name="referral_legs")
     with op.batch_alter_table("referral_legs") as batch:
