@@ -55,6 +55,18 @@ def due_soon_until(now: datetime) -> datetime:
     return add_working_days(now, 1)
 
 
+def leg_pressure(
+    *, state: str, deadline: datetime, breached: bool, now: datetime, due_by: datetime
+) -> Pressure:
+    """How pressing one leg is for its agency: an unanswered leg is breached once its
+    deadline has passed, due soon when it falls before ``due_by``."""
+    if state != TO_ACCEPT:
+        return Pressure.WAITING
+    if breached or deadline <= now:
+        return Pressure.BREACHED
+    return Pressure.DUE_SOON if deadline <= due_by else Pressure.WAITING
+
+
 class WaitingLine(BaseModel):
     """One line of the overview's "waiting on" section: one party, one kind of work."""
 

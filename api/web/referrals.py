@@ -24,6 +24,7 @@ from domain.access import (
     sees_all_referrals,
 )
 from domain.directory import Urgency
+from domain.labels import SOURCE_NAMES
 from domain.referral import (
     AgencyAction,
     Decline,
@@ -36,17 +37,18 @@ from store.names import read_names
 from store.referral_stats import agency_statistics_from_store
 from store.referrals import (
     ReferralFilter,
-    agency_worklist,
     get_referral,
     list_referrals,
     load_personal_data,
 )
 from store.schema import NotificationRecord
 from store.waiting import agencies_of, open_legs_of, unallocated_counts
+from store.worklists import worklist_view
 
 pages = PageTable()
 
 PER_PAGE = 25
+WORKLIST_PAGE = 50
 
 
 def _blank_is_none(value: object) -> object:
@@ -184,6 +186,8 @@ async def referral_detail(call: PageCall) -> web.StreamResponse:
         call,
         "referral.html",
         referral=stored,
+        names=await read_names(sessions),
+        source_names=SOURCE_NAMES,
         personal=personal,
         notifications=notifications if principal.role is not Role.AGENCY else [],
         now=datetime.now(UTC),
@@ -192,18 +196,46 @@ async def referral_detail(call: PageCall) -> web.StreamResponse:
 
 @pages.page("GET", "/worklist", summary="An agency's open referrals", action=Action.ACT_ON_LEG)
 async def worklist(call: PageCall) -> web.StreamResponse:
-    """The agency's open legs, most pressing deadline first, with their actions."""
+    """The agency's legs as a table: those to answer by deadline, then outcomes due; the
+    finished ones under "recent"; counts by state at the top."""
     principal = call.me().principal
-    agency_id = principal.agency_id or call.request.query.get("agency", "")
-    legs = await agency_worklist(call.request.app[SESSIONS], agency_id) if agency_id else []
+    query = call.request.query
+    agency_id = principal.agency_id or query.get("agency", "")
+    recent = query.get("tab") == "recent"
+    try:
+        page = max(1, min(int(query.get("page", "1")), 10_000))
+    except ValueError:
+        raise web.HTTPBadRequest(reason="check the page number") from None
+    sessions = call.request.app[SESSIONS]
+    now = datetime.now(UTC)
+    view = (
+        await worklist_view(
+            sessions,
+            agency_id,
+            recent=recent,
+            now=now,
+            limit=WORKLIST_PAGE,
+            offset=(page - 1) * WORKLIST_PAGE,
+        )
+        if agency_id
+        else None
+    )
+    names = await read_names(sessions)
+    base = {"agency": agency_id} if principal.agency_id is None and agency_id else {}
     return render(
         call,
         "worklist.html",
         agency_id=agency_id,
-        legs=legs,
+        view=view,
+        recent=recent,
+        names=names,
+        page_number=page,
+        last_page=max(1, -(-view.total // WORKLIST_PAGE)) if view else 1,
+        link=lambda **more: "/worklist?" + urlencode({**base, **more}),
+        agency_options=sorted(names.agencies.items(), key=lambda a: a[1]),
         outcomes=list(OutcomeCode),
-        done=call.request.query.get("done", ""),
-        now=datetime.now(UTC),
+        done=query.get("done", ""),
+        now=now,
     )
 
 
@@ -242,7 +274,10 @@ async def _form_action(call: PageCall, action: LegAction) -> web.StreamResponse:
     client = await call.request.app[TEMPORAL].client()
     view = await act_on_leg(client, leg, action, body)
     done = f"{leg.leg_id}: {view.state.value.replace('_', ' ')}"
-    raise web.HTTPSeeOther("/worklist?" + urlencode({"done": done}))
+    back = {"done": done}
+    if principal.agency_id is None:
+        back["agency"] = leg.agency_id
+    raise web.HTTPSeeOther("/worklist?" + urlencode(back))
 
 
 @pages.page(

@@ -68,7 +68,7 @@ async def test_roles_see_their_share_and_agencies_act_from_the_worklist(
             page = await detail.text()
             assert detail.status == 200
             assert "sent" in page
-            assert "cab-debt" in page
+            assert "CAB debt advice" in page
             assert RESIDENT_NAME not in page
             assert f"/workflows/{debt.id}" in page
 
