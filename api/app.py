@@ -33,7 +33,7 @@ from api.oruk import oruk_cors
 from api.referrals import REFERRAL_CONFIG, ReferralConfig
 from api.routing import Endpoint, RouteTable, wrap
 from api.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
-from api.web import overview, session
+from api.web import charts, overview, session
 from api.web import partnerships as partnership_pages
 from api.web import referrals as referral_pages
 from api.web.pages import STATIC, WEB_CONFIG, Page, PageTable, WebConfig, wrap_page
@@ -60,6 +60,7 @@ PAGE_TABLES: tuple[PageTable, ...] = (
     overview.pages,
     referral_pages.pages,
     partnership_pages.pages,
+    charts.pages,
 )
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
 MAX_BODY_BYTES = 1024 * 1024

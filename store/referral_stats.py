@@ -108,14 +108,16 @@ async def agency_tallies(sessions: Sessions, *, now: datetime) -> dict[str, Agen
     return tallies
 
 
+async def agency_names(sessions: Sessions) -> dict[str, str]:
+    """Every agency in the directory: id → name."""
+    async with sessions() as session:
+        return dict((await session.execute(select(OrganisationRow.id, OrganisationRow.name))).all())
+
+
 async def agency_statistics_from_store(
     sessions: Sessions, *, now: datetime | None = None
 ) -> list[AgencyStatistics]:
     """Per-agency answer statistics over every leg in the store, for every agency in the
     directory (those not yet sent anything included)."""
     at = now or datetime.now(UTC)
-    async with sessions() as session:
-        names = dict(
-            (await session.execute(select(OrganisationRow.id, OrganisationRow.name))).all()
-        )
-    return agency_statistics(await agency_tallies(sessions, now=at), names)
+    return agency_statistics(await agency_tallies(sessions, now=at), await agency_names(sessions))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from api.partnerships import query_partnership, workflow_id
 from api.state import SESSIONS
+from api.web.charts import indicator_chart, svg_response
 from api.web.pages import PageCall, PageTable, render
 from domain.access import Action
 from domain.calendar import LONDON
@@ -103,8 +104,29 @@ async def partnership_detail(call: PageCall) -> web.StreamResponse:
         summary=summary,
         gates=gates(state, now.astimezone(LONDON).date()),
         indicators=report.indicators,
+        indicator_history={i.id: sorted(i.actuals, key=lambda a: a.at) for i in state.indicators},
         overdue=overdue_items(state, now),
         reminders=upcoming.reminders,
         workflow_id=workflow_id(state.id),
         now=now,
     )
+
+
+@pages.page(
+    "GET",
+    "/partnerships/{partnership_id}/indicators/{indicator_id}.svg",
+    summary="Chart: one indicator's actuals against its baseline and target",
+    action=Action.READ_PARTNERSHIPS,
+)
+async def indicator_chart_svg(call: PageCall) -> web.StreamResponse:
+    """The indicator's actuals over time, its baseline and target, and the green band's edge."""
+    pid = call.request.match_info["partnership_id"]
+    indicator_id = call.request.match_info["indicator_id"]
+    if await get_partnership(call.request.app[SESSIONS], pid) is None:
+        raise web.HTTPNotFound(reason=f"no partnership {pid}")
+    state: PartnershipState = await query_partnership(call.request, pid, PartnershipWorkflow.state)
+    indicator = next((i for i in state.indicators if i.id == indicator_id), None)
+    if indicator is None:
+        raise web.HTTPNotFound(reason=f"no indicator {indicator_id}")
+    narrow = call.request.query.get("size") == "narrow"
+    return svg_response(indicator_chart(indicator, narrow=narrow))

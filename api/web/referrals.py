@@ -42,6 +42,7 @@ from store.referrals import (
     load_personal_data,
 )
 from store.schema import NotificationRecord
+from store.trends import answers_by_month
 from store.waiting import agencies_of, open_legs_of, unallocated_counts
 from store.worklists import worklist_view
 
@@ -309,6 +310,20 @@ async def record_leg_outcome(call: PageCall) -> web.StreamResponse:
 )
 async def agency_stats(call: PageCall) -> web.StreamResponse:
     """Per agency in the directory: referrals received, % accepted, declined and not answered
-    in time, median and 90th percentile working days to answer, % with an outcome."""
-    stats = await agency_statistics_from_store(call.request.app[SESSIONS])
-    return render(call, "agencies.html", stats=stats)
+    in time, median and 90th percentile working days to answer, % with an outcome; and a chart
+    of answer times by month for every agency or the one chosen."""
+    sessions = call.request.app[SESSIONS]
+    stats = await agency_statistics_from_store(sessions)
+    chosen = call.request.query.get("agency") or None
+    if chosen is not None and chosen not in {s.agency_id for s in stats}:
+        raise web.HTTPNotFound(reason=f"no agency {chosen}")
+    months = await answers_by_month(sessions, now=datetime.now(UTC), agency_id=chosen)
+    return render(
+        call,
+        "agencies.html",
+        stats=stats,
+        chosen=chosen,
+        chosen_name=next((s.name for s in stats if s.agency_id == chosen), "every agency"),
+        months=months,
+        chart_query=urlencode({"agency": chosen}) if chosen else "",
+    )
