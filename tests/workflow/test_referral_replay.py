@@ -138,6 +138,8 @@ async def test_committed_referral_histories_replay() -> None:
         "referral_before_routing_activity.json",
         "referral_leg.json",
         "referral_leg_before_local_store_steps.json",
+        # Recorded before a recorded outcome fed partnerships' indicators.
+        "referral_leg_before_outcome_feed.json",
         # Withdrawn services: the same withdrawal signalled again before and after the legs
         # on it re-routed, recorded before and after each leg was told only once.
         "referral_service_withdrawn.json",
