@@ -25,9 +25,9 @@ from domain.calendar import working_days_elapsed
 
 ANSWERS = ("accepted", "declined")
 OUTCOME_STATES = frozenset({"outcome_recorded", "closed"})
-# Working days are kept to two decimals (about a quarter of an hour): fine enough to rank
-# agencies, coarse enough that the store can hand over a histogram instead of every leg.
-DAY_PLACES = 2
+# Working days are kept to one decimal (2.4 hours): as fine as the figures are shown, and
+# coarse enough that the store hands over a short histogram instead of every leg.
+DAY_PLACES = 1
 
 
 class LegFacts(BaseModel):

@@ -12,8 +12,7 @@ from domain.directory import ServiceStatus
 from domain.waiting import WaitingLine, due_soon_until
 from store.db import Sessions
 from store.partnerships import PartnershipFigures, partnership_figures
-from store.referral_stats import late_referrals, referrals_by_status, unallocated_needs
-from store.referrals import ReferralSummary
+from store.referral_stats import referrals_by_status, unallocated_needs
 from store.schema import (
     NotificationFailure,
     OrganisationRow,
@@ -56,8 +55,6 @@ class Overview(BaseModel):
 
     directory: DirectorySummary
     referrals_by_status: dict[str, int]
-    breached: list[ReferralSummary]
-    due_soon: list[ReferralSummary]
     unallocated_needs: int
     waiting: list[WaitingLine]
     failing_notifications: list[FailingNotification]
@@ -102,11 +99,8 @@ async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overv
         ).all()
     active = by_status.pop(ServiceStatus.ACTIVE.value, 0)
     now = datetime.now(UTC)
-    breached, due_soon = await late_referrals(sessions, due_before=due_soon_until(now))
     return Overview(
         referrals_by_status=await referrals_by_status(sessions),
-        breached=breached,
-        due_soon=due_soon,
         unallocated_needs=await unallocated_needs(sessions),
         waiting=await waiting_lines(sessions, now=now, due_by=due_soon_until(now)),
         failing_total=failing_total or 0,

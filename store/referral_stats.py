@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import func, select
 
 from domain.agency_stats import OUTCOME_STATES, AgencyStatistics, AgencyTally, agency_statistics
-from domain.referral import FINAL_REFERRAL_STATUSES, NeedState
+from domain.referral import NeedState
 from store.db import Sessions
-from store.referrals import ReferralSummary
 from store.schema import OrganisationRow, ReferralLegRow, ReferralNeedRow, ReferralRow
-
-_FINAL = [s.value for s in FINAL_REFERRAL_STATUSES]
 
 
 async def referrals_by_status(sessions: Sessions) -> dict[str, int]:
@@ -36,73 +33,36 @@ async def unallocated_needs(sessions: Sessions) -> int:
     return int(count or 0)
 
 
-async def late_referrals(
-    sessions: Sessions, *, due_before: datetime, limit: int = 20
-) -> tuple[list[ReferralSummary], list[ReferralSummary]]:
-    """Open referrals past a response deadline, and those whose next deadline comes before
-    ``due_before`` (about to breach), most pressing first."""
-    async with sessions() as session:
-        breached = (
-            await session.scalars(
-                select(ReferralRow)
-                .where(ReferralRow.breached.is_(True), ReferralRow.status.not_in(_FINAL))
-                .order_by(ReferralRow.next_deadline, ReferralRow.number)
-                .limit(limit)
-            )
-        ).all()
-        due = (
-            await session.scalars(
-                select(ReferralRow)
-                .where(
-                    ReferralRow.breached.is_(False),
-                    ReferralRow.status.not_in(_FINAL),
-                    ReferralRow.next_deadline < due_before,
-                )
-                .order_by(ReferralRow.next_deadline, ReferralRow.number)
-                .limit(limit)
-            )
-        ).all()
-    return (
-        [ReferralSummary.model_validate(r, from_attributes=True) for r in breached],
-        [ReferralSummary.model_validate(r, from_attributes=True) for r in due],
-    )
-
-
 async def agency_tallies(sessions: Sessions, *, now: datetime) -> dict[str, AgencyTally]:
-    """Every agency's tally (the same figures as :func:`domain.agency_stats.tally`) in two
-    grouped reads: counts per agency, and answer times per agency as a histogram."""
+    """Every agency's tally (the same figures as :func:`domain.agency_stats.tally`), each
+    part grouped from an index alone: legs by state and answer, unanswered legs past their
+    deadline, and answer times as a histogram."""
     leg = ReferralLegRow
-    unanswered_late = and_(
-        leg.answered_at.is_(None),
-        or_(leg.state == "expired", and_(leg.state == "sent", leg.deadline < now)),
+    by_answer = select(
+        leg.agency_id, leg.state, leg.answer, leg.answered_late, func.count()
+    ).group_by(leg.agency_id, leg.state, leg.answer, leg.answered_late)
+    waiting_late = (
+        select(leg.agency_id, func.count())
+        .where(leg.state == "sent", leg.deadline < now, leg.answered_at.is_(None))
+        .group_by(leg.agency_id)
     )
-    counts = select(
-        leg.agency_id,
-        func.count(),
-        func.sum(case((leg.answer == "accepted", 1), else_=0)),
-        func.sum(case((leg.answer == "declined", 1), else_=0)),
-        func.sum(case((or_(leg.answered_late.is_(True), unanswered_late), 1), else_=0)),
-        func.sum(case((leg.state.in_(sorted(OUTCOME_STATES)), 1), else_=0)),
-    ).group_by(leg.agency_id)
     histogram = (
         select(leg.agency_id, leg.answer_working_days, func.count())
         .where(leg.answer_working_days.is_not(None))
         .group_by(leg.agency_id, leg.answer_working_days)
     )
+    tallies: dict[str, AgencyTally] = {}
     async with sessions() as session:
-        tallies = {
-            agency: AgencyTally(
-                agency_id=agency,
-                received=received,
-                accepted=int(accepted or 0),
-                declined=int(declined or 0),
-                late=int(late or 0),
-                with_outcome=int(outcome or 0),
-            )
-            for agency, received, accepted, declined, late, outcome in (
-                await session.execute(counts)
-            ).all()
-        }
+        for agency, state, answer, late, count in (await session.execute(by_answer)).all():
+            t = tallies.setdefault(agency, AgencyTally(agency_id=agency))
+            t.received += count
+            t.accepted += count if answer == "accepted" else 0
+            t.declined += count if answer == "declined" else 0
+            # Answered late, or expired unanswered; the still-waiting ones are counted below.
+            t.late += count if late or (state == "expired" and answer is None) else 0
+            t.with_outcome += count if state in OUTCOME_STATES else 0
+        for agency, count in (await session.execute(waiting_late)).all():
+            tallies[agency].late += count
         for agency, days, count in (await session.execute(histogram)).all():
             tallies[agency].answer_days[float(days or 0)] = count
     return tallies

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import func, select
 
 from domain.agency_stats import percentile
 from domain.trends import MonthOfAnswers, WeekOfReferrals, month_starts, week_starts
@@ -16,31 +15,38 @@ from store.schema import ReferralLegRow, ReferralRow
 SOURCES = ("reach_out", "signposting_web", "agency")
 
 
-def _period(column: InstrumentedAttribute[Any], starts: list[datetime]) -> ColumnElement[int]:
-    """Which of the periods beginning at ``starts`` a moment falls in (one CASE, any dialect)."""
-    return case(
-        *((column >= start, len(starts) - 1 - n) for n, start in enumerate(reversed(starts))),
-        else_=-1,
-    )
+# Counts of weeks already over, per store: referrals keep their creation time and source for
+# good (erasure keeps them too), so a finished week's counts never change.
+_FINISHED_WEEKS: weakref.WeakKeyDictionary[Sessions, dict[datetime, dict[str, int]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def referrals_by_week(
     sessions: Sessions, *, now: datetime, weeks: int = 26
 ) -> list[WeekOfReferrals]:
-    """Referrals received in each of the last ``weeks`` weeks, by source."""
+    """Referrals received in each of the last ``weeks`` weeks, by source: one grouped read of
+    the (created_at, source) index per week, finished weeks read once per process."""
     starts = week_starts(now, weeks)
-    period = _period(ReferralRow.created_at, starts)
-    query = (
-        select(period, ReferralRow.source, func.count())
-        .where(ReferralRow.created_at >= starts[0])
-        .group_by(period, ReferralRow.source)
-    )
+    ends = [*starts[1:], None]
+    known = _FINISHED_WEEKS.setdefault(sessions, {})
+    result = []
     async with sessions() as session:
-        rows = (await session.execute(query)).all()
-    result = [WeekOfReferrals(week=s, by_source=dict.fromkeys(SOURCES, 0)) for s in starts]
-    for n, source, count in rows:
-        if 0 <= n < weeks:
-            result[n].by_source[source] = result[n].by_source.get(source, 0) + count
+        for start, end in zip(starts, ends, strict=True):
+            counts = known.get(start)
+            if counts is None:
+                query = select(ReferralRow.source, func.count()).where(
+                    ReferralRow.created_at >= start
+                )
+                if end is not None:
+                    query = query.where(ReferralRow.created_at < end)
+                counts = dict.fromkeys(SOURCES, 0)
+                rows = (await session.execute(query.group_by(ReferralRow.source))).all()
+                for source, count in rows:
+                    counts[source] = counts.get(source, 0) + count
+                if end is not None and end <= now:
+                    known[start] = counts
+            result.append(WeekOfReferrals(week=start, by_source=dict(counts)))
     return result
 
 
@@ -48,29 +54,28 @@ async def answers_by_month(
     sessions: Sessions, *, now: datetime, agency_id: str | None = None, months: int = 6
 ) -> list[MonthOfAnswers]:
     """Median and 90th percentile working days to answer, per month the answers were given,
-    for one agency or all of them."""
+    for one agency or all of them (one grouped read of an index per month)."""
     starts = month_starts(now, months)
+    ends = [*starts[1:], None]
     leg = ReferralLegRow
-    period = _period(leg.answered_at, starts)
-    query = (
-        select(period, leg.answer_working_days, func.count())
-        .where(leg.answered_at >= starts[0], leg.answer_working_days.is_not(None))
-        .group_by(period, leg.answer_working_days)
-    )
-    if agency_id is not None:
-        query = query.where(leg.agency_id == agency_id)
+    result = []
     async with sessions() as session:
-        rows = (await session.execute(query)).all()
-    histograms: list[dict[float, int]] = [{} for _ in starts]
-    for n, days, count in rows:
-        if 0 <= n < months and days is not None:
-            histograms[n][float(days)] = count
-    return [
-        MonthOfAnswers(
-            month=start,
-            answered=sum(h.values()),
-            median_working_days=percentile(h, 0.5),
-            p90_working_days=percentile(h, 0.9),
-        )
-        for start, h in zip(starts, histograms, strict=True)
-    ]
+        for start, end in zip(starts, ends, strict=True):
+            query = select(leg.answer_working_days, func.count()).where(
+                leg.answered_at >= start, leg.answer_working_days.is_not(None)
+            )
+            if end is not None:
+                query = query.where(leg.answered_at < end)
+            if agency_id is not None:
+                query = query.where(leg.agency_id == agency_id)
+            rows = (await session.execute(query.group_by(leg.answer_working_days))).all()
+            histogram = {float(days or 0): count for days, count in rows}
+            result.append(
+                MonthOfAnswers(
+                    month=start,
+                    answered=sum(histogram.values()),
+                    median_working_days=percentile(histogram, 0.5),
+                    p90_working_days=percentile(histogram, 0.9),
+                )
+            )
+    return result

@@ -16,7 +16,7 @@ NOW = MON + timedelta(days=21)
 
 # (agency, final state, answer, answered after, deadline after)
 LEGS = [
-    ("cab", LegState.CLOSED, "accepted", timedelta(hours=6), timedelta(days=7)),
+    ("cab", LegState.CLOSED, "accepted", timedelta(hours=12), timedelta(days=7)),
     ("cab", LegState.IN_PROGRESS, "accepted", timedelta(days=1), timedelta(days=7)),
     ("cab", LegState.DECLINED, "declined", timedelta(days=2), timedelta(days=7)),
     ("cab", LegState.OUTCOME_RECORDED, "accepted", timedelta(days=9), timedelta(days=7)),

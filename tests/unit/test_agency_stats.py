@@ -92,7 +92,7 @@ def test_not_answered_in_time() -> None:
 
 def test_figures_per_agency_including_agencies_never_sent_anything() -> None:
     legs = [
-        leg("cab", answered_after=timedelta(hours=6), answer="accepted", state="closed"),
+        leg("cab", answered_after=timedelta(hours=12), answer="accepted", state="closed"),
         leg("cab", answered_after=timedelta(days=1), answer="accepted", state="in_progress"),
         leg("cab", answered_after=timedelta(days=2), answer="declined", state="declined"),
         leg(
@@ -118,7 +118,7 @@ def test_figures_per_agency_including_agencies_never_sent_anything() -> None:
     assert cab.declined_percent == 12.5
     # Late: answered after the 7-day deadline (1), waiting past it (1), expired (1).
     assert cab.late_percent == 37.5
-    assert tallies["cab"].answer_days == {0.25: 1, 1.0: 1, 2.0: 1, 7.0: 1}
+    assert tallies["cab"].answer_days == {0.5: 1, 1.0: 1, 2.0: 1, 7.0: 1}
     assert (cab.median_working_days, cab.p90_working_days) == (1.0, 7.0)
     assert cab.outcome_percent == 66.7  # 2 of the 3 accepted
 
@@ -128,5 +128,6 @@ def test_an_agency_only_in_the_store_is_listed_by_its_id() -> None:
     assert (stats.name, stats.received, stats.late_percent) == ("gone", 2, 0.0)
 
 
-def test_answer_days_are_kept_to_two_places() -> None:
-    assert answer_working_days(MON, MON + timedelta(minutes=100)) == 0.07
+def test_answer_days_are_kept_to_a_tenth() -> None:
+    assert answer_working_days(MON, MON + timedelta(minutes=100)) == 0.1
+    assert answer_working_days(MON, MON + timedelta(hours=30)) == 1.2

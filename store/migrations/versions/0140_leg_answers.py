@@ -18,6 +18,32 @@ down_revision: str | Sequence[str] | None = "0100"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+INDEXES = [
+    (
+        "ix_referral_legs_agency_id_answers",
+        "referral_legs",
+        ["agency_id", "state", "answer", "answered_late"],
+    ),
+    (
+        "ix_referral_legs_agency_id_answer_days",
+        "referral_legs",
+        ["agency_id", "answer_working_days"],
+    ),
+    ("ix_referral_legs_answered_at_days", "referral_legs", ["answered_at", "answer_working_days"]),
+    (
+        "ix_referral_legs_agency_id_answered_at",
+        "referral_legs",
+        ["agency_id", "answered_at", "answer_working_days"],
+    ),
+    ("ix_referral_legs_agency_id_updated_at", "referral_legs", ["agency_id", "updated_at"]),
+    (
+        "ix_referral_legs_state_agency_id",
+        "referral_legs",
+        ["state", "agency_id", "deadline", "breached", "sent_at", "answered_at", "escalated_at"],
+    ),
+    ("ix_referrals_created_at_source", "referrals", ["created_at", "source"]),
+]
+
 
 def upgrade() -> None:
     with op.batch_alter_table("referral_legs") as batch:
@@ -27,13 +53,8 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("answered_late", sa.Boolean(), nullable=False, server_default=sa.false())
         )
-    op.create_index(
-        "ix_referral_legs_agency_id_answer_days",
-        "referral_legs",
-        ["agency_id", "answer_working_days"],
-    )
-    op.create_index("ix_referral_legs_state_deadline", "referral_legs", ["state", "deadline"])
-    op.create_index("ix_referrals_next_deadline", "referrals", ["next_deadline"])
+    for name, table, columns in INDEXES:
+        op.create_index(name, table, columns)
     _backfill()
 
 
@@ -90,9 +111,8 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_referrals_next_deadline", table_name="referrals")
-    op.drop_index("ix_referral_legs_state_deadline", table_name="referral_legs")
-    op.drop_index("ix_referral_legs_agency_id_answer_days", table_name="referral_legs")
+    for name, table, _ in reversed(INDEXES):
+        op.drop_index(name, table_name=table)
     with op.batch_alter_table("referral_legs") as batch:
         batch.drop_column("answered_late")
         batch.drop_column("answer_working_days")
