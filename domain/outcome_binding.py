@@ -13,6 +13,7 @@ resident's details leaves the figures as they are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
@@ -120,3 +121,20 @@ def contribution(
 def bound_total(counted: dict[str, float]) -> float:
     """A bound indicator's actual: the sum of what each counted outcome contributed."""
     return round(sum(counted.values()), 2)
+
+
+def describe(binding: OutcomeBinding, ward_name: Callable[[str], str] = str) -> str:
+    """The binding in words, e.g. "sum of got help outcome values in GBP, from Pier"."""
+    codes = " or ".join(code.value.replace("_", " ") for code in binding.outcome_codes)
+    what = (
+        f"sum of {codes} outcome values in {binding.unit}"
+        if binding.measure is BoundMeasure.SUM_OF_VALUES
+        else f"referrals with a {codes} outcome"
+    )
+    wards = ", ".join(ward_name(w) for w in binding.wards) if binding.wards else "every ward"
+    needs = (
+        "; needs: " + ", ".join(c.value.replace("_", " ") for c in binding.categories)
+        if binding.categories
+        else ""
+    )
+    return f"{what}, from {wards}{needs}"

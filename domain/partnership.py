@@ -18,6 +18,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl
 
 from domain.indicators import Actual, Direction, Indicator, Measure
+from domain.labels import money
+from domain.outcome_binding import (
+    OutcomeBinding,
+    ReferralOutcomeFact,
+    bound_total,
+    contribution,
+    counted_key,
+)
 
 Slug = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=300)]
@@ -595,6 +603,10 @@ class IndicatorDefinition(BaseModel):
     target: Measure
     direction: Direction = Direction.HIGHER_IS_BETTER
     benefit: bool = False
+    binding: OutcomeBinding | None = Field(
+        default=None,
+        description="Fed by referral outcomes as they are recorded, instead of by hand.",
+    )
 
 
 class AddOutcome(Command):
@@ -648,6 +660,13 @@ class RecordIndicatorActual(Command):
     indicator_id: Slug
     value: Measure
     source: str = Field(default="manual", min_length=1, max_length=100)
+
+
+class RecordReferralOutcome(Command):
+    """A referral outcome offered to the partnership's bound indicators (by the referral
+    service, as each outcome is recorded); refused when no indicator counts it."""
+
+    outcome: ReferralOutcomeFact
 
 
 class RecordBenefit(Command):
@@ -1023,6 +1042,29 @@ def _actual(s: PartnershipState, c: RecordIndicatorActual, now: datetime) -> str
     return f"{indicator.name}: {c.value:g} {indicator.unit} ({c.source})"
 
 
+def _referral_outcome(s: PartnershipState, c: RecordReferralOutcome, now: datetime) -> str:
+    _require(s, Stage.IMPLEMENT, Stage.REVIEW)
+    fact, moved = c.outcome, []
+    for indicator in s.indicators:
+        if indicator.binding is None:
+            continue
+        key = counted_key(indicator.binding, fact)
+        share = contribution(
+            indicator.binding, fact, period_start=s.plan_start, period_end=s.plan_end
+        )
+        if share is None or key in indicator.counted:
+            continue
+        indicator.counted[key] = share
+        total = bound_total(indicator.counted)
+        indicator.actuals.append(Actual(value=total, at=now, source=f"referral {fact.number}"))
+        moved.append(f"{indicator.name} now {money(total, indicator.unit)}")
+    if not moved:
+        raise Refusal(
+            f"no indicator counts the outcome of {fact.outcome_id}, or it is counted already"
+        )
+    return f"referral {fact.number}'s outcome: " + "; ".join(moved)
+
+
 def _benefit(s: PartnershipState, c: RecordBenefit, now: datetime) -> str:
     _require(s, Stage.IMPLEMENT, Stage.REVIEW)
     s.benefits.append(Benefit(description=c.description, amount_gbp=c.amount_gbp, recorded_at=now))
@@ -1086,6 +1128,7 @@ def _next_cycle(s: PartnershipState, now: datetime) -> None:
         if latest is not None:
             indicator.baseline = latest.value
         indicator.actuals = []
+        indicator.counted = {}
     s.baseline = [
         BaselineItem(
             name=i.name,
@@ -1126,6 +1169,7 @@ _HANDLERS: dict[type[Command], Callable[[PartnershipState, Any, datetime], str]]
     SubmitQuarterlyReturn: _return,
     CompleteAction: _complete_action,
     RecordIndicatorActual: _actual,
+    RecordReferralOutcome: _referral_outcome,
     RecordBenefit: _benefit,
     StartReview: _start_review,
     RecordAnnualReview: _annual,

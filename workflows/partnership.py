@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         RecordConsultation,
         RecordIndicatorActual,
         RecordMeeting,
+        RecordReferralOutcome,
         Refusal,
         Stage,
         StartReview,
@@ -356,6 +357,16 @@ class PartnershipWorkflow:
 
     @record_indicator_actual.validator
     def _v_record_indicator_actual(self, command: RecordIndicatorActual) -> None:
+        self._check(command)
+
+    @workflow.update
+    def record_referral_outcome(self, command: RecordReferralOutcome) -> ActionResult:
+        """Count a referral outcome in the indicators bound to it (refused, leaving no trace
+        in the history, when none counts it or it was counted already)."""
+        return self._do(command)
+
+    @record_referral_outcome.validator
+    def _v_record_referral_outcome(self, command: RecordReferralOutcome) -> None:
         self._check(command)
 
     @workflow.update

@@ -16,9 +16,11 @@ from api.web.charts import indicator_chart, svg_response
 from api.web.pages import PageCall, PageTable, render
 from domain.access import Action
 from domain.calendar import LONDON
+from domain.outcome_binding import describe
 from domain.partnership import PartnershipState, Stage
 from domain.partnership_gates import gates
 from domain.partnership_schedule import UpcomingReminders, overdue_items
+from store.names import read_names
 from store.partnerships import get_partnership, list_partnerships
 from workflows.partnership import IndicatorReport, PartnershipWorkflow
 
@@ -95,6 +97,7 @@ async def partnership_detail(call: PageCall) -> web.StreamResponse:
     upcoming: UpcomingReminders = await query_partnership(
         request, pid, PartnershipWorkflow.upcoming
     )
+    names = await read_names(request.app[SESSIONS])
     # The workflow's clock, so the page agrees with what the workflow sends and when.
     now = upcoming.as_of
     return render(
@@ -105,6 +108,9 @@ async def partnership_detail(call: PageCall) -> web.StreamResponse:
         gates=gates(state, now.astimezone(LONDON).date()),
         indicators=report.indicators,
         indicator_history={i.id: sorted(i.actuals, key=lambda a: a.at) for i in state.indicators},
+        bindings={
+            i.id: describe(i.binding, names.ward) for i in state.indicators if i.binding is not None
+        },
         overdue=overdue_items(state, now),
         reminders=upcoming.reminders,
         workflow_id=workflow_id(state.id),

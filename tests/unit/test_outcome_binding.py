@@ -13,6 +13,7 @@ from domain.outcome_binding import (
     bound_total,
     contribution,
     counted_key,
+    describe,
 )
 
 AT = datetime(2027, 3, 1, 11, tzinfo=UTC)
@@ -84,3 +85,13 @@ def test_the_seed_figures_give_an_actual_of_285360_and_green() -> None:
 def test_a_sum_needs_its_unit() -> None:
     with pytest.raises(ValidationError, match="unit"):
         OutcomeBinding(measure=BoundMeasure.SUM_OF_VALUES)
+
+
+def test_a_binding_in_words() -> None:
+    names = {"pier": "Pier", "golf-green": "Golf Green"}
+    assert describe(AWARDS, names.__getitem__) == (
+        "sum of got help outcome values in GBP, from Pier, Golf Green"
+    )
+    assert describe(HELPED) == (
+        "referrals with a got help or referred elsewhere outcome, from every ward"
+    )
