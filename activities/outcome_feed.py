@@ -11,20 +11,15 @@ counts twice, whatever is retried or replayed.
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
-from domain.partnership import RecordReferralOutcome
+from clients.temporal import WorkflowGone, WorkflowRefused, update_partnership
+from domain.partnership import RecordReferralOutcome, action_for
 from domain.referral_records import FEED_PARTNERSHIPS, OutcomeFeed, OutcomeFeedResult
 from store.db import Sessions
 from store.outcome_feed import outcome_fact, partnerships_taking_actuals
-from workflows.partnership import PartnershipWorkflow
 
-
-def partnership_workflow_id(partnership_id: str) -> str:
-    """The id of a partnership's workflow."""
-    return f"partnership-{partnership_id}"
+FEED = action_for(RecordReferralOutcome)
 
 
 class OutcomeFeeder:
@@ -42,19 +37,18 @@ class OutcomeFeeder:
         client = activity.client()
         counted = []
         for partnership_id in await partnerships_taking_actuals(self._sessions):
-            handle = client.get_workflow_handle(partnership_workflow_id(partnership_id))
             try:
-                await handle.execute_update(
-                    PartnershipWorkflow.record_referral_outcome,
+                await update_partnership(
+                    client,
+                    partnership_id,
+                    FEED,
                     RecordReferralOutcome(outcome=fact),
-                    id=f"referral-outcome-{fact.outcome_id}",
+                    update_id=f"referral-outcome-{fact.outcome_id}",
                 )
-            except WorkflowUpdateFailedError:
-                continue  # refused: none of its indicators counts it, or it already did
-            except RPCError as error:
-                if error.status is RPCStatusCode.NOT_FOUND:
-                    continue  # the partnership's workflow has ended
-                raise
+            except WorkflowRefused:
+                continue  # none of its indicators counts it, or it already did
+            except WorkflowGone:
+                continue  # the partnership's workflow has ended
             counted.append(partnership_id)
         activity.logger.info("outcome of %s counted by %s", feed.leg_id, counted or "none")
         return OutcomeFeedResult(counted_by=counted)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from api.routing import Call, RouteTable
-from api.state import SESSIONS
+from api.http.routing import Call, RouteTable
+from api.http.state import SESSIONS
 from domain.access import Action
 from domain.agency_stats import AgencyStatistics
 from store.referral_stats import agency_statistics_from_store

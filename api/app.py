@@ -24,15 +24,15 @@ from api import (
 from api.audit import audit_trail
 from api.callbacks import CALLBACK_MASTER_SECRET
 from api.codec import CODEC, CORS_ORIGINS, codec_cors
-from api.errors import error_middleware
-from api.headers import request_context
 from api.health import OPENAPI
+from api.http.errors import error_middleware
+from api.http.headers import request_context
+from api.http.openapi import build_openapi
+from api.http.routing import Endpoint, RouteTable, wrap
+from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.metrics import request_timing
-from api.openapi import build_openapi
 from api.oruk import oruk_cors
 from api.referrals import REFERRAL_CONFIG, ReferralConfig
-from api.routing import Endpoint, RouteTable, wrap
-from api.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.web import charts, overview, session
 from api.web import partnerships as partnership_pages
 from api.web import referrals as referral_pages

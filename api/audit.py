@@ -11,9 +11,9 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.headers import REQUEST_ID
-from api.routing import ENDPOINT, PRINCIPAL, Call, QueryDateTime, RouteTable
-from api.state import SESSIONS
+from api.http.headers import REQUEST_ID
+from api.http.routing import ENDPOINT, PRINCIPAL, Call, QueryDateTime, RouteTable
+from api.http.state import SESSIONS
 from domain.access import Action, Principal
 from store.audit import append_audit, read_audit
 from store.schema import AuditEvent

@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from api.routing import Call, QueryDateTime, RouteTable
-from api.state import SESSIONS
+from api.http.routing import Call, QueryDateTime, RouteTable
+from api.http.state import SESSIONS
 from domain.directory import Organisation, Service
 from domain.oruk.export import (
     organisation_record,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -76,3 +76,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 def sessionmaker(engine: AsyncEngine) -> Sessions:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(sessions: Sessions) -> None:
+    """Ask the database the smallest question; raises if it cannot answer."""
+    async with sessions() as session:
+        await session.execute(text("SELECT 1"))

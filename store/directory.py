@@ -104,3 +104,12 @@ __all__ = [
     "raise_revision",
     "save_directory",
 ]
+
+
+async def organisation_exists(sessions: Sessions, organisation_id: str) -> bool:
+    """Whether the directory holds organisation ``organisation_id``."""
+    async with sessions() as session:
+        found = await session.scalar(
+            select(OrganisationRow.id).where(OrganisationRow.id == organisation_id)
+        )
+    return found is not None

@@ -3,6 +3,9 @@
 The API saves a submission (with its personal data) before starting the workflow; the
 workflow's record activities keep the anonymous read model current; notices load the
 personal data at send time; erasure removes it and leaves the statistics.
+
+Longer than 400 lines on purpose: the referral read model's writes (from the workflows) and
+reads (for the API) share its row shapes; they change together.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.agency_stats import ANSWERS, answer_working_days, answered_late
+from domain.directory import NeedCategory, Urgency
 from domain.referral import (
     OPEN_LEG_STATES,
     WAITING_LEG_STATES,
     Consent,
     LegState,
     NeedState,
+    OutcomeCode,
+    ReferralSource,
     ReferralStatus,
     ReferralSubmission,
     Referrer,
@@ -369,10 +375,10 @@ class ReferralSummary(BaseModel):
     """One row of the referral list."""
 
     number: str
-    source: str
+    source: ReferralSource
     ward: str
-    status: str
-    urgency: str
+    status: ReferralStatus
+    urgency: Urgency
     breached: bool
     next_deadline: datetime | None
     personal_data_erased: bool
@@ -393,9 +399,9 @@ class StoredNeed(BaseModel):
     """A need as recorded."""
 
     need_id: str
-    category: str
-    urgency: str
-    state: str
+    category: NeedCategory
+    urgency: Urgency
+    state: NeedState
     signposted_service_id: str | None
     tried_service_ids: list[str]
     reason: str
@@ -406,11 +412,11 @@ class StoredLeg(BaseModel):
 
     leg_id: str
     need_id: str
-    category: str
-    urgency: str
+    category: NeedCategory
+    urgency: Urgency
     service_id: str
     agency_id: str
-    state: str
+    state: LegState
     route_reason: str
     breached: bool
     sent_at: datetime
@@ -420,7 +426,7 @@ class StoredLeg(BaseModel):
     decline_reason: str | None
     withdraw_reason: str | None
     updated_at: datetime
-    outcome_code: str | None = None
+    outcome_code: OutcomeCode | None = None
     outcome_value: float | None = None
     outcome_unit: str | None = None
     outcome_at: datetime | None = None
@@ -567,7 +573,8 @@ async def get_referral(sessions: Sessions, number: str) -> StoredReferral | None
         stored = StoredLeg.model_validate(leg, from_attributes=True)
         outcome = outcomes.get(leg.leg_id)
         if outcome is not None:
-            stored.outcome_code, stored.outcome_value = outcome.code, outcome.value
+            stored.outcome_code = OutcomeCode(outcome.code)
+            stored.outcome_value = outcome.value
             stored.outcome_unit, stored.outcome_at = outcome.unit, outcome.recorded_at
         stored_legs.append(stored)
     return StoredReferral(

@@ -8,7 +8,8 @@ import csv
 import json
 from pathlib import Path
 
-from activities.directory_sync import read_source, start_rerouting
+from activities.directory_sync import read_source
+from clients.temporal import start_rerouting
 from domain.oruk.export import organisation_record, service_record, taxonomy_record
 from domain.oruk.importing import oruk_id
 from domain.oruk.tabular import datapackage, tables_from_records

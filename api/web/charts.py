@@ -17,7 +17,7 @@ import pygal
 from aiohttp import web
 from pygal.style import Style
 
-from api.state import SESSIONS
+from api.http.state import SESSIONS
 from api.web.pages import PageCall, PageTable
 from domain.access import Action
 from domain.indicators import TOLERANCE, Direction, Indicator, Rag, rag

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from api.state import SESSIONS
+from api.http.state import SESSIONS
 from api.web.pages import PageCall, PageTable, render
 from domain.access import Action, may, sees_agency_workload
 from domain.labels import SOURCE_NAMES

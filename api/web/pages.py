@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from api.errors import DomainRefusal
+from api.http.errors import TEMPORAL_ERRORS, DomainRefusal, temporal_answer
 from domain.access import Action, Role, may, roles_for
 from domain.labels import age, category_name, money, relative, words
 from domain.waiting import PRESSURE_LABELS
@@ -146,7 +146,9 @@ async def require_form(call: PageCall) -> dict[str, str]:
 
 def wrap_page(page: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler for a page: session, role check, friendly HTML errors."""
-    from api.state import SESSIONS  # the app's state keys; imported late to keep this module light
+    from api.http.state import (
+        SESSIONS,  # the app's state keys; imported late to keep this module light
+    )
     from store.staff import session_for
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -176,5 +178,10 @@ def wrap_page(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
             return render(call, "error.html", exc.status, message=exc.reason)
         except DomainRefusal as exc:
             return render(call, "error.html", exc.status, message=exc.reason)
+        except TEMPORAL_ERRORS as exc:
+            status, reason, headers = temporal_answer(exc)
+            response = render(call, "error.html", status, message=reason)
+            response.headers.update(headers)
+            return response
 
     return handle

@@ -10,19 +10,20 @@ from urllib.parse import urlencode
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from api.partnerships import query_partnership, workflow_id
-from api.state import SESSIONS
+from api.http.state import SESSIONS
+from api.partnerships import query_partnership
 from api.web.charts import indicator_chart, svg_response
 from api.web.pages import PageCall, PageTable, render
+from clients.temporal import partnership_workflow_id
 from domain.access import Action
 from domain.calendar import LONDON
 from domain.outcome_binding import describe
-from domain.partnership import PartnershipState, Stage
+from domain.partnership import Stage
 from domain.partnership_gates import gates
-from domain.partnership_schedule import UpcomingReminders, overdue_items
+from domain.partnership_schedule import overdue_items
 from store.names import read_names
 from store.partnerships import get_partnership, list_partnerships
-from workflows.partnership import IndicatorReport, PartnershipWorkflow
+from workflows.partnership import PartnershipWorkflow
 
 pages = PageTable()
 
@@ -92,11 +93,9 @@ async def partnership_detail(call: PageCall) -> web.StreamResponse:
     summary = await get_partnership(request.app[SESSIONS], pid)
     if summary is None:
         raise web.HTTPNotFound(reason=f"no partnership {pid}")
-    state: PartnershipState = await query_partnership(request, pid, PartnershipWorkflow.state)
-    report: IndicatorReport = await query_partnership(request, pid, PartnershipWorkflow.indicators)
-    upcoming: UpcomingReminders = await query_partnership(
-        request, pid, PartnershipWorkflow.upcoming
-    )
+    state = await query_partnership(request, pid, PartnershipWorkflow.state)
+    report = await query_partnership(request, pid, PartnershipWorkflow.indicators)
+    upcoming = await query_partnership(request, pid, PartnershipWorkflow.upcoming)
     names = await read_names(request.app[SESSIONS])
     # The workflow's clock, so the page agrees with what the workflow sends and when.
     now = upcoming.as_of
@@ -113,7 +112,7 @@ async def partnership_detail(call: PageCall) -> web.StreamResponse:
         },
         overdue=overdue_items(state, now),
         reminders=upcoming.reminders,
-        workflow_id=workflow_id(state.id),
+        workflow_id=partnership_workflow_id(state.id),
         now=now,
     )
 
@@ -130,7 +129,7 @@ async def indicator_chart_svg(call: PageCall) -> web.StreamResponse:
     indicator_id = call.request.match_info["indicator_id"]
     if await get_partnership(call.request.app[SESSIONS], pid) is None:
         raise web.HTTPNotFound(reason=f"no partnership {pid}")
-    state: PartnershipState = await query_partnership(call.request, pid, PartnershipWorkflow.state)
+    state = await query_partnership(call.request, pid, PartnershipWorkflow.state)
     indicator = next((i for i in state.indicators if i.id == indicator_id), None)
     if indicator is None:
         raise web.HTTPNotFound(reason=f"no indicator {indicator_id}")

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from api.state import SESSIONS
+from api.http.state import SESSIONS
 from api.web.pages import SESSION_COOKIE, WEB_CONFIG, PageCall, PageTable, render, require_form
 from domain.access import Action
 from store.staff import SESSION_LIFETIME, Throttled, sign_in, sign_out

@@ -18,8 +18,8 @@ from store.schema import AuditEvent
 from store.staff import create_user, sign_in
 from store.tokens import issue_token
 from tests.conftest import StaticTemporal
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import RESIDENT_NAME, World, run_world, submission
+from tests.helpers.referral_world import RESIDENT_NAME, World, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 PASSWORD = "a long enough password"
 

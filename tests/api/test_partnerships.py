@@ -31,10 +31,10 @@ from domain.partnership import (
     StartReview,
 )
 from store.db import Sessions
-from tests import partnership_scenario as sc
 from tests.conftest import TEST_SERVER, StaticTemporal
-from tests.sinks import SmtpSink
-from tests.workflow.partnership_support import partnership_worker, register_search_attributes
+from tests.helpers import partnership_scenario as sc
+from tests.helpers.partnership_support import partnership_worker, register_search_attributes
+from tests.helpers.sinks import SmtpSink
 
 PATHS = {a.command: a.path for a in ACTIONS}
 Bearer = Callable[..., Awaitable[dict[str, str]]]

@@ -21,8 +21,8 @@ from store.staff import create_user
 from tests.browser.conftest import ARTIFACTS, screenshot
 from tests.browser.test_referral_pages import PASSWORD, sign_in_as
 from tests.conftest import StaticTemporal
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, directory, run_world, submission
+from tests.helpers.referral_world import World, directory, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SCRIPTS
-from tests.stack import Stack
+from tests.helpers.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from temporalio.client import Client
 
-from tests.stack import Stack
+from tests.helpers.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from tests.conftest import SCRIPTS
-from tests.stack import Stack, get_json
+from tests.helpers.stack import Stack, get_json
 
 pytestmark = pytest.mark.e2e
 

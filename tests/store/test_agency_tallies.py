@@ -9,7 +9,7 @@ from domain.referral_records import LegRecord, ReferralEvent
 from store.db import Sessions
 from store.referral_stats import agency_statistics_from_store, agency_tallies
 from store.referrals import record_leg, save_referral
-from tests.workflow.referral_world import submission
+from tests.helpers.referral_world import submission
 
 MON = datetime(2026, 11, 2, 9, tzinfo=UTC)
 NOW = MON + timedelta(days=21)

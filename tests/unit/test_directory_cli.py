@@ -12,7 +12,7 @@ from domain.directory import Directory
 from store.db import create_engine, sessionmaker
 from store.directory import load_directory
 from tests.conftest import free_port
-from tests.oruk_files import EXAMPLE_ID, ORUK, example_service
+from tests.helpers.oruk_files import EXAMPLE_ID, ORUK, example_service
 from workers.cli import main
 
 

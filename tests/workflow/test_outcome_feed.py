@@ -28,6 +28,7 @@ from domain.partnership import (
     CompleteNegotiation,
     PartnershipState,
     RecordReferralOutcome,
+    action_for,
     new_partnership,
 )
 from domain.referral import (
@@ -42,10 +43,10 @@ from domain.referral_records import OutcomeFeed
 from store.db import Sessions
 from store.outcome_feed import outcome_fact
 from store.referrals import erase_personal_data
-from tests import partnership_scenario as sc
-from tests.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
-from tests.workflow.partnership_support import Handle, act, register_search_attributes
-from tests.workflow.referral_world import World, run_world, submission
+from tests.helpers import partnership_scenario as sc
+from tests.helpers.partnership_support import Handle, act, register_search_attributes
+from tests.helpers.referral_world import World, run_world, submission
+from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
 from workflows.partnership import PartnershipInput, PartnershipWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow
@@ -153,7 +154,7 @@ async def test_outcomes_feed_a_bound_indicator_once_each(
         assert fact is not None
         with pytest.raises(WorkflowUpdateFailedError):
             await handle.execute_update(
-                PartnershipWorkflow.record_referral_outcome,
+                action_for(RecordReferralOutcome).update,
                 RecordReferralOutcome(outcome=fact),
                 id="another-delivery",
             )
