@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.headers import REQUEST_ID
+from api.http.paging import Paging
 from api.http.routing import ENDPOINT, PRINCIPAL, Call, QueryDateTime, RouteTable
 from api.http.state import SESSIONS
 from domain.access import Action, Principal
@@ -86,16 +87,12 @@ async def audit_personal_read(request: web.Request, principal: Principal, path: 
     )
 
 
-class AuditQuery(BaseModel):
+class AuditQuery(Paging):
     """Filters of the audit trail."""
-
-    model_config = ConfigDict(extra="forbid")
 
     subject: str | None = Field(default=None, max_length=200)
     since: QueryDateTime | None = None
     until: QueryDateTime | None = None
-    page: int = Field(default=1, ge=1, le=100_000)
-    per_page: int = Field(default=50, ge=1, le=500)
 
 
 class AuditEntry(BaseModel):
@@ -141,7 +138,7 @@ async def audit_list(call: Call) -> AuditPage:
         since=q.since,
         until=q.until,
         limit=q.per_page,
-        offset=(q.page - 1) * q.per_page,
+        offset=q.offset,
     )
     return AuditPage(
         total=total,

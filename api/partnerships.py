@@ -15,8 +15,9 @@ from typing import TypeVar
 
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from api.http.paging import Paging
 from api.http.routing import Call, RouteTable
 from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL
 from api.partnership_report import XLSX, review_html, review_xlsx
@@ -60,16 +61,12 @@ class PartnershipStarted(BaseModel):
     stage: Stage
 
 
-class PartnershipQuery(BaseModel):
+class PartnershipQuery(Paging):
     """Filters of the partnerships list."""
-
-    model_config = ConfigDict(extra="forbid")
 
     stage: Stage | None = None
     overdue: bool | None = None
     parent_id: str | None = Field(default=None, max_length=100)
-    page: int = Field(default=1, ge=1, le=100_000)
-    per_page: int = Field(default=50, ge=1, le=500)
 
 
 class PartnershipPage(BaseModel):
@@ -142,7 +139,7 @@ async def partnerships_list(call: Call) -> PartnershipPage:
         overdue=q.overdue,
         parent_id=q.parent_id,
         limit=q.per_page,
-        offset=(q.page - 1) * q.per_page,
+        offset=q.offset,
     )
     return PartnershipPage(total=total, page=q.page, per_page=q.per_page, items=items)
 

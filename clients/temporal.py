@@ -21,6 +21,10 @@ import structlog
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
+    Schedule,
+    ScheduleAlreadyRunningError,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -349,3 +353,20 @@ async def query_partnership(
         raise _partnership_rpc(exc) from None
     except WorkflowQueryFailedError as exc:
         raise TemporalUnavailable(f"the partnership could not answer: {exc}") from None
+
+
+# Schedules.
+
+
+async def ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:
+    """Create the schedule ``schedule_id``, or replace the one running under that id."""
+    try:
+        await client.create_schedule(schedule_id, schedule)
+        log.info("schedule created", schedule_id=schedule_id)
+    except ScheduleAlreadyRunningError:
+
+        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(schedule_id).update(replace)
+        log.info("schedule updated", schedule_id=schedule_id)

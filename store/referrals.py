@@ -444,10 +444,9 @@ class StoredEvent(BaseModel):
     detail: str
 
 
-class StoredReferral(BaseModel):
-    """One referral from the read model: no personal data."""
+class ReferralFacts(BaseModel):
+    """What the read model keeps of a referral beyond its list row: no personal data."""
 
-    summary: ReferralSummary
     submitted_by: str
     referrer_agency_id: str | None
     consent_agency_ids: list[str]
@@ -455,6 +454,12 @@ class StoredReferral(BaseModel):
     follow_up_due_at: datetime | None
     follow_up_made_difference: bool | None
     follow_up_score: int | None
+
+
+class StoredReferral(ReferralFacts):
+    """One referral from the read model: no personal data."""
+
+    summary: ReferralSummary
     needs: list[StoredNeed]
     legs: list[StoredLeg]
     events: list[StoredEvent]

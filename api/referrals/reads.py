@@ -6,13 +6,14 @@ Lists and details come from the store's read model, filtered by the one share ru
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.audit import audit_personal_read
+from api.http.paging import Paging
 from api.http.routing import Call, QueryDateTime
 from api.http.state import SESSIONS, TEMPORAL
 from api.referrals.common import NOT_FOUND, routes
@@ -27,13 +28,13 @@ from domain.access import (
 )
 from domain.directory import Urgency
 from domain.referral import (
-    ReferralSource,
     ReferralStatus,
     ReferralView,
     Referrer,
     Resident,
 )
 from store.referrals import (
+    ReferralFacts,
     ReferralFilter,
     ReferralSummary,
     StoredEvent,
@@ -48,10 +49,8 @@ from store.referrals import (
 LIVE_STATE_WAIT = timedelta(seconds=3)
 
 
-class ReferralQuery(BaseModel):
+class ReferralQuery(Paging):
     """Filters of the referral list, all optional, and its page (newest first)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     status: ReferralStatus | None = None
     ward: str | None = Field(default=None, min_length=1, max_length=100)
@@ -68,8 +67,6 @@ class ReferralQuery(BaseModel):
     )
     created_from: QueryDateTime | None = Field(default=None, description="Created at or after.")
     created_to: QueryDateTime | None = Field(default=None, description="Created before.")
-    page: int = Field(default=1, ge=1, le=100_000)
-    per_page: int = Field(default=50, ge=1, le=500)
 
 
 class ReferralList(BaseModel):
@@ -89,27 +86,10 @@ class PersonalDetails(BaseModel):
     need_notes: dict[str, str] = Field(description="Notes by need id.")
 
 
-class ReferralDetail(BaseModel):
+class ReferralDetail(ReferralFacts, ReferralSummary):
     """One referral: the read model's needs, legs and events, the workflow's live state, and
     the personal details when the caller may read them."""
 
-    number: str
-    source: ReferralSource
-    ward: str
-    status: ReferralStatus
-    urgency: Urgency
-    breached: bool
-    next_deadline: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    submitted_by: str
-    referrer_agency_id: str | None
-    consent_agency_ids: list[str]
-    status_reason: str
-    follow_up_due_at: datetime | None
-    follow_up_made_difference: bool | None
-    follow_up_score: int | None
-    personal_data_erased: bool
     needs: list[StoredNeed]
     legs: list[StoredLeg]
     events: list[StoredEvent]
@@ -121,12 +101,9 @@ class ReferralDetail(BaseModel):
     )
 
 
-class WorklistQuery(BaseModel):
+class WorklistQuery(Paging):
     """A page of an agency's worklist."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    page: int = Field(default=1, ge=1, le=100_000)
     per_page: int = Field(default=100, ge=1, le=500)
 
 
@@ -162,7 +139,7 @@ async def list_referrals_endpoint(call: Call) -> ReferralList:
         created_from=q.created_from,
         created_to=q.created_to,
         limit=q.per_page,
-        offset=(q.page - 1) * q.per_page,
+        offset=q.offset,
     )
     if not sees_all_referrals(user):
         if user.role is Role.AGENCY:
@@ -215,25 +192,9 @@ async def get_referral_endpoint(call: Call) -> ReferralDetail:
                 need_notes=share.notes(data.need_notes),
             )
             await audit_personal_read(call.request, user, f"/api/referrals/{number}")
-    s = stored.summary
     return ReferralDetail(
-        number=s.number,
-        source=s.source,
-        ward=s.ward,
-        status=s.status,
-        urgency=s.urgency,
-        breached=s.breached,
-        next_deadline=s.next_deadline,
-        created_at=s.created_at,
-        updated_at=s.updated_at,
-        submitted_by=stored.submitted_by,
-        referrer_agency_id=stored.referrer_agency_id,
-        consent_agency_ids=stored.consent_agency_ids,
-        status_reason=stored.status_reason,
-        follow_up_due_at=stored.follow_up_due_at,
-        follow_up_made_difference=stored.follow_up_made_difference,
-        follow_up_score=stored.follow_up_score,
-        personal_data_erased=s.personal_data_erased,
+        **stored.summary.model_dump(),
+        **stored.model_dump(include=set(ReferralFacts.model_fields)),
         needs=needs,
         legs=legs,
         events=events,
@@ -260,7 +221,7 @@ async def worklist(call: Call) -> Worklist:
         raise web.HTTPNotFound(reason="no such worklist")
     q = call.query_as(WorklistQuery)
     items = await agency_worklist(
-        call.request.app[SESSIONS], agency_id, limit=q.per_page, offset=(q.page - 1) * q.per_page
+        call.request.app[SESSIONS], agency_id, limit=q.per_page, offset=q.offset
     )
     return Worklist(agency_id=agency_id, page=q.page, per_page=q.per_page, items=items)
 

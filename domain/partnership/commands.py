@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from pydantic import BaseModel, Field, HttpUrl
 
 from domain.indicators import (
@@ -32,6 +30,7 @@ from domain.partnership.model import (
     Slug,
     SupportElement,
     Text,
+    Unit,
     Whole,
 )
 
@@ -156,7 +155,7 @@ class IndicatorDefinition(BaseModel):
 
     id: Slug
     name: Name
-    unit: Annotated[str, Field(min_length=1, max_length=50)]
+    unit: Unit
     baseline: Measure
     target: Measure
     direction: Direction = Direction.HIGHER_IS_BETTER

@@ -21,6 +21,7 @@ from domain.indicators import Indicator, Measure
 
 Slug = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=300)]
+Unit = Annotated[str, Field(min_length=1, max_length=50)]
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Money = Annotated[float, Field(ge=0, le=1e10, description="Pounds sterling.")]
 Hours = Annotated[float, Field(ge=0, le=1e7)]
@@ -254,7 +255,7 @@ class BaselineItem(BaseModel):
 
     name: Name
     value: Measure
-    unit: Annotated[str, Field(min_length=1, max_length=50)]
+    unit: Unit
     source: Name
     as_of: Day
 

@@ -6,6 +6,7 @@ Each rule checks the stage gate and changes the (copied) state it is given, or r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 from domain.indicators import (
@@ -233,13 +234,23 @@ def approve_by_members(s: PartnershipState, c: ApproveByMembers, now: datetime) 
     return f"approved by {c.approved_by} ({c.minute_ref})"
 
 
+def _leave_stage(
+    s: PartnershipState,
+    stage: Stage,
+    gaps_of: Callable[[PartnershipState], list[str]],
+    then: Stage,
+) -> None:
+    """Move ``s`` from ``stage`` on to ``then``, or refuse with what is still missing."""
+    require(s, stage)
+    gaps = gaps_of(s)
+    if gaps:
+        raise Refusal(f"cannot leave {stage.value}: " + "; ".join(gaps))
+    s.stage = then
+
+
 def complete_negotiation(s: PartnershipState, c: CompleteNegotiation, now: datetime) -> str:
     """The rule of CompleteNegotiation: what it changes, or why it is refused."""
-    require(s, Stage.NEGOTIATE)
-    gaps = negotiation_gaps(s)
-    if gaps:
-        raise Refusal("cannot leave negotiate: " + "; ".join(gaps))
-    s.stage = Stage.ESTABLISH
+    _leave_stage(s, Stage.NEGOTIATE, negotiation_gaps, Stage.ESTABLISH)
     return "negotiation complete; establishing"
 
 
@@ -260,11 +271,7 @@ def appoint_coordinator(s: PartnershipState, c: AppointCoordinator, now: datetim
 
 def complete_establishment(s: PartnershipState, c: CompleteEstablishment, now: datetime) -> str:
     """The rule of CompleteEstablishment: what it changes, or why it is refused."""
-    require(s, Stage.ESTABLISH)
-    gaps = establishment_gaps(s)
-    if gaps:
-        raise Refusal("cannot leave establish: " + "; ".join(gaps))
-    s.stage = Stage.PLAN
+    _leave_stage(s, Stage.ESTABLISH, establishment_gaps, Stage.PLAN)
     return "established; planning"
 
 
