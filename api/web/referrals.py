@@ -51,6 +51,7 @@ pages = PageTable()
 
 PER_PAGE = 25
 WORKLIST_PAGE = 50
+EVERY_AGENCY = "all"
 
 
 def _blank_is_none(value: object) -> object:
@@ -322,9 +323,15 @@ async def agency_stats(call: PageCall) -> web.StreamResponse:
     of answer times by month for every agency or the one chosen."""
     sessions = call.request.app[SESSIONS]
     stats = await agency_statistics_from_store(sessions)
-    chosen = call.request.query.get("agency") or None
-    if chosen is not None and chosen not in {s.agency_id for s in stats}:
-        raise web.HTTPNotFound(reason=f"no agency {chosen}")
+    asked = call.request.query.get("agency") or None
+    if asked is not None and asked != EVERY_AGENCY and asked not in {s.agency_id for s in stats}:
+        raise web.HTTPNotFound(reason=f"no agency {asked}")
+    # Per agency by default, the busiest first: the question is how each agency answers.
+    busiest = max(stats, key=lambda s: s.received, default=None)
+    chosen = (
+        (busiest.agency_id if busiest and busiest.received else None) if asked is None else asked
+    )
+    chosen = None if chosen == EVERY_AGENCY else chosen
     months = await answers_by_month(sessions, now=datetime.now(UTC), agency_id=chosen)
     return render(
         call,
@@ -333,5 +340,6 @@ async def agency_stats(call: PageCall) -> web.StreamResponse:
         chosen=chosen,
         chosen_name=next((s.name for s in stats if s.agency_id == chosen), "every agency"),
         months=months,
+        every_agency=EVERY_AGENCY,
         chart_query=urlencode({"agency": chosen}) if chosen else "",
     )

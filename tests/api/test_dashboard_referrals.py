@@ -159,6 +159,11 @@ async def test_roles_see_their_share_and_agencies_act_from_the_worklist(
             ]
             # Every agency in the directory is listed, those not yet sent anything too.
             assert "Essex Police" in stats
+            # Answer times by month: the busiest agency's unless another (or all) is chosen.
+            assert "Working days to answer, Citizens Advice: the figures" in stats
+            every = await (await site.get("/agencies?agency=all", cookies=ops)).text()
+            assert "Working days to answer, every agency: the figures" in every
+            assert (await site.get("/agencies?agency=nobody", cookies=ops)).status == 404
             assert "Not sent a referral yet" in stats
             _, token = await issue_token(sessions, subject="ops-api", role=Role.OPERATIONS)
             api = await site.get(
