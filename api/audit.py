@@ -16,6 +16,7 @@ from api.http.paging import Paging
 from api.http.routing import ENDPOINT, PRINCIPAL, Call, QueryDateTime, RouteTable
 from api.http.state import SESSIONS
 from domain.access import Action, Principal
+from domain.spreadsheet import text_cell
 from store.audit import append_audit, read_audit
 from store.schema import AuditEvent
 
@@ -82,6 +83,25 @@ async def audit_personal_read(request: web.Request, principal: Principal, path: 
             method=request.method,
             path=path[:2000],
             status=200,
+            remote=request.remote,
+        ),
+    )
+
+
+async def audit_sign_in_throttled(request: web.Request, account: str) -> None:
+    """Record that a sign-in to ``account`` from this address was refused as throttled."""
+    await append_audit(
+        request.app[SESSIONS],
+        AuditEvent(
+            at=datetime.now(UTC),
+            request_id=request.get(REQUEST_ID, ""),
+            subject=account,
+            role=None,
+            agency_id=None,
+            action="sign_in_throttled",
+            method=request.method,
+            path=request.path[:2000],
+            status=429,
             remote=request.remote,
         ),
     )
@@ -188,5 +208,6 @@ async def audit_export(call: Call) -> web.StreamResponse:
 
 def _csv_line(values: Any) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(["" if v is None else v for v in values])
+    # Subjects, paths and reasons are callers' text: a spreadsheet must show them, not run them.
+    csv.writer(buffer).writerow([text_cell(v) for v in values])
     return buffer.getvalue().encode()

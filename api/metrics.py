@@ -86,6 +86,11 @@ def work_gauges(figures: WorkFigures, registry: CollectorRegistry) -> None:
         "partnerflow_partnerships_overdue",
         "Partnerships waiting on an action, return or commitment past its deadline.",
     ).set(figures.partnerships_overdue)
+    _gauge(
+        registry,
+        "partnerflow_sign_ins_failed",
+        "Dashboard sign-ins refused (wrong name or password) in the last 24 hours.",
+    ).set(figures.failed_sign_ins)
 
 
 @routes.route(

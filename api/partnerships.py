@@ -17,6 +17,7 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from api.http.headers import csp_nonce
 from api.http.paging import Paging
 from api.http.routing import Call, RouteTable
 from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL
@@ -231,7 +232,8 @@ for _read in READS:
 async def partnership_review_html(call: Call) -> web.Response:
     """The review report as a printable page."""
     report: ReviewReport = await _query(call, PartnershipWorkflow.review_report)
-    return web.Response(text=review_html(report), content_type="text/html", charset="utf-8")
+    html = review_html(report, nonce=csp_nonce(call.request))
+    return web.Response(text=html, content_type="text/html", charset="utf-8")
 
 
 @routes.route(

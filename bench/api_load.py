@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.app import create_app
+from api.http.parser_errors import ApiRunner
 from bench.common import bench_stack, dev_server, free_port, percentile, report, submission
 from domain.access import Role
 from store.tokens import issue_token
@@ -79,7 +80,7 @@ async def main() -> bool:
         async with dev_server() as env:
             queue = "bench-api"
             app = create_app(sessions=sessions, temporal=_Temporal(env.client), task_queue=queue)
-            runner = web.AppRunner(app, access_log=None)
+            runner = ApiRunner(app, access_log=None)
             await runner.setup()
             port = free_port()
             await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import case, func, select
 
 from domain.directory import ServiceStatus
@@ -20,8 +20,11 @@ from store.schema import (
     ReferralRow,
     ServiceRow,
 )
+from store.staff import failed_sign_ins
 from store.waiting import waiting_lines
 
+# The window of the failed sign-ins count.
+SIGN_IN_WINDOW = timedelta(hours=24)
 # "Due this week": a partnership reminder falling due within this much of now.
 WEEK = timedelta(days=7)
 
@@ -63,6 +66,7 @@ class Overview(BaseModel):
     failing_need_a_person: int
     """Notices that failed past their retry budget: nobody will try them again by themselves."""
     partnerships: PartnershipFigures
+    failed_sign_ins: int = Field(description="Dashboard sign-ins refused in the last 24 hours.")
 
 
 async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overview:
@@ -97,6 +101,7 @@ async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overv
                 .limit(failing_limit)
             )
         ).all()
+        refused = await failed_sign_ins(session, since=datetime.now(UTC) - SIGN_IN_WINDOW)
     active = by_status.pop(ServiceStatus.ACTIVE.value, 0)
     now = datetime.now(UTC)
     return Overview(
@@ -126,4 +131,5 @@ async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overv
             for f, number, partnership in failures
         ],
         partnerships=await partnership_figures(sessions, now=now, week_ends=now + WEEK),
+        failed_sign_ins=refused,
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from domain.referral import FINAL_REFERRAL_STATUSES, NeedState
 from store.db import Sessions
+from store.overview import SIGN_IN_WINDOW
 from store.schema import (
     NotificationFailure,
     NotificationRecord,
@@ -14,6 +17,7 @@ from store.schema import (
     ReferralNeedRow,
     ReferralRow,
 )
+from store.staff import failed_sign_ins
 
 
 class WorkFigures(BaseModel):
@@ -26,6 +30,7 @@ class WorkFigures(BaseModel):
     needs_unallocated: int
     partnerships_by_stage: dict[str, int]
     partnerships_overdue: int
+    failed_sign_ins: int  # dashboard sign-ins refused in the last 24 hours
 
 
 async def work_figures(sessions: Sessions) -> WorkFigures:
@@ -61,6 +66,7 @@ async def work_figures(sessions: Sessions) -> WorkFigures:
         overdue = await session.scalar(
             select(func.count()).select_from(PartnershipRow).where(PartnershipRow.overdue)
         )
+        refused = await failed_sign_ins(session, since=datetime.now(UTC) - SIGN_IN_WINDOW)
         return WorkFigures(
             delivered_by_channel={channel: count for channel, count in delivered.all()},
             failing=[(channel, bool(gave_up), count) for channel, gave_up, count in failing.all()],
@@ -69,4 +75,5 @@ async def work_figures(sessions: Sessions) -> WorkFigures:
             needs_unallocated=unallocated or 0,
             partnerships_by_stage={stage: count for stage, count in by_stage.all()},
             partnerships_overdue=overdue or 0,
+            failed_sign_ins=refused,
         )

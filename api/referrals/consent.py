@@ -22,6 +22,7 @@ from api.referrals.legs import _required_text
 from clients import temporal
 from clients.temporal import ReferralUpdate, WorkflowGone, connect
 from domain.access import Action
+from domain.patterns import NOT_BLANK
 from domain.referral import (
     FollowUp,
     LegView,
@@ -43,7 +44,7 @@ class WithdrawRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000, pattern=r"\S")
+    reason: str = Field(min_length=1, max_length=1000, pattern=NOT_BLANK)
 
     _reason = field_validator("reason")(_required_text)
 

@@ -22,6 +22,7 @@ from api.referrals.common import routes
 from clients import temporal
 from clients.temporal import LegUpdate, connect
 from domain.access import Action, Principal, may_act_for_agency
+from domain.patterns import NOT_BLANK
 from domain.referral import (
     ACCEPT_UPDATE,
     CLOSE_UPDATE,
@@ -63,7 +64,7 @@ class DeclineRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000, pattern=r"\S")
+    reason: str = Field(min_length=1, max_length=1000, pattern=NOT_BLANK)
 
     _reason = field_validator("reason")(_required_text)
 

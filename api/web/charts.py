@@ -40,7 +40,7 @@ RED, AMBER, GREEN, BLUE, GREY, INK = (
 )
 PALE_AMBER = "#f3c89b"
 RAG_COLOURS = {Rag.GREEN: GREEN, Rag.AMBER: AMBER, Rag.RED: RED}
-SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 _SCRIPT = re.compile(r"<script.*?</script>", re.S)
 
 

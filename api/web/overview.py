@@ -41,4 +41,5 @@ async def overview(call: PageCall) -> web.StreamResponse:
         names=await read_names(sessions),
         now=now,
         sees_partnerships=may(call.me().principal, Action.READ_PARTNERSHIPS),
+        sees_sign_ins=may(call.me().principal, Action.READ_STATISTICS),
     )

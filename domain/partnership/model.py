@@ -18,6 +18,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl
 
 from domain.indicators import Indicator, Measure
+from domain.patterns import EMAIL
 
 Slug = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=300)]
@@ -46,7 +47,7 @@ Email = Annotated[
     Field(
         min_length=3,
         max_length=254,
-        pattern=r"^[^@\s]+@[^@\s]+$",
+        pattern=EMAIL,
         description="An email address; one that cannot be delivered to is skipped.",
     ),
 ]

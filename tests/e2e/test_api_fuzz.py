@@ -23,7 +23,7 @@ def test_api_conforms_to_its_openapi_under_generated_input(tmp_path: Path) -> No
     process = stack.start()
     try:
         stack.wait_ready(process)
-        token = stack.printed_token()
+        token = stack.admin_token()
         assert token
         args = [
             str(SCRIPTS / "schemathesis"),
