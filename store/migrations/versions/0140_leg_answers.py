@@ -2,7 +2,7 @@
 overview and worklists at borough scale.
 
 Revision ID: 0140
-Revises: 0100
+Revises: 0150
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 from domain.agency_stats import answer_working_days, answered_late
 
 revision: str = "0140"
-down_revision: str | Sequence[str] | None = "0100"
+down_revision: str | Sequence[str] | None = "0150"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
