@@ -9,6 +9,7 @@ from aiohttp import web
 from temporalio.converter import PayloadCodec
 
 from api import (
+    agencies,
     audit,
     callbacks,
     codec,
@@ -35,8 +36,8 @@ from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.metrics import request_timing
 from api.oruk import oruk_cors
 from api.referrals import REFERRAL_CONFIG, ReferralConfig
+from api.web import charts, overview, session
 from api.web import needs as need_pages
-from api.web import overview, session
 from api.web import partnerships as partnership_pages
 from api.web import referrals as referral_pages
 from api.web.pages import WEB_CONFIG, Page, PageTable, WebConfig, static_file, wrap_page
@@ -54,6 +55,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     directory.routes,
     oruk.routes,
     referrals.routes,
+    agencies.routes,
     partnerships.routes,
     callbacks.routes,
     erasure.routes,
@@ -64,6 +66,7 @@ PAGE_TABLES: tuple[PageTable, ...] = (
     referral_pages.pages,
     need_pages.pages,
     partnership_pages.pages,
+    charts.pages,
 )
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
 MAX_BODY_BYTES = 1024 * 1024

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench import api_load, find, open_workflows, referrals, routing
+from bench import api_load, find, open_workflows, operations, referrals, routing
 from bench.common import machine
 
 BENCHES: list[Callable[[], Any]] = [
@@ -16,6 +16,7 @@ BENCHES: list[Callable[[], Any]] = [
     referrals.main,
     open_workflows.main,
     api_load.main,
+    operations.main,
     find.main,
 ]
 

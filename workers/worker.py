@@ -11,6 +11,7 @@ from temporalio.worker import Interceptor, Worker
 from activities.attempt_clock import AttemptClock
 from activities.directory_sync import DirectorySync
 from activities.notify import Notifier, NotifierConfig
+from activities.outcome_feed import OutcomeFeeder
 from activities.partnerships import PartnershipRecords
 from activities.referral_notices import NoticeConfig, ReferralNotices
 from activities.referral_records import ReferralRecords
@@ -65,6 +66,7 @@ def referral_activities(
         records.record_leg,
         records.erase_personal_data,
         ReferralNotices(notifier, sessions, notices).notify_referral,
+        OutcomeFeeder(sessions).feed_partnerships,
     ]
 
 

@@ -5,13 +5,14 @@ together give exactly one winner, and offers that all end unaccepted route on.""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.agency_stats import LegResponse, agency_statistics
+from domain.agency_stats import LegFacts, counts_in_statistics, tally
 from domain.directory import NeedCategory
 from domain.offers import ACCEPT_OFFER_UPDATE, Offer, OfferAcceptance
 from domain.referral import (
@@ -25,7 +26,7 @@ from domain.referral import (
     NeedState,
 )
 from store.db import Sessions
-from store.referral_stats import agency_responses
+from store.referral_stats import agency_tallies
 from tests.helpers.referral_world import (
     RESIDENT_NAME,
     World,
@@ -92,9 +93,9 @@ async def test_the_first_accept_wins_and_the_other_offers_are_withdrawn(
         assert "Another service has taken this referral: delete the resident's details." in text
         assert RESIDENT_NAME not in text
         # The lost offer counts neither as a decline nor as a non-response.
-        responses = await agency_responses(world.sessions, "cab")
-        assert [r.offer_lost for r in responses] == [True]
-        assert agency_statistics(responses) == []
+        tallies = await agency_tallies(world.sessions, now=datetime.now(UTC))
+        assert "cab" not in tallies
+        assert (tallies["charity"].received, tallies["charity"].accepted) == (1, 1)
 
     await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
 
@@ -146,9 +147,8 @@ async def test_offers_that_all_decline_route_on(
         view = await world.until(handle, lambda v: v.needs[0].state is NeedState.UNALLOCATED)
         assert sorted(view.needs[0].tried_service_ids) == ["cab-debt", "charity-debt"]
         # Declines count as declines: only a lost offer is left out of the figures.
-        responses = await agency_responses(world.sessions)
-        stats = agency_statistics(responses)
-        assert [(s.agency_id, s.legs, s.responded) for s in stats] == [
+        tallies = await agency_tallies(world.sessions, now=datetime.now(UTC))
+        assert [(a, t.received, t.declined) for a, t in sorted(tallies.items())] == [
             ("cab", 1, 1),
             ("charity", 1, 1),
         ]
@@ -175,13 +175,19 @@ async def test_a_category_default_offers_a_need_without_an_offer_of_its_own(
 
 
 def test_a_lost_offer_is_left_out_of_the_response_figures() -> None:
-    from datetime import UTC, datetime
-
     sent = datetime(2026, 11, 2, 9, tzinfo=UTC)
-    stats = agency_statistics(
-        [
-            LegResponse(agency_id="cab", sent_at=sent, offer_lost=True),
-            LegResponse(agency_id="cab", sent_at=sent, responded_at=sent, accepted=True),
-        ]
-    )
-    assert [(s.legs, s.responded, s.accepted_percent) for s in stats] == [(1, 1, 100.0)]
+    due = sent + timedelta(days=5)
+    legs = [
+        LegFacts(agency_id="cab", state="withdrawn", sent_at=sent, deadline=due, offer_lost=True),
+        LegFacts(
+            agency_id="cab",
+            state="accepted",
+            sent_at=sent,
+            deadline=due,
+            answered_at=sent,
+            answer="accepted",
+        ),
+    ]
+    assert [counts_in_statistics(leg) for leg in legs] == [False, True]
+    cab = tally(legs, now=due)["cab"]
+    assert (cab.received, cab.accepted, cab.declined, cab.late) == (1, 1, 0, 0)

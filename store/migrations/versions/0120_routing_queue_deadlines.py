@@ -1,7 +1,7 @@
 """Outcome deadlines and offers on legs; signposts, the co-ordinator's queue on needs.
 
 Revision ID: 0120
-Revises: 0150
+Revises: 0140
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0120"
-down_revision: str | Sequence[str] | None = "0150"
+down_revision: str | Sequence[str] | None = "0140"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
