@@ -12,6 +12,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.referral import ReferralPolicy
 
+# Settings whose defaults suit only the embedded stack on one machine: every deployment sets
+# them (deploy/env.example does; a test checks it).
+DEPLOYMENT_REQUIRED: tuple[str, ...] = (
+    "temporal_address",
+    "temporal_namespace",
+    "database_url",
+    "encryption_keys",
+    "webhook_secret",
+    "callback_secret",
+    "smtp_host",
+    "smtp_port",
+    "mail_sender",
+    "coordinator_email",
+    "public_url",
+)
+
 
 class LogFormat(StrEnum):
     """How log lines are rendered."""
