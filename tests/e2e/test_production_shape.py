@@ -177,6 +177,7 @@ class Progress:
             await self._changed.wait_for(lambda: check(self))
 
 
+@pytest.mark.timeout(WITHIN_SECONDS + 180)
 async def test_two_apis_two_workers_on_postgresql_survive_a_killed_worker_and_api(
     tmp_path: Path,
     dev_env: WorkflowEnvironment,
@@ -302,10 +303,16 @@ async def _run(deployment: Deployment, referrer: str, agency: str) -> list[str]:
 
     timeout = aiohttp.ClientTimeout(total=90)
     async with aiohttp.ClientSession(timeout=timeout) as http:
-        chaos = asyncio.gather(kill_half_way(http), keep_reading(http), progress.watch(http, done))
-        numbers = await asyncio.gather(*(journey(i, http) for i in range(REFERRALS)))
-        done.set()
-        await chaos
+        # One task group: a failure anywhere (a refused write, a read that is not 200) stops
+        # the rest and is reported, instead of leaving the journeys waiting for the timeout.
+        async with asyncio.TaskGroup() as group:
+            group.create_task(kill_half_way(http))
+            group.create_task(keep_reading(http))
+            group.create_task(progress.watch(http, done))
+            journeys = [group.create_task(journey(i, http)) for i in range(REFERRALS)]
+            await asyncio.gather(*journeys)
+            done.set()
+        numbers = [j.result() for j in journeys]
     return list(numbers)
 
 
