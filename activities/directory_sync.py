@@ -8,9 +8,7 @@ attribute, so a visibility query finds them without reading any workflow's state
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -19,15 +17,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import aiohttp
 import structlog
 from temporalio import activity
-from temporalio.client import Client
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.exceptions import ApplicationError
 
-from domain.directory import SERVICE_WITHDRAWN_SIGNAL, ServiceWithdrawn
+from clients.temporal import signal_waiting_referrals
 from domain.oruk.feed import Feed
 from domain.oruk.importing import read_document
 from domain.oruk.sync import (
-    DirectorySyncInput,
     SyncReport,
     SyncRequest,
     WithdrawalReport,
@@ -36,8 +31,6 @@ from domain.oruk.sync import (
 from domain.oruk.tabular import feed_from_tables
 from store.db import Sessions
 from store.oruk import ImportReport, import_feed
-from workflows.directory_sync import WORKFLOW_NAME
-from workflows.search_attributes import WAITING_ON
 
 log = structlog.get_logger(__name__)
 
@@ -148,57 +141,6 @@ def sync_report(report: ImportReport) -> SyncReport:
         problems=[str(p) for p in report.problems][:200],
         withdrawn=report.withdrawn,
     )
-
-
-def waiting_on_query(service_id: str) -> str:
-    """The visibility query for running referrals with an open leg on ``service_id``."""
-    if "'" in service_id or "\\" in service_id:
-        raise ValueError(f"unexpected characters in service id {service_id!r}")
-    return f"{WAITING_ON.name} = '{service_id}' AND ExecutionStatus = 'Running'"
-
-
-async def signal_waiting_referrals(
-    client: Client, withdrawn: list[ServiceWithdrawn]
-) -> dict[str, list[str]]:
-    """Signal every running referral waiting on a withdrawn service; ids signalled per service.
-
-    A referral that finished in between is skipped; one signalled twice (a retry) re-routes
-    only legs still open on the service, so repeating is harmless.
-    """
-    signalled: dict[str, list[str]] = {}
-    for item in withdrawn:
-        ids = signalled.setdefault(item.service_id, [])
-        async for execution in client.list_workflows(waiting_on_query(item.service_id)):
-            try:
-                await client.get_workflow_handle(execution.id).signal(
-                    SERVICE_WITHDRAWN_SIGNAL, item
-                )
-            except RPCError as exc:
-                if exc.status is not RPCStatusCode.NOT_FOUND:
-                    raise
-                continue
-            ids.append(execution.id)
-    return signalled
-
-
-async def start_rerouting(
-    client: Client, task_queue: str, withdrawn: list[ServiceWithdrawn]
-) -> str:
-    """Hand services an import withdrew to a directory sync run, which re-routes their open
-    referrals and tells the co-ordinator; returns its workflow id."""
-    digest = hashlib.sha256(
-        json.dumps([w.model_dump() for w in withdrawn], sort_keys=True).encode()
-    ).hexdigest()[:16]
-    workflow_id = f"directory-withdrawals-{digest}"
-    # The same withdrawals already being handled: nothing more to start.
-    with contextlib.suppress(WorkflowAlreadyStartedError):
-        await client.start_workflow(
-            WORKFLOW_NAME,
-            DirectorySyncInput(withdrawn=withdrawn),
-            id=workflow_id,
-            task_queue=task_queue,
-        )
-    return workflow_id
 
 
 class DirectorySync:

@@ -21,9 +21,6 @@ from typing import Any
 import aiohttp
 import aiosmtplib
 import structlog
-from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -31,7 +28,17 @@ from activities.attempt_clock import LEDGER_RESERVE, send_window, time_left
 from domain.notification import Delivery, EmailMessage, WebhookMessage
 from domain.signature import SIGNATURE_HEADER, sign
 from store.db import Sessions
-from store.schema import NotificationClaim, NotificationFailure, NotificationRecord
+from store.notifications import (
+    LEDGER_BUSY,
+    Claim,
+    FailedAttempt,
+    LedgerError,
+    SentMessage,
+    claim_key,
+    note_failure,
+    record_sent,
+    release_key,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -174,11 +181,8 @@ class Notifier:
 
     async def _release(self, key: str) -> None:
         try:
-            async with self._sessions.begin() as session:
-                await session.execute(
-                    delete(NotificationClaim).where(NotificationClaim.idempotency_key == key)
-                )
-        except SQLAlchemyError:
+            await release_key(self._sessions, key)
+        except LedgerError:
             _logger().exception("could not give up the claim; it lapses on its own", key=key)
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str], window: float) -> None:
@@ -211,23 +215,10 @@ class Notifier:
         hold = longest + LEDGER_RESERVE.total_seconds()
         left = time_left()
         until = now + timedelta(seconds=hold if left is None else min(hold, left))
-        try:
-            async with self._sessions.begin() as session:
-                if await session.get(NotificationRecord, key) is not None:
-                    return False
-                lapsed = await session.execute(
-                    update(NotificationClaim)
-                    .where(NotificationClaim.idempotency_key == key, NotificationClaim.until <= now)
-                    .values(until=until)
-                )
-                if getattr(lapsed, "rowcount", 0) != 1:
-                    if await session.get(NotificationClaim, key) is not None:
-                        raise _being_sent(key)
-                    session.add(NotificationClaim(idempotency_key=key, until=until))
-        except IntegrityError as exc:
-            # Another execution inserted its claim first.
-            raise _being_sent(key) from exc
-        return True
+        claim = await claim_key(self._sessions, key, now=now, until=until)
+        if claim is Claim.HELD:
+            raise _being_sent(key)
+        return claim is Claim.CLAIMED
 
     async def _failed(self, what: _Send, error: ApplicationError) -> None:
         """Note the failure where staff can see it and give up the claim, so the next attempt
@@ -241,28 +232,20 @@ class Notifier:
         _logger().warning(
             "notification failed", channel=what.channel, key=what.key, error=error.message
         )
+        failed = FailedAttempt(
+            key=what.key,
+            channel=what.channel,
+            recipient=what.recipient,
+            ref=what.ref,
+            workflow_id=info.workflow_id or "",
+            attempt=info.attempt,
+            error=error.message,
+            at=now,
+            gave_up=gave_up,
+        )
         try:
-            async with self._sessions.begin() as session:
-                row = await session.get(NotificationFailure, what.key)
-                if row is None:
-                    row = NotificationFailure(
-                        idempotency_key=what.key,
-                        channel=what.channel,
-                        recipient=what.recipient,
-                        subject_ref=what.ref,
-                        workflow_id=info.workflow_id or "",
-                        attempts=0,
-                        first_failed_at=now,
-                    )
-                    session.add(row)
-                row.attempts = info.attempt
-                row.last_error = error.message[:1000]
-                row.last_failed_at = now
-                row.gave_up = gave_up
-                await session.execute(
-                    delete(NotificationClaim).where(NotificationClaim.idempotency_key == what.key)
-                )
-        except SQLAlchemyError:
+            await note_failure(self._sessions, failed)
+        except LedgerError:
             _logger().exception("could not note the notification failure", key=what.key)
 
     async def _record(self, what: _Send) -> None:
@@ -274,26 +257,20 @@ class Notifier:
         ).add(1, {"channel": what.channel})
         for tries in range(1, _LEDGER_TRIES + 1):
             try:
-                async with self._sessions.begin() as session:
-                    session.add(
-                        NotificationRecord(
-                            idempotency_key=what.key,
-                            channel=what.channel,
-                            recipient=what.recipient,
-                            subject_ref=what.ref,
-                            summary=what.summary[:500],
-                            sent_at=datetime.now(UTC),
-                        )
-                    )
-                    for table in (NotificationClaim, NotificationFailure):
-                        await session.execute(
-                            delete(table).where(table.idempotency_key == what.key)
-                        )
+                # False: an execution that outlived its claim recorded the key first.
+                await record_sent(
+                    self._sessions,
+                    SentMessage(
+                        key=what.key,
+                        channel=what.channel,
+                        recipient=what.recipient,
+                        ref=what.ref,
+                        summary=what.summary,
+                        sent_at=datetime.now(UTC),
+                    ),
+                )
                 return
-            except IntegrityError:
-                # An execution that outlived its claim recorded the key first: already sent.
-                return
-            except (OperationalError, PoolTimeout) as exc:
+            except LEDGER_BUSY as exc:
                 left = time_left()
                 if tries == _LEDGER_TRIES or (left is not None and left < _LEDGER_PAUSE_SECONDS):
                     _logger().error(

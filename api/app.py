@@ -23,19 +23,19 @@ from api import (
 from api.audit import audit_trail
 from api.callbacks import CALLBACK_MASTER_SECRET
 from api.codec import CODEC, CORS_ORIGINS, codec_cors
-from api.errors import error_middleware
-from api.headers import request_context
 from api.health import OPENAPI
+from api.http.errors import error_middleware
+from api.http.headers import request_context, security_headers
+from api.http.openapi import build_openapi
+from api.http.routing import Endpoint, RouteTable, wrap
+from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.metrics import request_timing
-from api.openapi import build_openapi
 from api.oruk import oruk_cors
 from api.referrals import REFERRAL_CONFIG, ReferralConfig
-from api.routing import Endpoint, RouteTable, wrap
-from api.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.web import overview, session
 from api.web import partnerships as partnership_pages
 from api.web import referrals as referral_pages
-from api.web.pages import STATIC, WEB_CONFIG, Page, PageTable, WebConfig, wrap_page
+from api.web.pages import WEB_CONFIG, Page, PageTable, WebConfig, static_file, wrap_page
 from domain.access import Principal
 from store.db import Sessions
 from store.tokens import principal_for
@@ -132,6 +132,7 @@ def create_app(
         app.router.add_route(
             page.method, page.path, wrap_page(page), name=f"page.{page.handler.__name__}"
         )
-    app.router.add_static("/static", STATIC, name="static", append_version=True)
+    app.router.add_get("/static/{name}", static_file, name="static")
+    app.on_response_prepare.append(security_headers)
     app[OPENAPI] = build_openapi(eps, title="partnerflow API", version="0.1.0")
     return app

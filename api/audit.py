@@ -11,10 +11,12 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.headers import REQUEST_ID
-from api.routing import ENDPOINT, PRINCIPAL, Call, QueryDateTime, RouteTable
-from api.state import SESSIONS
+from api.http.headers import REQUEST_ID
+from api.http.paging import Paging
+from api.http.routing import ENDPOINT, PRINCIPAL, Call, QueryDateTime, RouteTable
+from api.http.state import SESSIONS
 from domain.access import Action, Principal
+from domain.spreadsheet import text_cell
 from store.audit import append_audit, read_audit
 from store.schema import AuditEvent
 
@@ -86,16 +88,31 @@ async def audit_personal_read(request: web.Request, principal: Principal, path: 
     )
 
 
-class AuditQuery(BaseModel):
-    """Filters of the audit trail."""
+async def audit_sign_in_throttled(request: web.Request, account: str) -> None:
+    """Record that a sign-in to ``account`` from this address was refused as throttled."""
+    await append_audit(
+        request.app[SESSIONS],
+        AuditEvent(
+            at=datetime.now(UTC),
+            request_id=request.get(REQUEST_ID, ""),
+            subject=account,
+            role=None,
+            agency_id=None,
+            action="sign_in_throttled",
+            method=request.method,
+            path=request.path[:2000],
+            status=429,
+            remote=request.remote,
+        ),
+    )
 
-    model_config = ConfigDict(extra="forbid")
+
+class AuditQuery(Paging):
+    """Filters of the audit trail."""
 
     subject: str | None = Field(default=None, max_length=200)
     since: QueryDateTime | None = None
     until: QueryDateTime | None = None
-    page: int = Field(default=1, ge=1, le=100_000)
-    per_page: int = Field(default=50, ge=1, le=500)
 
 
 class AuditEntry(BaseModel):
@@ -141,7 +158,7 @@ async def audit_list(call: Call) -> AuditPage:
         since=q.since,
         until=q.until,
         limit=q.per_page,
-        offset=(q.page - 1) * q.per_page,
+        offset=q.offset,
     )
     return AuditPage(
         total=total,
@@ -191,5 +208,6 @@ async def audit_export(call: Call) -> web.StreamResponse:
 
 def _csv_line(values: Any) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(["" if v is None else v for v in values])
+    # Subjects, paths and reasons are callers' text: a spreadsheet must show them, not run them.
+    csv.writer(buffer).writerow([text_cell(v) for v in values])
     return buffer.getvalue().encode()

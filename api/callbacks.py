@@ -3,7 +3,7 @@
 ``POST /api/callbacks/{agency_id}`` takes no bearer token: the body is signed with the
 agency's callback secret (``X-Partnerflow-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
 "t.body">``, five minutes' replay window) and carries an ``Idempotency-Key``. A verified
-callback acts as that agency's user would, through :mod:`api.referral_actions`, so the
+callback acts as that agency's user would, through :mod:`api.referrals.legs`, so the
 leg must have been sent to the agency in the path. Admins read an agency's secret from
 ``GET /api/callbacks/{agency_id}/secret``; secrets are derived, never stored.
 """
@@ -18,12 +18,12 @@ from typing import Literal
 import structlog
 from aiohttp import web
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from api.errors import DomainRefusal
-from api.referral_actions import LegAction, LegNotFound, act_on_leg, leg_for
-from api.routing import Call, RouteTable
-from api.state import SESSIONS, TEMPORAL
+from api.http.errors import TEMPORAL_ERRORS, DomainRefusal
+from api.http.routing import Call, RouteTable
+from api.http.state import SESSIONS, TEMPORAL
+from api.referrals.legs import LegAction, LegNotFound, act_on_leg, leg_for
+from clients.temporal import TemporalUnavailable, connect
 from domain.access import Action, Principal, Role
 from domain.callbacks import (
     CALLBACK_KEY_RETENTION,
@@ -46,7 +46,7 @@ from domain.signature import (
     verify,
 )
 from store.callbacks import claim_callback, release_callback, settle_callback
-from store.schema import OrganisationRow
+from store.directory import organisation_exists
 
 routes = RouteTable("callbacks")
 log = structlog.get_logger(__name__)
@@ -166,13 +166,13 @@ async def partner_callback(call: Call) -> CallbackReceipt:
             raise web.HTTPNotFound(reason=f"no leg {event.leg_id} sent to {agency_id}") from None
         action, body = _action(event, agency_id)
         try:
-            client = await call.request.app[TEMPORAL].client()
+            client = await connect(call.request.app[TEMPORAL])
             view = await act_on_leg(client, leg, action, body)
-        except DomainRefusal:
+        except (DomainRefusal, *TEMPORAL_ERRORS):
             raise
-        except Exception as exc:  # Temporal unreachable or failing: nothing was done
+        except Exception as exc:  # Temporal failing some other way: nothing was done
             log.warning("callback not acted on", agency_id=agency_id, error=repr(exc))
-            raise web.HTTPServiceUnavailable(reason="Temporal is unavailable; try again") from None
+            raise TemporalUnavailable(repr(exc)) from None
     except BaseException:
         await release_callback(sessions, agency_id=agency_id, key=key)
         raise
@@ -211,11 +211,7 @@ async def callback_signing_secret(call: Call) -> web.StreamResponse:
     master = call.request.app.get(CALLBACK_MASTER_SECRET)
     if not master:
         raise web.HTTPNotFound(reason="inbound callbacks are not configured")
-    async with call.request.app[SESSIONS]() as session:
-        known = await session.scalar(
-            select(OrganisationRow.id).where(OrganisationRow.id == agency_id)
-        )
-    if known is None:
+    if not await organisation_exists(call.request.app[SESSIONS], agency_id):
         raise web.HTTPNotFound(reason="no such agency in the directory")
     secret = callback_secret(master, agency_id)
     shown = CallbackSecret(

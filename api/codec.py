@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from api.routing import Call, RouteTable
+from api.http.routing import Call, RouteTable
 from domain.access import Action
 
 routes = RouteTable("codec")

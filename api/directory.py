@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from activities.directory_sync import start_rerouting
-from api.errors import DomainRefusal
-from api.routing import Call, RouteTable
-from api.state import SESSIONS, TASK_QUEUE, TEMPORAL
+from api.http.errors import DomainRefusal
+from api.http.routing import Call, RouteTable
+from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL
+from clients.temporal import connect, start_rerouting
 from domain.access import Action
 from domain.directory import (
     Capacity,
@@ -139,19 +138,13 @@ async def import_directory(call: Call) -> DirectoryImportResult:
         # Withdrawals must reach the referrals: refuse before writing if Temporal is away.
         preview = await import_feed(sessions, feed, source=req.source, full=req.full, dry_run=True)
         if preview.withdrawn:
-            try:
-                await app[TEMPORAL].client()
-            except Exception as exc:
-                log.warning("temporal unreachable for directory import", error=repr(exc))
-                raise web.HTTPServiceUnavailable(
-                    reason="services would be withdrawn but Temporal is unreachable; try later"
-                ) from None
+            await connect(app[TEMPORAL])
     report = await import_feed(
         sessions, feed, source=req.source, full=req.full, dry_run=req.dry_run
     )
     workflow_id = None
     if report.withdrawn and not req.dry_run:
-        client = await app[TEMPORAL].client()
+        client = await connect(app[TEMPORAL])
         workflow_id = await start_rerouting(client, app[TASK_QUEUE], report.withdrawn)
     return DirectoryImportResult(report=report, rerouting_workflow_id=workflow_id)
 

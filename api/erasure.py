@@ -11,24 +11,20 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import structlog
-from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import DomainRefusal
-from api.routing import Call, RouteTable
-from api.state import SESSIONS, TEMPORAL
-from domain.access import Action, may_see_referral
-from domain.referral import WITHDRAW_CONSENT_UPDATE, ReferralView, Withdrawal
+from api.http.routing import Call, RouteTable
+from api.http.state import SESSIONS, TEMPORAL
+from api.referrals.common import visible_referral
+from api.referrals.consent import withdraw_consent_in_workflow
+from clients.temporal import WorkflowRefused, connect
+from domain.access import Action
+from domain.referral import Withdrawal
 from store.erasure import erase_on_request
 from store.referrals import get_referral
 
 routes = RouteTable("erasure")
 log = structlog.get_logger(__name__)
-
-NOT_FOUND = "no such referral"
 
 
 class ErasureRequest(BaseModel):
@@ -70,37 +66,20 @@ async def request_erasure(call: Call) -> ErasureReceipt:
     sessions = call.request.app[SESSIONS]
     user = call.user()
     number = call.path("number")
-    stored = await get_referral(sessions, number)
-    if stored is None or not may_see_referral(
-        user, referrer=stored.submitted_by, agency_ids={leg.agency_id for leg in stored.legs}
-    ):
-        raise web.HTTPNotFound(reason=NOT_FOUND)
+    stored = await visible_referral(call, number)
     if stored.summary.personal_data_erased:
         return ErasureReceipt(number=number, already_erased=True, status=stored.summary.status)
     reason = call.body_as(ErasureRequest).reason
+    client = await connect(call.request.app[TEMPORAL])
+    withdrawal = Withdrawal(actor=user.subject, reason=reason)
     try:
-        client = await call.request.app[TEMPORAL].client()
-    except Exception as exc:
-        log.warning("temporal unreachable", error=repr(exc))
-        raise web.HTTPServiceUnavailable(reason="Temporal is unreachable; try again") from None
-    try:
-        view: ReferralView = await client.get_workflow_handle(number).execute_update(
-            WITHDRAW_CONSENT_UPDATE,
-            Withdrawal(actor=user.subject, reason=reason),
-            result_type=ReferralView,
-        )
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        refusal = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+        view = await withdraw_consent_in_workflow(client, number, withdrawal)
+    except WorkflowRefused:
         again = await get_referral(sessions, number)
         if again is not None and again.summary.personal_data_erased:
             return ErasureReceipt(number=number, already_erased=True, status=again.summary.status)
-        raise DomainRefusal(refusal) from None
-    except RPCError as exc:
-        if exc.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            log.warning("erasure update failed", referral=number, error=repr(exc))
-            raise web.HTTPServiceUnavailable(reason="Temporal is unavailable; try again") from None
-    else:
+        raise
+    if view is not None:
         log.info("personal data erased", referral=number, by="workflow")
         return ErasureReceipt(
             number=number, already_erased=False, erased_by="workflow", status=view.status.value

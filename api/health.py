@@ -6,10 +6,11 @@ import asyncio
 
 from aiohttp import web
 from pydantic import BaseModel
-from sqlalchemy import text
 
-from api.routing import Call, RouteTable, json_response
-from api.state import SESSIONS, TEMPORAL
+from api.http.routing import Call, RouteTable, json_response
+from api.http.state import SESSIONS, TEMPORAL
+from clients.temporal import connect
+from store.db import ping
 
 routes = RouteTable("system")
 
@@ -59,8 +60,8 @@ async def readyz(call: Call) -> web.Response:
 
 async def _check_database(app: web.Application) -> str:
     try:
-        async with asyncio.timeout(3), app[SESSIONS]() as session:
-            await session.execute(text("SELECT 1"))
+        async with asyncio.timeout(3):
+            await ping(app[SESSIONS])
     except Exception as exc:
         return f"unreachable: {type(exc).__name__}: {exc}"[:300]
     return "ok"
@@ -69,7 +70,7 @@ async def _check_database(app: web.Application) -> str:
 async def _check_temporal(app: web.Application) -> str:
     try:
         async with asyncio.timeout(3):
-            client = await app[TEMPORAL].client()
+            client = await connect(app[TEMPORAL])
             await client.service_client.check_health()
     except Exception as exc:
         return f"unreachable: {type(exc).__name__}: {exc}"[:300]

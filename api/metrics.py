@@ -8,26 +8,17 @@ notification attempts) are served by the worker: see ``Settings.worker_metrics_a
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.routing import ENDPOINT, Call, RouteTable
-from api.state import SESSIONS
+from api.http.routing import ENDPOINT, Call, RouteTable
+from api.http.state import SESSIONS
 from domain.partnership import Stage
-from domain.referral import FINAL_REFERRAL_STATUSES, NeedState, ReferralStatus
-from store.schema import (
-    NotificationFailure,
-    NotificationRecord,
-    PartnershipRow,
-    ReferralNeedRow,
-    ReferralRow,
-)
+from domain.referral import ReferralStatus
+from store.work_figures import WorkFigures, work_figures
 
 routes = RouteTable("monitoring")
 
@@ -40,109 +31,66 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
-StoreGauge = Callable[[AsyncSession, CollectorRegistry], Awaitable[None]]
-"""Reads one family of figures from the store into a scrape's registry."""
+
+def _gauge(registry: CollectorRegistry, name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
+    return Gauge(name, doc, list(labels), registry=registry)
 
 
-async def notification_gauges(session: AsyncSession, registry: CollectorRegistry) -> None:
-    """Notifications delivered, and those failing now (given up or still retrying)."""
-    sent = Gauge(
+def _counts(gauge: Gauge, known: list[str], counts: dict[str, int]) -> None:
+    # Every known label shows, at 0 when the store has none of it.
+    for label in known:
+        gauge.labels(label).set(0)
+    for label, count in counts.items():
+        gauge.labels(label).set(count)
+
+
+def work_gauges(figures: WorkFigures, registry: CollectorRegistry) -> None:
+    """The store's figures as a scrape's gauges; every known label shows, at 0 if none."""
+    sent = _gauge(
+        registry,
         "partnerflow_notifications_delivered",
         "Notifications delivered, by channel.",
-        ["channel"],
-        registry=registry,
+        ("channel",),
     )
-    for channel in ("email", "webhook"):
-        sent.labels(channel).set(0)
-    rows = await session.execute(
-        select(NotificationRecord.channel, func.count()).group_by(NotificationRecord.channel)
-    )
-    for channel, count in rows.all():
-        sent.labels(channel).set(count)
-    failing = Gauge(
+    _counts(sent, ["email", "webhook"], figures.delivered_by_channel)
+    failing = _gauge(
+        registry,
         "partnerflow_notifications_failing",
         "Notifications failing now, by channel and whether retries were given up.",
-        ["channel", "gave_up"],
-        registry=registry,
+        ("channel", "gave_up"),
     )
-    failures = await session.execute(
-        select(NotificationFailure.channel, NotificationFailure.gave_up, func.count()).group_by(
-            NotificationFailure.channel, NotificationFailure.gave_up
-        )
+    for channel, gave_up, count in figures.failing:
+        failing.labels(channel, str(gave_up).lower()).set(count)
+    _counts(
+        _gauge(registry, "partnerflow_referrals", "Referrals, by status.", ("status",)),
+        [status.value for status in ReferralStatus],
+        figures.referrals_by_status,
     )
-    for channel, gave_up, count in failures.all():
-        failing.labels(channel, str(bool(gave_up)).lower()).set(count)
-
-
-async def referral_gauges(session: AsyncSession, registry: CollectorRegistry) -> None:
-    """Referrals by status, open referrals past a response deadline, unallocated needs."""
-    by_status = Gauge(
-        "partnerflow_referrals", "Referrals, by status.", ["status"], registry=registry
-    )
-    for status in ReferralStatus:
-        by_status.labels(status.value).set(0)
-    rows = await session.execute(
-        select(ReferralRow.status, func.count()).group_by(ReferralRow.status)
-    )
-    for name, count in rows.all():
-        by_status.labels(name).set(count)
-    breached = Gauge(
+    _gauge(
+        registry,
         "partnerflow_referrals_breached",
         "Open referrals past an agency's response deadline (SLA breaches).",
-        registry=registry,
-    )
-    breached.set(
-        await session.scalar(
-            select(func.count())
-            .select_from(ReferralRow)
-            .where(
-                ReferralRow.breached.is_(True),
-                ReferralRow.status.not_in([s.value for s in FINAL_REFERRAL_STATUSES]),
-            )
-        )
-        or 0
-    )
-    unallocated = Gauge(
+    ).set(figures.referrals_breached)
+    _gauge(
+        registry,
         "partnerflow_needs_unallocated",
         "Needs no service could take, waiting on a co-ordinator.",
-        registry=registry,
+    ).set(figures.needs_unallocated)
+    _counts(
+        _gauge(registry, "partnerflow_partnerships", "Partnerships, by stage.", ("stage",)),
+        [stage.value for stage in Stage],
+        figures.partnerships_by_stage,
     )
-    unallocated.set(
-        await session.scalar(
-            select(func.count())
-            .select_from(ReferralNeedRow)
-            .where(ReferralNeedRow.state == NeedState.UNALLOCATED.value)
-        )
-        or 0
-    )
-
-
-async def partnership_gauges(session: AsyncSession, registry: CollectorRegistry) -> None:
-    """Partnerships by stage, and those with an action, return or commitment overdue."""
-    by_stage = Gauge(
-        "partnerflow_partnerships", "Partnerships, by stage.", ["stage"], registry=registry
-    )
-    for stage in Stage:
-        by_stage.labels(stage.value).set(0)
-    rows = await session.execute(
-        select(PartnershipRow.stage, func.count()).group_by(PartnershipRow.stage)
-    )
-    for name, count in rows.all():
-        by_stage.labels(name).set(count)
-    overdue = Gauge(
+    _gauge(
+        registry,
         "partnerflow_partnerships_overdue",
         "Partnerships waiting on an action, return or commitment past its deadline.",
-        registry=registry,
-    )
-    overdue.set(
-        await session.scalar(
-            select(func.count()).select_from(PartnershipRow).where(PartnershipRow.overdue)
-        )
-        or 0
-    )
-
-
-STORE_GAUGES: list[StoreGauge] = [notification_gauges, referral_gauges, partnership_gauges]
+    ).set(figures.partnerships_overdue)
+    _gauge(
+        registry,
+        "partnerflow_sign_ins_failed",
+        "Dashboard sign-ins refused (wrong name or password) in the last 24 hours.",
+    ).set(figures.failed_sign_ins)
 
 
 @routes.route(
@@ -155,9 +103,7 @@ STORE_GAUGES: list[StoreGauge] = [notification_gauges, referral_gauges, partners
 async def metrics(call: Call) -> web.Response:
     """Latency histograms and the current figures of the work, in the Prometheus text format."""
     scrape = CollectorRegistry(auto_describe=True)
-    async with call.request.app[SESSIONS]() as session:
-        for gauge in STORE_GAUGES:
-            await gauge(session, scrape)
+    work_gauges(await work_figures(call.request.app[SESSIONS]), scrape)
     body = generate_latest(REGISTRY) + generate_latest(scrape)
     response = web.Response(body=body)
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]

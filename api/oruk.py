@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, Field, RootModel
 
-from api.routing import Call, QueryDateTime, RouteTable
-from api.state import SESSIONS
+from api.http.paging import Paging
+from api.http.routing import Call, QueryDateTime, RouteTable
+from api.http.state import SESSIONS
 from domain.directory import Organisation, Service
 from domain.oruk.export import (
     organisation_record,
@@ -65,15 +66,6 @@ class OrukRecord(RootModel[dict[str, Any]]):
     """One ORUK record (service, organization, taxonomy or taxonomy term)."""
 
 
-class Paging(BaseModel):
-    """ORUK paging parameters."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    page: int = Field(default=1, ge=1, le=100_000)
-    per_page: int = Field(default=50, ge=1, le=500)
-
-
 class ServicesQuery(Paging):
     """ORUK ``/services`` filters."""
 
@@ -96,7 +88,7 @@ def _json(body: object) -> web.Response:
 
 
 def _page(items: list[dict[str, Any]], paging: Paging) -> web.Response:
-    start = (paging.page - 1) * paging.per_page
+    start = paging.offset
     contents = items[start : start + paging.per_page]
     return _json(
         page(contents, total=len(items), page_number=paging.page, per_page=paging.per_page)

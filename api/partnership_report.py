@@ -8,6 +8,7 @@ from pathlib import Path
 import jinja2
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
 
 from domain.review import ReviewReport
 
@@ -24,9 +25,18 @@ _FILLS = {
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def review_html(report: ReviewReport) -> str:
-    """The report as a standalone HTML page."""
-    return _env.get_template("partnership_review.html").render(r=report)
+def _as_text(sheet: Worksheet) -> None:
+    # openpyxl makes any string starting with "=" a formula; names and notes are the
+    # partners' text, so every string cell is stored as a string (OWASP CSV injection).
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+
+
+def review_html(report: ReviewReport, *, nonce: str) -> str:
+    """The report as a standalone HTML page; its inline style carries the CSP ``nonce``."""
+    return _env.get_template("partnership_review.html").render(r=report, nonce=nonce)
 
 
 def review_xlsx(report: ReviewReport) -> bytes:
@@ -82,6 +92,7 @@ def review_xlsx(report: ReviewReport) -> bytes:
     for sheet in book.worksheets:
         for cell in sheet[1]:
             cell.font = bold
+        _as_text(sheet)
         sheet.column_dimensions["A"].width = 42
     out = io.BytesIO()
     book.save(out)

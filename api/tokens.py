@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from api.routing import Call, RouteTable
-from api.state import SESSIONS
+from api.http.routing import Call, RouteTable
+from api.http.state import SESSIONS
 from domain.access import Action, Principal, Role
 from store.tokens import issue_token, revoke_token
 

@@ -29,10 +29,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bench.common import SCRIPTS, bench_stack, report, submission
-from domain.referral import (
-    REFERRAL_WORKFLOW,
-    referral_input,
-)
+from clients.temporal import start_referral
+from domain.referral import referral_input
 from store.db import Sessions
 from store.referrals import next_referral_number, save_referral
 from store.schema import ReferralLegRow
@@ -82,11 +80,11 @@ async def _submit_all(env: WorkflowEnvironment, sessions: Sessions, queue: str) 
                     if attempt == 4:
                         raise
                     await asyncio.sleep(1)
-            await env.client.start_workflow(
-                REFERRAL_WORKFLOW,
+            await start_referral(
+                env.client,
                 referral_input(number, sub, submitted_by="bench", today=today.date()),
-                id=number,
                 task_queue=queue,
+                since=today,
             )
 
     await asyncio.gather(*(one(i) for i in range(N)))

@@ -20,24 +20,20 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.bare import BareWorkflow, noop
 from bench.common import AGENCY, bench_stack, dev_server, report, submission
+from clients.temporal import LegUpdate, WorkflowGone, start_referral, update_leg
 from domain.referral import (
-    ACCEPT_UPDATE,
-    RECORD_OUTCOME_UPDATE,
-    REFERRAL_WORKFLOW,
     AgencyAction,
-    LegView,
     Outcome,
     OutcomeCode,
     RecordOutcome,
-    ReferralView,
     format_referral_number,
     leg_id,
     referral_input,
@@ -47,25 +43,22 @@ from store.referrals import next_referral_number, save_referral
 from store.schema import NotificationRecord
 from workers.settings import Settings
 from workers.worker import WORKFLOWS, activities, workflow_runner
+from workflows.referral_leg import ReferralLegWorkflow
 
 N = int(os.environ.get("PARTNERFLOW_BENCH_REFERRALS", "200"))
 CONCURRENCY = int(os.environ.get("PARTNERFLOW_BENCH_CONCURRENCY", "20"))
 
 
-async def _update_when_ready(client: Client, workflow_id: str, name: str, arg: object) -> None:
+async def _update_when_ready(
+    client: Client, workflow_id: str, update: LegUpdate, arg: BaseModel
+) -> None:
     """Run an update on a leg, waiting for the leg to exist first."""
     while True:
         try:
-            await client.get_workflow_handle(workflow_id).execute_update(
-                name, arg, result_type=LegView
-            )
+            await update_leg(client, workflow_id, update, arg, gone="no leg yet")
             return
-        except RPCError as exc:
-            if exc.status is not RPCStatusCode.NOT_FOUND:
-                raise
-        except WorkflowUpdateFailedError:
-            raise
-        await asyncio.sleep(0.05)
+        except WorkflowGone:
+            await asyncio.sleep(0.05)
 
 
 async def _referral(client: Client, sessions: Sessions, queue: str, prefix: str, i: int) -> None:
@@ -73,20 +66,19 @@ async def _referral(client: Client, sessions: Sessions, queue: str, prefix: str,
     number = await next_referral_number(sessions, prefix, 2026)
     now = datetime.now(UTC)
     await save_referral(sessions, number, sub, submitted_by="bench", at=now)
-    await client.start_workflow(
-        REFERRAL_WORKFLOW,
+    await start_referral(
+        client,
         referral_input(number, sub, submitted_by="bench", today=now.date()),
-        id=number,
         task_queue=queue,
-        result_type=ReferralView,
+        since=now,
     )
     leg = leg_id(number, 1)
     action = AgencyAction(agency_id=AGENCY, actor="bench-agency")
-    await _update_when_ready(client, leg, ACCEPT_UPDATE, action)
+    await _update_when_ready(client, leg, ReferralLegWorkflow.accept, action)
     outcome = RecordOutcome(
         **action.model_dump(), outcome=Outcome(code=OutcomeCode.GOT_HELP, value=100, unit="GBP")
     )
-    await _update_when_ready(client, leg, RECORD_OUTCOME_UPDATE, outcome)
+    await _update_when_ready(client, leg, ReferralLegWorkflow.record_outcome, outcome)
 
 
 async def _bare(client: Client, queue: str, workflow_id: str | None = None) -> None:

@@ -28,8 +28,8 @@ from bench.common import SCRIPTS, compile_workflow_modules, dev_server, free_por
 from store.db import Sessions, create_engine, sessionmaker
 from store.demo import load_demo_directory
 from store.schema import NotificationRecord, ReferralLegRow
-from tests.postgres import PostgresServer
-from tests.processes import Process, wait_ready
+from tests.helpers.postgres import PostgresServer
+from tests.helpers.processes import Process, wait_ready
 from workers.mail import start_mail_sink
 from workers.settings import LogFormat, Settings
 from workers.temporal import connect

@@ -9,9 +9,10 @@ live here too, so handlers ask rather than decide.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Protocol
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -148,3 +149,83 @@ def may_read_notes(principal: Principal, *, referrer: str, agency_ids: Iterable[
     if principal.role is Role.OPERATIONS:
         return False
     return may_see_referral(principal, referrer=referrer, agency_ids=agency_ids)
+
+
+class LegRef(Protocol):
+    """What the share rule needs of a leg: which need it serves and which agency it went to."""
+
+    @property
+    def leg_id(self) -> str: ...
+
+    @property
+    def need_id(self) -> str: ...
+
+    @property
+    def agency_id(self) -> str: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferralShare:
+    """What one caller may see of one referral: its legs and needs, the resident's details and
+    the notes of which needs, and the notifications sent. The API and the dashboard both show a
+    referral through this, so they cannot disagree."""
+
+    everything: bool
+    leg_ids: frozenset[str]
+    need_ids: frozenset[str]
+    personal: bool
+    notifications: bool
+
+    def sees_leg(self, leg_id: str) -> bool:
+        """Whether the leg is in this caller's share."""
+        return self.everything or leg_id in self.leg_ids
+
+    def sees_need(self, need_id: str) -> bool:
+        """Whether the need (and its notes) is in this caller's share."""
+        return self.everything or need_id in self.need_ids
+
+    def sees_event(self, leg_id: str | None, need_id: str | None) -> bool:
+        """Whether a timeline event is: one about a leg or a need outside the share is not."""
+        if self.everything:
+            return True
+        if leg_id is not None:
+            return leg_id in self.leg_ids
+        return need_id is None or need_id in self.need_ids
+
+    def notes(self, need_notes: Mapping[str, str]) -> dict[str, str]:
+        """The notes this caller may read, by need id (none without ``personal``)."""
+        if not self.personal:
+            return {}
+        return {need: text for need, text in need_notes.items() if self.sees_need(need)}
+
+
+def referral_share(
+    principal: Principal, *, referrer: str, legs: Iterable[LegRef]
+) -> ReferralShare | None:
+    """What ``principal`` may see of a referral made by ``referrer`` with ``legs``; ``None``
+    when they may not see it at all (it then answers as if it did not exist).
+
+    An agency sees what was sent to it: its own legs, their needs and those needs' notes, never
+    where else the resident was referred. Operations see every leg but no personal data.
+    """
+    legs = list(legs)
+    agency_ids = {leg.agency_id for leg in legs}
+    if not may_see_referral(principal, referrer=referrer, agency_ids=agency_ids):
+        return None
+    personal = may_read_notes(principal, referrer=referrer, agency_ids=agency_ids)
+    if principal.role is Role.AGENCY:
+        own = [leg for leg in legs if leg.agency_id == principal.agency_id]
+        return ReferralShare(
+            everything=False,
+            leg_ids=frozenset(leg.leg_id for leg in own),
+            need_ids=frozenset(leg.need_id for leg in own),
+            personal=personal,
+            notifications=False,
+        )
+    return ReferralShare(
+        everything=True,
+        leg_ids=frozenset(leg.leg_id for leg in legs),
+        need_ids=frozenset(leg.need_id for leg in legs),
+        personal=personal,
+        notifications=True,
+    )

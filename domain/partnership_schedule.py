@@ -6,6 +6,9 @@ The workflow sends those that are due and not yet sent (:func:`due`), then sleep
 :func:`next_due`. Deadlines count working days in England and Wales.
 
 Cycle-scoped keys start with ``cycle{n}:``, so a new cycle can drop the old ones.
+
+Longer than 400 lines on purpose: every reminder kind is derived from the same state and
+clock in one pass, so they are kept side by side.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ erasing a resident's data never has to touch Temporal history.
 
 The names of the workflows' updates, queries and signals are defined here, beside their
 models, so the API can call them without importing workflow code.
+
+Longer than 400 lines on purpose: the referral's models and the leg state machine are one
+vocabulary that the workflows, the API and the store share; split, each half would import
+the other.
 """
 
 from __future__ import annotations

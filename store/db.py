@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -43,6 +44,17 @@ def _is_sqlite_file(url: URL) -> bool:
     return bool(url.database) and url.database != ":memory:" and url.query.get("mode") != "memory"
 
 
+def _create_private(database: Path) -> None:
+    # Residents' data: the file is the owner's alone, whatever the umask; SQLite gives its
+    # WAL and SHM files the database file's mode, so they are private too.
+    if not database.parent.exists():
+        database.parent.mkdir(parents=True, mode=0o700)
+        os.chmod(database.parent, 0o700)
+    if not database.exists():
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(database, 0o600)
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine for ``url``.
 
@@ -57,7 +69,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if _is_sqlite_file(parsed):
-            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(str(parsed.database)))
             engine = create_async_engine(
                 url,
                 echo=echo,
@@ -76,3 +88,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 def sessionmaker(engine: AsyncEngine) -> Sessions:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(sessions: Sessions) -> None:
+    """Ask the database the smallest question; raises if it cannot answer."""
+    async with sessions() as session:
+        await session.execute(text("SELECT 1"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -36,26 +37,37 @@ async def save_directory(session: AsyncSession, directory: Directory) -> None:
     """Insert or update every organisation and service of ``directory`` (in the caller's
     transaction); rows not mentioned are left as they are."""
     now = datetime.now(UTC)
+    await merge_organisations(session, directory.organisations, now)
+    for svc in directory.services:
+        await session.merge(service_row(svc, now))
+
+
+async def merge_organisations(
+    session: AsyncSession, organisations: Iterable[Organisation], now: datetime
+) -> None:
+    """Raise the directory's revision and insert or update ``organisations`` (flushed, so
+    their services may follow in the same transaction)."""
     await raise_revision(session)
-    for org in directory.organisations:
+    for org in organisations:
         await session.merge(
             OrganisationRow(
                 id=org.id, name=org.name, data=org.model_dump(mode="json"), last_modified=now
             )
         )
     await session.flush()
-    for svc in directory.services:
-        await session.merge(
-            ServiceRow(
-                id=svc.id,
-                organisation_id=svc.organisation_id,
-                name=svc.name,
-                status=svc.status.value,
-                capacity=svc.capacity.value,
-                data=svc.model_dump(mode="json"),
-                last_modified=now,
-            )
-        )
+
+
+def service_row(svc: Service, last_modified: datetime) -> ServiceRow:
+    """The row that stores ``svc`` (its feed, if any, is set by the caller)."""
+    return ServiceRow(
+        id=svc.id,
+        organisation_id=svc.organisation_id,
+        name=svc.name,
+        status=svc.status.value,
+        capacity=svc.capacity.value,
+        data=svc.model_dump(mode="json"),
+        last_modified=last_modified,
+    )
 
 
 async def load_directory(sessions: Sessions) -> Directory:
@@ -104,3 +116,12 @@ __all__ = [
     "raise_revision",
     "save_directory",
 ]
+
+
+async def organisation_exists(sessions: Sessions, organisation_id: str) -> bool:
+    """Whether the directory holds organisation ``organisation_id``."""
+    async with sessions() as session:
+        found = await session.scalar(
+            select(OrganisationRow.id).where(OrganisationRow.id == organisation_id)
+        )
+    return found is not None

@@ -16,7 +16,7 @@ from domain.oruk.mapping import OrukMapping, Ward, default_mapping
 from domain.oruk.validation import RecordProblem
 from store.db import Sessions
 from store.demo import demo_wards
-from store.directory import raise_revision
+from store.directory import merge_organisations, service_row
 from store.schema import DirectoryMappingRow, OrganisationRow, ServiceRow
 
 _MAPPING_ID = "default"
@@ -85,14 +85,7 @@ async def _current(session: AsyncSession) -> tuple[Directory, dict[str, str | No
 
 async def _write(session: AsyncSession, plan: ImportPlan, source: str) -> None:
     now = datetime.now(UTC)
-    await raise_revision(session)
-    for org in plan.organisations:
-        await session.merge(
-            OrganisationRow(
-                id=org.id, name=org.name, data=org.model_dump(mode="json"), last_modified=now
-            )
-        )
-    await session.flush()
+    await merge_organisations(session, plan.organisations, now)
     unchanged = set(plan.unchanged)
     if unchanged:
         # An identical service still belongs to this feed from now on (a later full import
@@ -104,18 +97,9 @@ async def _write(session: AsyncSession, plan: ImportPlan, source: str) -> None:
         svc = item.service
         if svc.id in unchanged:
             continue
-        await session.merge(
-            ServiceRow(
-                id=svc.id,
-                organisation_id=svc.organisation_id,
-                name=svc.name,
-                status=svc.status.value,
-                capacity=svc.capacity.value,
-                data=svc.model_dump(mode="json"),
-                last_modified=item.last_modified or now,
-                source=source,
-            )
-        )
+        row = service_row(svc, item.last_modified or now)
+        row.source = source
+        await session.merge(row)
 
 
 async def import_feed(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from domain.directory import ServiceStatus
@@ -14,9 +14,12 @@ from store.partnerships import PartnershipFigures, partnership_figures
 from store.referral_stats import late_referrals, referrals_by_status, unallocated_needs
 from store.referrals import ReferralSummary
 from store.schema import NotificationFailure, OrganisationRow, ServiceRow
+from store.staff import failed_sign_ins
 
 # "About to breach": a response deadline within this much of now.
 DUE_SOON = timedelta(hours=24)
+# The window of the failed sign-ins count.
+SIGN_IN_WINDOW = timedelta(hours=24)
 # "Due this week": a partnership reminder falling due within this much of now.
 WEEK = timedelta(days=7)
 
@@ -53,6 +56,7 @@ class Overview(BaseModel):
     unallocated_needs: int
     failing_notifications: list[FailingNotification]
     partnerships: PartnershipFigures
+    failed_sign_ins: int = Field(description="Dashboard sign-ins refused in the last 24 hours.")
 
 
 async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overview:
@@ -74,6 +78,7 @@ async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overv
                 .limit(failing_limit)
             )
         ).all()
+        refused = await failed_sign_ins(session, since=datetime.now(UTC) - SIGN_IN_WINDOW)
     active = by_status.pop(ServiceStatus.ACTIVE.value, 0)
     now = datetime.now(UTC)
     breached, due_soon = await late_referrals(sessions, due_before=now + DUE_SOON)
@@ -100,4 +105,5 @@ async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overv
             for f in failures
         ],
         partnerships=await partnership_figures(sessions, now=now, week_ends=now + WEEK),
+        failed_sign_ins=refused,
     )

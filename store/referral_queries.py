@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import delete, select
 
 from domain.referral_records import ReferralEvent
 from store.db import Sessions
 from store.referrals import erase_personal_data
-from store.schema import ReferralEventRow, ReferralNeedRow, ReferralRow, ResidentRow
+from store.schema import (
+    NotificationRecord,
+    ReferralEventRow,
+    ReferralNeedRow,
+    ReferralRow,
+    ResidentRow,
+)
 
 
 async def discard_referral(sessions: Sessions, number: str) -> None:
@@ -33,3 +42,28 @@ async def withdraw_consent_after_close(sessions: Sessions, event: ReferralEvent)
         if row is not None:
             row.consent = {**row.consent, "agency_ids": [], "withdrawn": True}
             session.add(ReferralEventRow(**event.model_dump()))
+
+
+class SentNotification(BaseModel):
+    """A notification delivered about a referral: when, how, to whom, about what."""
+
+    sent_at: datetime
+    channel: str
+    recipient: str
+    summary: str
+
+
+async def sent_notifications(sessions: Sessions, number: str) -> list[SentNotification]:
+    """The notifications delivered about referral ``number``, oldest first."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(NotificationRecord)
+            .where(NotificationRecord.subject_ref == number)
+            .order_by(NotificationRecord.sent_at)
+        )
+        return [
+            SentNotification(
+                sent_at=r.sent_at, channel=r.channel, recipient=r.recipient, summary=r.summary
+            )
+            for r in rows
+        ]

@@ -3,6 +3,9 @@
 The API saves a submission (with its personal data) before starting the workflow; the
 workflow's record activities keep the anonymous read model current; notices load the
 personal data at send time; erasure removes it and leaves the statistics.
+
+Longer than 400 lines on purpose: the referral read model's writes (from the workflows) and
+reads (for the API) share its row shapes; they change together.
 """
 
 from __future__ import annotations
@@ -15,9 +18,15 @@ from sqlalchemy import ColumnElement, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.directory import NeedCategory, Urgency
 from domain.referral import (
     OPEN_LEG_STATES,
     Consent,
+    LegState,
+    NeedState,
+    OutcomeCode,
+    ReferralSource,
+    ReferralStatus,
     ReferralSubmission,
     Referrer,
     Resident,
@@ -343,10 +352,10 @@ class ReferralSummary(BaseModel):
     """One row of the referral list."""
 
     number: str
-    source: str
+    source: ReferralSource
     ward: str
-    status: str
-    urgency: str
+    status: ReferralStatus
+    urgency: Urgency
     breached: bool
     next_deadline: datetime | None
     personal_data_erased: bool
@@ -367,9 +376,9 @@ class StoredNeed(BaseModel):
     """A need as recorded."""
 
     need_id: str
-    category: str
-    urgency: str
-    state: str
+    category: NeedCategory
+    urgency: Urgency
+    state: NeedState
     signposted_service_id: str | None
     tried_service_ids: list[str]
     reason: str
@@ -380,11 +389,11 @@ class StoredLeg(BaseModel):
 
     leg_id: str
     need_id: str
-    category: str
-    urgency: str
+    category: NeedCategory
+    urgency: Urgency
     service_id: str
     agency_id: str
-    state: str
+    state: LegState
     route_reason: str
     breached: bool
     sent_at: datetime
@@ -394,7 +403,7 @@ class StoredLeg(BaseModel):
     decline_reason: str | None
     withdraw_reason: str | None
     updated_at: datetime
-    outcome_code: str | None = None
+    outcome_code: OutcomeCode | None = None
     outcome_value: float | None = None
     outcome_unit: str | None = None
     outcome_at: datetime | None = None
@@ -412,10 +421,9 @@ class StoredEvent(BaseModel):
     detail: str
 
 
-class StoredReferral(BaseModel):
-    """One referral from the read model: no personal data."""
+class ReferralFacts(BaseModel):
+    """What the read model keeps of a referral beyond its list row: no personal data."""
 
-    summary: ReferralSummary
     submitted_by: str
     referrer_agency_id: str | None
     consent_agency_ids: list[str]
@@ -423,6 +431,12 @@ class StoredReferral(BaseModel):
     follow_up_due_at: datetime | None
     follow_up_made_difference: bool | None
     follow_up_score: int | None
+
+
+class StoredReferral(ReferralFacts):
+    """One referral from the read model: no personal data."""
+
+    summary: ReferralSummary
     needs: list[StoredNeed]
     legs: list[StoredLeg]
     events: list[StoredEvent]
@@ -515,7 +529,8 @@ async def get_referral(sessions: Sessions, number: str) -> StoredReferral | None
         stored = StoredLeg.model_validate(leg, from_attributes=True)
         outcome = outcomes.get(leg.leg_id)
         if outcome is not None:
-            stored.outcome_code, stored.outcome_value = outcome.code, outcome.value
+            stored.outcome_code = OutcomeCode(outcome.code)
+            stored.outcome_value = outcome.value
             stored.outcome_unit, stored.outcome_at = outcome.unit, outcome.recorded_at
         stored_legs.append(stored)
     return StoredReferral(

@@ -22,7 +22,7 @@ from domain.access import Role
 from store.db import Sessions, create_engine, sessionmaker
 from store.migrate import upgrade
 from store.tokens import issue_token
-from tests.sinks import SmtpSink, WebhookSink
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
@@ -90,7 +90,7 @@ async def sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A real PostgreSQL server for the session (Debian's package); yields its base URL."""
-    from tests.postgres import PostgresServer
+    from tests.helpers.postgres import PostgresServer
 
     server = PostgresServer()
     url = server.start()

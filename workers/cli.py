@@ -18,7 +18,13 @@ from store.migrate import upgrade
 from store.staff import create_user
 from store.tokens import issue_token, revoke_token
 from workers import directory, status
-from workers.embedded import AlreadyRunning, StartupFailed, exclusive, run_embedded
+from workers.embedded import (
+    AlreadyRunning,
+    StartupFailed,
+    exclusive,
+    make_var_private,
+    run_embedded,
+)
 from workers.logs import configure_logging
 from workers.serve import api_server, run_worker_until, stop_on_signals
 from workers.settings import Settings
@@ -170,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         match args.command:
             case "up":
+                make_var_private(settings.var_dir)
                 with exclusive(settings.var_dir):
                     asyncio.run(run_embedded(settings))
             case "worker":

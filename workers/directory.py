@@ -8,13 +8,15 @@ import csv
 import json
 from pathlib import Path
 
-from activities.directory_sync import read_source, start_rerouting
+from activities.directory_sync import read_source
+from clients.temporal import start_rerouting
 from domain.oruk.export import organisation_record, service_record, taxonomy_record
 from domain.oruk.importing import oruk_id
 from domain.oruk.tabular import datapackage, tables_from_records
 from store.db import create_engine, sessionmaker
 from store.migrate import upgrade
 from store.oruk import ImportReport, directory_snapshot, import_feed
+from workers.private_files import open_private_text, private_folder, write_private
 from workers.settings import Settings
 from workers.temporal import connect
 
@@ -91,16 +93,18 @@ async def import_command(settings: Settings, args: argparse.Namespace) -> str:
 
 
 def _write_tables(folder: Path, tables: dict[str, list[dict[str, str]]]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+    # A folder we create is the owner's only; one given that exists keeps its mode.
+    if not folder.exists():
+        private_folder(folder)
     for name, rows in tables.items():
         resource = next(r for r in datapackage()["resources"] if r["path"] == name)
-        with (folder / name).open("w", newline="", encoding="utf-8") as f:
+        with open_private_text(folder / name) as f:
             writer = csv.DictWriter(
                 f, fieldnames=[fd["name"] for fd in resource["schema"]["fields"]]
             )
             writer.writeheader()
             writer.writerows(rows)
-    (folder / "datapackage.json").write_text(json.dumps(datapackage(), indent=1))
+    write_private(folder / "datapackage.json", json.dumps(datapackage(), indent=1))
 
 
 async def export_command(settings: Settings, args: argparse.Namespace) -> str:

@@ -28,7 +28,9 @@ from store.migrate import upgrade
 from store.staff import create_user, has_users
 from store.tokens import has_live_admin, issue_token
 from workers.codec import EncryptionCodec
+from workers.first_admin import write_first_admin
 from workers.mail import start_mail_sink
+from workers.private_files import PRIVATE_UMASK, append_private, make_private, private_folder
 from workers.schedules import ensure_schedules
 from workers.serve import stop_on_signals
 from workers.settings import Settings
@@ -61,9 +63,9 @@ def temporal_cli() -> Path:
 @contextlib.contextmanager
 def exclusive(var_dir: Path) -> Iterator[IO[str]]:
     """Hold var/up.lock while the stack runs; a second stack is refused with the first's pid."""
-    var_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(var_dir)
     path = var_dir / "up.lock"
-    handle: IO[str] = path.open("a+")
+    handle: IO[str] = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -83,6 +85,16 @@ def exclusive(var_dir: Path) -> Iterator[IO[str]]:
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
+
+
+def make_var_private(var_dir: Path) -> None:
+    """Make var/ the owner's alone, fixing what an older version left readable, and have
+    everything this process and its children create there start private too."""
+    private_folder(var_dir)
+    make_private(var_dir)
+    # The Temporal dev server and SQLite (its WAL and SHM files) create files of their
+    # own; with this umask they are created 0600 whatever the user's umask was.
+    os.umask(PRIVATE_UMASK)
 
 
 def ensure_free(host: str, ports: dict[str, int]) -> None:
@@ -124,7 +136,7 @@ def start_temporal(settings: Settings) -> subprocess.Popen[bytes]:
     ]
     if settings.temporal_namespace != "default":
         args += ["--namespace", settings.temporal_namespace]
-    logfile = (var / "temporal.log").open("ab")
+    logfile = append_private(var / "temporal.log")
     # Own session: Ctrl-C reaches us, and we stop the server last, after the worker.
     return subprocess.Popen(  # noqa: S603 - our own fixed argument list
         args, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
@@ -161,8 +173,18 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
             process.wait()
 
 
-def banner(settings: Settings, admin_token: str | None, admin_password: str | None) -> str:
-    """What a newcomer needs to know once the stack is up."""
+def banner(
+    settings: Settings,
+    admin_token: str | None,
+    admin_password: str | None,
+    *,
+    written_to: Path | None = None,
+) -> str:
+    """What a newcomer needs to know once the stack is up.
+
+    New secrets are shown only when ``written_to`` is None (output on a terminal); else
+    the banner names the file they were written to.
+    """
     lines = [
         "",
         "partnerflow is running. Ctrl-C stops everything; data stays in "
@@ -174,19 +196,32 @@ def banner(settings: Settings, admin_token: str | None, admin_password: str | No
         f"  Mail sink    smtp://{settings.smtp_host}:{settings.smtp_port} -> "
         f"{(settings.var_dir / 'mail').resolve()}",
     ]
-    if admin_password:
+    if written_to is not None:
+        what = " and ".join(
+            name
+            for name, value in (("API token", admin_token), ("dashboard password", admin_password))
+            if value
+        )
         lines += [
             "",
-            f"  Dashboard sign-in (shown once): user admin, password {admin_password}",
-        ]
-    if admin_token:
-        lines += [
-            "",
-            "  First admin API token (shown once; keep it safe):",
-            f"    {admin_token}",
-            f"  Try: curl -H 'Authorization: Bearer {admin_token}' {settings.api_url}/api/me",
+            f"  The first admin's {what}: in {written_to.resolve()}",
+            "  (readable by you only; not shown here, as this output is not a terminal).",
+            "  Keep them safe, then delete the file.",
         ]
     else:
+        if admin_password:
+            lines += [
+                "",
+                f"  Dashboard sign-in (shown once): user admin, password {admin_password}",
+            ]
+        if admin_token:
+            lines += [
+                "",
+                "  First admin API token (shown once; keep it safe):",
+                f"    {admin_token}",
+                f"  Try: curl -H 'Authorization: Bearer {admin_token}' {settings.api_url}/api/me",
+            ]
+    if not admin_token:
         lines += [
             "",
             "  An admin token exists already; make another with "
@@ -278,10 +313,14 @@ async def run_embedded(settings: Settings) -> None:
         client = await wait_for_temporal(settings, server, codec)
         await ensure_schedules(client, settings)
         watch = asyncio.create_task(_watch(server, stop))
+        written_to = None
+        if (token or password) and not sys.stdout.isatty():
+            # Kept before anything can stop us: a new admin's secrets are made only once.
+            written_to = write_first_admin(settings.var_dir, token=token, password=password)
         supervisor.start()
         watching = asyncio.create_task(supervisor.watch(stop))
         if await wait_for_api(settings, stop):
-            sys.stdout.write(banner(settings, token, password))
+            sys.stdout.write(banner(settings, token, password, written_to=written_to))
             sys.stdout.flush()
         await stop.wait()
         await watching

@@ -10,20 +10,21 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from workers.private_files import private_folder, write_private
+
 
 class MailFolder:
     """aiosmtpd handler that writes each message to a folder."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = private_folder(folder)
 
     async def handle_DATA(self, _server: Any, _session: Session, envelope: Envelope) -> str:
         """Store one message; its key header names the file so resends overwrite, not add."""
         content = envelope.content if isinstance(envelope.content, bytes) else b""
         message = message_from_bytes(content, policy=default_policy)
         name = str(message.get("X-Idempotency-Key") or abs(hash(content)))
-        (self.folder / f"{name}.eml").write_bytes(content)
+        write_private(self.folder / f"{name}.eml", content)  # a resident's details
         return "250 Message accepted for delivery"
 
 

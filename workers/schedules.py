@@ -4,29 +4,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import structlog
 from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
+from clients.temporal import ensure_schedule
 from domain.oruk.sync import DirectorySyncInput, SyncRequest
 from domain.retention import RetentionInput
 from workers.settings import Settings
 from workflows.directory_sync import DirectorySyncWorkflow
 from workflows.retention import RetentionWorkflow
-
-log = structlog.get_logger(__name__)
 
 DIRECTORY_SYNC_SCHEDULE = "directory-sync"
 RETENTION_SCHEDULE = "retention"
@@ -85,17 +80,4 @@ def schedules(settings: Settings) -> dict[str, Schedule]:
 async def ensure_schedules(client: Client, settings: Settings) -> None:
     """Create the schedules the settings ask for, or update them to match (idempotent)."""
     for schedule_id, schedule in schedules(settings).items():
-        await _ensure(client, schedule_id, schedule)
-
-
-async def _ensure(client: Client, schedule_id: str, schedule: Schedule) -> None:
-    try:
-        await client.create_schedule(schedule_id, schedule)
-        log.info("schedule created", schedule_id=schedule_id)
-    except ScheduleAlreadyRunningError:
-
-        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(schedule_id).update(replace)
-        log.info("schedule updated", schedule_id=schedule_id)
+        await ensure_schedule(client, schedule_id, schedule)

@@ -12,6 +12,7 @@ from aiohttp import web
 from temporalio.client import Client
 
 from api.app import create_app
+from api.http.parser_errors import ApiRunner
 from api.referrals import ReferralConfig
 from api.web.pages import WebConfig
 from store.db import Sessions
@@ -55,7 +56,7 @@ async def api_server(
         ),
         callback_secret=settings.callback_secret.get_secret_value(),
     )
-    runner = web.AppRunner(app, access_log=None)
+    runner = ApiRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.api_host, settings.api_port)
     await site.start()

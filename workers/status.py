@@ -29,6 +29,11 @@ def render(overview: Overview, console: Console) -> None:
     directory.add_row(str(d.organisations), str(d.active), str(d.closed))
     console.print(directory)
     _partnerships(overview, console)
+    style = "yellow" if overview.failed_sign_ins else "green"
+    console.print(
+        f"[{style}]{overview.failed_sign_ins} failed dashboard sign-ins in the last 24 hours."
+        f"[/{style}]"
+    )
 
     if not overview.failing_notifications:
         console.print("[green]Every notification was delivered.[/green]")

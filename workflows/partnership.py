@@ -1,7 +1,8 @@
 """One long-lived workflow per partnership: gates, reminders, meetings, review, next cycle.
 
-Every stage action is an Update whose validator runs the domain rule on the current state,
-so a refused action is rejected with its reason and leaves the workflow untouched. Between
+Every stage action declared in :mod:`domain.partnership.actions` is an Update whose validator
+runs the domain rule on the current state, so a refused action is rejected with its reason
+and leaves the workflow untouched. Between
 actions the workflow sleeps until the next reminder of :mod:`domain.partnership_schedule`
 falls due, sends it through the notifier, and keeps the read model and the search
 attributes current. It continues as new at each new cycle and whenever its history grows.
@@ -10,6 +11,7 @@ attributes current. It continues as new at each new cycle and whenever its histo
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
@@ -32,34 +34,12 @@ with workflow.unsafe.imports_passed_through():
         idempotency_key,
     )
     from domain.partnership import (
-        AddAction,
-        AddActionGroup,
-        AddFundedProject,
-        AddOutcome,
-        AgreeElement,
-        AnswerKeyQuestions,
-        AppointCoordinator,
-        ApproveByMembers,
-        ApprovePlan,
-        AssessResources,
+        ACTIONS,
         Command,
-        CommitPartner,
-        CompleteAction,
-        CompleteEstablishment,
-        CompleteNegotiation,
-        Decide,
-        InvitePartner,
+        PartnershipAction,
         PartnershipState,
-        RecordAnnualReview,
-        RecordBaseline,
-        RecordBenefit,
-        RecordConsultation,
-        RecordIndicatorActual,
-        RecordMeeting,
         Refusal,
         Stage,
-        StartReview,
-        SubmitQuarterlyReturn,
         TimelineEvent,
         apply,
         begin_review_if_due,
@@ -142,6 +122,11 @@ class PartnershipWorkflow:
         self._run_cycle = inp.state.cycle
         self._changed = False
         self._published: PartnershipSummary | None = None
+        # One Update per declared action, named as in every recorded history.
+        for action in ACTIONS:
+            workflow.set_update_handler(
+                action.update, self._handler(action), validator=self._validator(action)
+            )
 
     @workflow.run
     async def run(self, inp: PartnershipInput) -> PartnershipState:
@@ -162,6 +147,22 @@ class PartnershipWorkflow:
 
     # Stage actions. Each validator refuses by raising; each handler applies.
 
+    def _handler(self, action: PartnershipAction) -> Callable[[Command], ActionResult]:
+        def handler(command: Command) -> ActionResult:
+            return self._do(command)
+
+        # Temporal decodes the argument by the handler's annotation: the action's own command.
+        handler.__annotations__ = {"command": action.command, "return": ActionResult}
+        handler.__doc__ = action.summary
+        return handler
+
+    def _validator(self, action: PartnershipAction) -> Callable[[Command], None]:
+        def validator(command: Command) -> None:
+            self._check(command)
+
+        validator.__annotations__ = {"command": action.command, "return": None}
+        return validator
+
     def _check(self, command: Command) -> None:
         apply(self._state, command, workflow.now())
 
@@ -177,222 +178,6 @@ class PartnershipWorkflow:
             cycle=self._state.cycle,
             event=self._state.timeline[-1],
         )
-
-    @workflow.update
-    def invite_partner(self, command: InvitePartner) -> ActionResult:
-        """Invite an organisation to commit to the partnership."""
-        return self._do(command)
-
-    @invite_partner.validator
-    def _v_invite_partner(self, command: InvitePartner) -> None:
-        self._check(command)
-
-    @workflow.update
-    def commit_partner(self, command: CommitPartner) -> ActionResult:
-        """A partner commits: its contributions and agreement to aims, targets, evaluation."""
-        return self._do(command)
-
-    @commit_partner.validator
-    def _v_commit_partner(self, command: CommitPartner) -> None:
-        self._check(command)
-
-    @workflow.update
-    def assess_resources(self, command: AssessResources) -> ActionResult:
-        """Record the direct, indirect and opportunity costs."""
-        return self._do(command)
-
-    @assess_resources.validator
-    def _v_assess_resources(self, command: AssessResources) -> None:
-        self._check(command)
-
-    @workflow.update
-    def answer_key_questions(self, command: AnswerKeyQuestions) -> ActionResult:
-        """Answer key questions of the partnership strategy."""
-        return self._do(command)
-
-    @answer_key_questions.validator
-    def _v_answer_key_questions(self, command: AnswerKeyQuestions) -> None:
-        self._check(command)
-
-    @workflow.update
-    def approve_by_members(self, command: ApproveByMembers) -> ActionResult:
-        """Record elected members' approval."""
-        return self._do(command)
-
-    @approve_by_members.validator
-    def _v_approve_by_members(self, command: ApproveByMembers) -> None:
-        self._check(command)
-
-    @workflow.update
-    def complete_negotiation(self, command: CompleteNegotiation) -> ActionResult:
-        """Leave Negotiate for Establish."""
-        return self._do(command)
-
-    @complete_negotiation.validator
-    def _v_complete_negotiation(self, command: CompleteNegotiation) -> None:
-        self._check(command)
-
-    @workflow.update
-    def agree_element(self, command: AgreeElement) -> ActionResult:
-        """Agree one of the eight support elements."""
-        return self._do(command)
-
-    @agree_element.validator
-    def _v_agree_element(self, command: AgreeElement) -> None:
-        self._check(command)
-
-    @workflow.update
-    def appoint_coordinator(self, command: AppointCoordinator) -> ActionResult:
-        """Appoint the co-ordinator."""
-        return self._do(command)
-
-    @appoint_coordinator.validator
-    def _v_appoint_coordinator(self, command: AppointCoordinator) -> None:
-        self._check(command)
-
-    @workflow.update
-    def complete_establishment(self, command: CompleteEstablishment) -> ActionResult:
-        """Leave Establish for Plan."""
-        return self._do(command)
-
-    @complete_establishment.validator
-    def _v_complete_establishment(self, command: CompleteEstablishment) -> None:
-        self._check(command)
-
-    @workflow.update
-    def record_baseline(self, command: RecordBaseline) -> ActionResult:
-        """Add baseline data."""
-        return self._do(command)
-
-    @record_baseline.validator
-    def _v_record_baseline(self, command: RecordBaseline) -> None:
-        self._check(command)
-
-    @workflow.update
-    def record_consultation(self, command: RecordConsultation) -> ActionResult:
-        """Record a consultation event."""
-        return self._do(command)
-
-    @record_consultation.validator
-    def _v_record_consultation(self, command: RecordConsultation) -> None:
-        self._check(command)
-
-    @workflow.update
-    def add_action_group(self, command: AddActionGroup) -> ActionResult:
-        """Set up an issue-based action group."""
-        return self._do(command)
-
-    @add_action_group.validator
-    def _v_add_action_group(self, command: AddActionGroup) -> None:
-        self._check(command)
-
-    @workflow.update
-    def add_action(self, command: AddAction) -> ActionResult:
-        """Add an action to the action plan."""
-        return self._do(command)
-
-    @add_action.validator
-    def _v_add_action(self, command: AddAction) -> None:
-        self._check(command)
-
-    @workflow.update
-    def add_outcome(self, command: AddOutcome) -> ActionResult:
-        """Add a SMART outcome with its indicators."""
-        return self._do(command)
-
-    @add_outcome.validator
-    def _v_add_outcome(self, command: AddOutcome) -> None:
-        self._check(command)
-
-    @workflow.update
-    def add_funded_project(self, command: AddFundedProject) -> ActionResult:
-        """Fund a project with a deadline and a target."""
-        return self._do(command)
-
-    @add_funded_project.validator
-    def _v_add_funded_project(self, command: AddFundedProject) -> None:
-        self._check(command)
-
-    @workflow.update
-    def approve_plan(self, command: ApprovePlan) -> ActionResult:
-        """Approve the action plan and start implementing it."""
-        return self._do(command)
-
-    @approve_plan.validator
-    def _v_approve_plan(self, command: ApprovePlan) -> None:
-        self._check(command)
-
-    @workflow.update
-    def record_meeting(self, command: RecordMeeting) -> ActionResult:
-        """Record a stakeholder meeting's minutes and progress."""
-        return self._do(command)
-
-    @record_meeting.validator
-    def _v_record_meeting(self, command: RecordMeeting) -> None:
-        self._check(command)
-
-    @workflow.update
-    def submit_quarterly_return(self, command: SubmitQuarterlyReturn) -> ActionResult:
-        """A funded project's quarterly return."""
-        return self._do(command)
-
-    @submit_quarterly_return.validator
-    def _v_submit_quarterly_return(self, command: SubmitQuarterlyReturn) -> None:
-        self._check(command)
-
-    @workflow.update
-    def complete_action(self, command: CompleteAction) -> ActionResult:
-        """Mark an action done."""
-        return self._do(command)
-
-    @complete_action.validator
-    def _v_complete_action(self, command: CompleteAction) -> None:
-        self._check(command)
-
-    @workflow.update
-    def record_indicator_actual(self, command: RecordIndicatorActual) -> ActionResult:
-        """Record an indicator's actual; other services feed it with their own source tag."""
-        return self._do(command)
-
-    @record_indicator_actual.validator
-    def _v_record_indicator_actual(self, command: RecordIndicatorActual) -> None:
-        self._check(command)
-
-    @workflow.update
-    def record_benefit(self, command: RecordBenefit) -> ActionResult:
-        """Record a monetised benefit."""
-        return self._do(command)
-
-    @record_benefit.validator
-    def _v_record_benefit(self, command: RecordBenefit) -> None:
-        self._check(command)
-
-    @workflow.update
-    def start_review(self, command: StartReview) -> ActionResult:
-        """Start the review before the plan ends."""
-        return self._do(command)
-
-    @start_review.validator
-    def _v_start_review(self, command: StartReview) -> None:
-        self._check(command)
-
-    @workflow.update
-    def record_annual_review(self, command: RecordAnnualReview) -> ActionResult:
-        """Record an annual departmental review or member scrutiny."""
-        return self._do(command)
-
-    @record_annual_review.validator
-    def _v_record_annual_review(self, command: RecordAnnualReview) -> None:
-        self._check(command)
-
-    @workflow.update
-    def decide(self, command: Decide) -> ActionResult:
-        """The review's decision: continue, rationalise or exit."""
-        return self._do(command)
-
-    @decide.validator
-    def _v_decide(self, command: Decide) -> None:
-        self._check(command)
 
     # Reads.
 

@@ -5,6 +5,9 @@ parallel): to the best service in the directory whose agency the resident consen
 details with (a *leg*, a child workflow), or signposted when there is no consent, or left
 *unallocated* for the co-ordinator when no service is left. A declined, expired or withdrawn
 leg routes its need again to the next service. Nothing here holds personal data.
+
+Longer than 400 lines on purpose: one workflow class, whose handlers and versioned branches
+(``workflow.patched``) must be read together to reason about determinism.
 """
 
 from __future__ import annotations

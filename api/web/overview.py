@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.state import SESSIONS
+from api.http.state import SESSIONS
 from api.web.pages import PageCall, PageTable, render
 from domain.access import Action, may
 from store.overview import read_overview
@@ -20,4 +20,5 @@ async def overview(call: PageCall) -> web.StreamResponse:
         "overview.html",
         overview=await read_overview(call.request.app[SESSIONS]),
         sees_partnerships=may(call.me().principal, Action.READ_PARTNERSHIPS),
+        sees_sign_ins=may(call.me().principal, Action.READ_STATISTICS),
     )

@@ -10,17 +10,14 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from api.errors import DomainRefusal
+from api.http.errors import TEMPORAL_ERRORS, DomainRefusal, temporal_answer
 from domain.access import Action, Role, may, roles_for
 from store.staff import SignedIn
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
+STATIC_FILES = frozenset(p.name for p in STATIC.iterdir() if p.is_file())
 SESSION_COOKIE = "pf_session"
-PAGE_CSP = (
-    "default-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -108,6 +105,16 @@ class PageTable:
         return register
 
 
+async def static_file(request: web.Request) -> web.StreamResponse:
+    """One of the dashboard's own static files; anything else is a JSON 404."""
+    # A fixed list, not aiohttp's static route: that answers a missing file with an empty
+    # body from inside the response, past the error middleware.
+    name = request.match_info["name"]
+    if name not in STATIC_FILES:
+        raise web.HTTPNotFound(text="no such file")
+    return web.FileResponse(STATIC / name)
+
+
 def render(call: PageCall, template: str, status: int = 200, **context: Any) -> web.Response:
     """Render a template with the common context (user, CSRF token, Temporal UI link)."""
     config = call.request.app[WEB_CONFIG]
@@ -120,7 +127,6 @@ def render(call: PageCall, template: str, status: int = 200, **context: Any) -> 
         **context,
     )
     response = web.Response(text=html, content_type="text/html", status=status)
-    response.headers["Content-Security-Policy"] = PAGE_CSP
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -136,7 +142,9 @@ async def require_form(call: PageCall) -> dict[str, str]:
 
 def wrap_page(page: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler for a page: session, role check, friendly HTML errors."""
-    from api.state import SESSIONS  # the app's state keys; imported late to keep this module light
+    from api.http.state import (
+        SESSIONS,  # the app's state keys; imported late to keep this module light
+    )
     from store.staff import session_for
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -166,5 +174,10 @@ def wrap_page(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
             return render(call, "error.html", exc.status, message=exc.reason)
         except DomainRefusal as exc:
             return render(call, "error.html", exc.status, message=exc.reason)
+        except TEMPORAL_ERRORS as exc:
+            status, reason, headers = temporal_answer(exc)
+            response = render(call, "error.html", status, message=reason)
+            response.headers.update(headers)
+            return response
 
     return handle

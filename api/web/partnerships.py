@@ -10,16 +10,17 @@ from urllib.parse import urlencode
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from api.partnerships import query_partnership, workflow_id
-from api.state import SESSIONS
+from api.http.state import SESSIONS
+from api.partnerships import query_partnership
 from api.web.pages import PageCall, PageTable, render
+from clients.temporal import partnership_workflow_id
 from domain.access import Action
 from domain.calendar import LONDON
-from domain.partnership import PartnershipState, Stage
+from domain.partnership import Stage
 from domain.partnership_gates import gates
-from domain.partnership_schedule import UpcomingReminders, overdue_items
+from domain.partnership_schedule import overdue_items
 from store.partnerships import get_partnership, list_partnerships
-from workflows.partnership import IndicatorReport, PartnershipWorkflow
+from workflows.partnership import PartnershipWorkflow
 
 pages = PageTable()
 
@@ -89,11 +90,9 @@ async def partnership_detail(call: PageCall) -> web.StreamResponse:
     summary = await get_partnership(request.app[SESSIONS], pid)
     if summary is None:
         raise web.HTTPNotFound(reason=f"no partnership {pid}")
-    state: PartnershipState = await query_partnership(request, pid, PartnershipWorkflow.state)
-    report: IndicatorReport = await query_partnership(request, pid, PartnershipWorkflow.indicators)
-    upcoming: UpcomingReminders = await query_partnership(
-        request, pid, PartnershipWorkflow.upcoming
-    )
+    state = await query_partnership(request, pid, PartnershipWorkflow.state)
+    report = await query_partnership(request, pid, PartnershipWorkflow.indicators)
+    upcoming = await query_partnership(request, pid, PartnershipWorkflow.upcoming)
     # The workflow's clock, so the page agrees with what the workflow sends and when.
     now = upcoming.as_of
     return render(
@@ -105,6 +104,6 @@ async def partnership_detail(call: PageCall) -> web.StreamResponse:
         indicators=report.indicators,
         overdue=overdue_items(state, now),
         reminders=upcoming.reminders,
-        workflow_id=workflow_id(state.id),
+        workflow_id=partnership_workflow_id(state.id),
         now=now,
     )

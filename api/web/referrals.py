@@ -3,24 +3,24 @@ and per-agency response statistics. Every action goes through the same Updates a
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 from urllib.parse import urlencode
 
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from sqlalchemy import select
 
 from api.audit import audit_personal_read
-from api.referral_actions import LegAction, LegNotFound, act_on_leg, leg_for
-from api.state import SESSIONS, TEMPORAL
+from api.http.state import SESSIONS, TEMPORAL
+from api.referrals.legs import LegAction, LegNotFound, act_on_leg, leg_for
 from api.web.pages import PageCall, PageTable, render, require_form
+from clients.temporal import connect
 from domain.access import (
     Action,
     Principal,
     Role,
-    may_read_notes,
-    may_see_referral,
+    referral_share,
     sees_all_referrals,
 )
 from domain.directory import Urgency
@@ -31,6 +31,7 @@ from domain.referral import (
     RecordOutcome,
     ReferralStatus,
 )
+from store.referral_queries import sent_notifications
 from store.referral_stats import agency_statistics_from_store
 from store.referrals import (
     ReferralFilter,
@@ -39,7 +40,6 @@ from store.referrals import (
     list_referrals,
     load_personal_data,
 )
-from store.schema import NotificationRecord
 
 pages = PageTable()
 
@@ -126,37 +126,31 @@ async def referral_detail(call: PageCall) -> web.StreamResponse:
     number = call.request.match_info["number"]
     principal = call.me().principal
     stored = await get_referral(sessions, number)
-    agency_ids = [leg.agency_id for leg in stored.legs] if stored else []
-    if stored is None or not may_see_referral(
-        principal, referrer=stored.submitted_by, agency_ids=agency_ids
-    ):
+    share = (
+        referral_share(principal, referrer=stored.submitted_by, legs=stored.legs)
+        if stored
+        else None
+    )
+    if stored is None or share is None:
         raise web.HTTPNotFound(reason=f"no referral {number} that you may see")
-    if principal.role is Role.AGENCY:
-        # An agency sees its own legs only, not where else the resident was referred.
-        stored.legs = [leg for leg in stored.legs if leg.agency_id == principal.agency_id]
-        own = {leg.leg_id for leg in stored.legs}
-        stored.events = [e for e in stored.events if e.leg_id is None or e.leg_id in own]
+    # One rule for the API and the dashboard: an agency sees its own legs, their needs and
+    # their notes only, not where else the resident was referred.
+    stored.needs = [n for n in stored.needs if share.sees_need(n.need_id)]
+    stored.legs = [leg for leg in stored.legs if share.sees_leg(leg.leg_id)]
+    stored.events = [e for e in stored.events if share.sees_event(e.leg_id, e.need_id)]
     personal = None
-    if not stored.summary.personal_data_erased and may_read_notes(
-        principal, referrer=stored.submitted_by, agency_ids=agency_ids
-    ):
+    if not stored.summary.personal_data_erased and share.personal:
         personal = await load_personal_data(sessions, number)
         if personal is not None:
+            personal.need_notes = share.notes(personal.need_notes)
             await audit_personal_read(call.request, principal, call.request.path)
-    async with sessions() as session:
-        notifications = (
-            await session.scalars(
-                select(NotificationRecord)
-                .where(NotificationRecord.subject_ref == number)
-                .order_by(NotificationRecord.sent_at)
-            )
-        ).all()
+    notifications = await sent_notifications(sessions, number) if share.notifications else []
     return render(
         call,
         "referral.html",
         referral=stored,
         personal=personal,
-        notifications=notifications if principal.role is not Role.AGENCY else [],
+        notifications=notifications,
         now=datetime.now(UTC),
     )
 
@@ -210,34 +204,47 @@ async def _form_action(call: PageCall, action: LegAction) -> web.StreamResponse:
             else str(exc)
         )
         raise web.HTTPUnprocessableEntity(reason=f"check the form: {message}") from None
-    client = await call.request.app[TEMPORAL].client()
+    client = await connect(call.request.app[TEMPORAL])
     view = await act_on_leg(client, leg, action, body)
     done = f"{leg.leg_id}: {view.state.value.replace('_', ' ')}"
     raise web.HTTPSeeOther("/worklist?" + urlencode({"done": done}))
 
 
-@pages.page(
-    "POST", "/worklist/{leg_id}/accept", summary="Accept a referral", action=Action.ACT_ON_LEG
+# The worklist's forms: (action, path, summary, page name, what it does).
+_FORMS = (
+    (LegAction.ACCEPT, "accept", "Accept a referral", "accept_leg", "Accept the leg."),
+    (
+        LegAction.DECLINE,
+        "decline",
+        "Decline a referral",
+        "decline_leg",
+        "Decline the leg with a reason; the need is re-routed.",
+    ),
+    (
+        LegAction.RECORD_OUTCOME,
+        "outcome",
+        "Record an outcome",
+        "record_leg_outcome",
+        "Record the leg's outcome with an optional value.",
+    ),
 )
-async def accept_leg(call: PageCall) -> web.StreamResponse:
-    """Accept the leg (the accept Update)."""
-    return await _form_action(call, LegAction.ACCEPT)
 
 
-@pages.page(
-    "POST", "/worklist/{leg_id}/decline", summary="Decline a referral", action=Action.ACT_ON_LEG
-)
-async def decline_leg(call: PageCall) -> web.StreamResponse:
-    """Decline the leg with a reason (the decline Update); the need is re-routed."""
-    return await _form_action(call, LegAction.DECLINE)
+def _form_page(
+    action: LegAction, name: str, doc: str
+) -> Callable[[PageCall], Awaitable[web.StreamResponse]]:
+    async def page(call: PageCall) -> web.StreamResponse:
+        return await _form_action(call, action)
+
+    page.__name__ = page.__qualname__ = name
+    page.__doc__ = f"{doc} (the {action.value} Update)"
+    return page
 
 
-@pages.page(
-    "POST", "/worklist/{leg_id}/outcome", summary="Record an outcome", action=Action.ACT_ON_LEG
-)
-async def record_leg_outcome(call: PageCall) -> web.StreamResponse:
-    """Record the leg's outcome with an optional value (the record_outcome Update)."""
-    return await _form_action(call, LegAction.RECORD_OUTCOME)
+for _action, _path, _summary, _name, _doc in _FORMS:
+    pages.page("POST", f"/worklist/{{leg_id}}/{_path}", summary=_summary, action=Action.ACT_ON_LEG)(
+        _form_page(_action, _name, _doc)
+    )
 
 
 @pages.page(

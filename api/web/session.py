@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from api.state import SESSIONS
+from api.audit import audit_sign_in_throttled
+from api.http.state import SESSIONS
 from api.web.pages import SESSION_COOKIE, WEB_CONFIG, PageCall, PageTable, render, require_form
 from domain.access import Action
 from store.staff import SESSION_LIFETIME, Throttled, sign_in, sign_out
@@ -64,15 +65,19 @@ async def login(call: PageCall) -> web.StreamResponse:
     username, password = form.get("username"), form.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or not username:
         return _login_form(call, error="Enter your user name and password.", status=422)
+    account = username.strip()[:100]
     try:
         result = await sign_in(
             call.request.app[SESSIONS],
-            username=username.strip()[:100],
+            username=account,
             password=password,
             remote=call.request.remote,
         )
     except Throttled as exc:
-        return _login_form(call, error=str(exc).capitalize() + ".", status=429)
+        await audit_sign_in_throttled(call.request, account)
+        response = _login_form(call, error=str(exc).capitalize() + ".", status=429)
+        response.headers["Retry-After"] = str(exc.seconds)
+        return response
     if result is None:
         return _login_form(call, error="That user name and password do not match.", status=401)
     cookie, _ = result

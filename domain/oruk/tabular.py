@@ -4,6 +4,11 @@ Reading joins the tables into full service records, checking the ids that link t
 foreign keys the datapackage declares, and ``attribute.link_id``, which it does not);
 phones, which ORUK JSON cannot carry, come back separately. Writing flattens service
 records into the same tables. Cells are text; ``number`` columns are read as numbers.
+
+Written cells are safe to open in a spreadsheet (``domain.spreadsheet``): a text cell that a
+spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) gets an
+apostrophe in front, which reading takes off again; a ``number`` column keeps ``-1.5`` a
+number, as the datapackage declares it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 from domain.oruk.feed import Feed
 from domain.oruk.mapping import NAMESPACE
 from domain.oruk.validation import RecordProblem
+from domain.spreadsheet import number_cell, read_text_cell, text_cell
 
 Row = dict[str, str]
 
@@ -43,6 +49,7 @@ def headers(resource: str) -> list[str]:
     raise KeyError(resource)
 
 
+@cache
 def _fields(resource: str) -> dict[str, dict[str, Any]]:
     for r in datapackage()["resources"]:
         if r["name"] == resource:
@@ -74,6 +81,8 @@ def _typed(resource: str, row: Row, problems: list[RecordProblem]) -> dict[str, 
             out[key] = int(number) if number.is_integer() else number
         elif isinstance(raw, int | float) and not isinstance(raw, bool):
             out[key] = str(raw)  # a cell is text; tables given as JSON may carry bare numbers
+        elif isinstance(raw, str):
+            out[key] = read_text_cell(raw)
         else:
             out[key] = raw
     return out
@@ -193,10 +202,10 @@ def feed_from_tables(tables: dict[str, list[Row]]) -> Feed:
     )
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    return str(value)
+def _cell(resource: str, column: str, value: Any) -> str:
+    if _fields(resource).get(column, {}).get("type") == "number":
+        return number_cell(value)
+    return text_cell(value)
 
 
 def tables_from_records(
@@ -241,6 +250,6 @@ def tables_from_records(
     out["taxonomy_term"] = sorted(terms.values(), key=lambda t: str(t["id"]))
     paths = table_names()
     return {
-        paths[name]: [{h: _cell(r.get(h)) for h in headers(name)} for r in records]
+        paths[name]: [{h: _cell(name, h, r.get(h)) for h in headers(name)} for r in records]
         for name, records in out.items()
     }

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from domain.access import Role
 from store.db import Sessions
+from store.tokens import issue_token
 
 Bearer = Callable[..., Awaitable[dict[str, str]]]
 
@@ -52,6 +53,22 @@ async def test_audit_exports_csv_for_admins_only(api: TestClient, bearer: Bearer
     assert rows[0]["action"] == "whoami"
     assert rows[0]["subject"] == "test-admin"
     assert (await api.get("/api/audit.csv", headers=await bearer(Role.OPERATIONS))).status == 403
+
+
+async def test_audit_csv_writes_a_formula_like_subject_as_text(
+    api: TestClient, bearer: Bearer, sessions: Sessions
+) -> None:
+    subject = '=HYPERLINK("http://evil.example","x")'
+    _, token = await issue_token(sessions, subject=subject, role=Role.ADMIN)
+    await api.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    await api.get("/api/me?-2+3", headers={"Authorization": f"Bearer {token}"})
+    resp = await api.get("/api/audit.csv", headers=await bearer(Role.ADMIN))
+    rows = list(csv.DictReader(io.StringIO(await resp.text())))
+    mine = [r for r in rows if r["subject"].endswith(subject)]
+    assert len(mine) == 2
+    assert all(r["subject"] == "'" + subject for r in mine)
+    cells = [cell for r in rows for cell in r.values()]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
 
 
 async def test_audit_trail_is_append_only(

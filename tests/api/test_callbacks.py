@@ -20,10 +20,10 @@ from domain.signature import SIGNATURE_HEADER, callback_secret, sign
 from store.audit import read_audit
 from store.db import Sessions
 from store.schema import ReferralEventRow
-from tests.api.referral_server import CALLBACK_MASTER, serve
 from tests.conftest import UnreachableTemporal
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, run_world, submission
+from tests.helpers.referral_server import CALLBACK_MASTER, serve
+from tests.helpers.referral_world import World, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 Bearer = Callable[..., Awaitable[dict[str, str]]]
 

@@ -21,11 +21,11 @@ from domain.partnership_schedule import PartnershipSummary
 from store.db import Sessions
 from store.partnerships import save_partnership
 from store.staff import create_user, sign_in
-from tests import partnership_scenario as sc
-from tests.api.partnership_pages import EXPECTED_RAG, implementing
 from tests.conftest import StaticTemporal
-from tests.sinks import SmtpSink
-from tests.workflow.partnership_support import act, idle, partnership_worker, start
+from tests.helpers import partnership_scenario as sc
+from tests.helpers.partnership_pages import EXPECTED_RAG, implementing
+from tests.helpers.partnership_support import act, idle, partnership_worker, start
+from tests.helpers.sinks import SmtpSink
 
 PASSWORD = "a long enough password"
 

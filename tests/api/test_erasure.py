@@ -16,9 +16,9 @@ from store.db import Sessions
 from store.referral_stats import referrals_by_status
 from store.referrals import load_personal_data
 from store.schema import ReferralEventRow
-from tests.api.referral_server import serve
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import RESIDENT_NAME, World, run_world, submission
+from tests.helpers.referral_server import serve
+from tests.helpers.referral_world import RESIDENT_NAME, World, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 Bearer = Callable[..., Awaitable[dict[str, str]]]
 PERSONAL = (RESIDENT_NAME, "Marine Parade", "CO15 1AA", "Rent arrears")

@@ -14,7 +14,7 @@ from domain.oruk.mapping import category_term_id
 from domain.oruk.validation import schema_errors
 from store.db import Sessions
 from store.demo import demo_directory, load_demo_directory
-from tests.oruk_files import EXAMPLE_ID, example_service, load
+from tests.helpers.oruk_files import EXAMPLE_ID, example_service, load
 
 
 async def get_valid(api: TestClient, path: str, schema: str) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -31,10 +32,10 @@ from domain.partnership import (
     StartReview,
 )
 from store.db import Sessions
-from tests import partnership_scenario as sc
 from tests.conftest import TEST_SERVER, StaticTemporal
-from tests.sinks import SmtpSink
-from tests.workflow.partnership_support import partnership_worker, register_search_attributes
+from tests.helpers import partnership_scenario as sc
+from tests.helpers.partnership_support import partnership_worker, register_search_attributes
+from tests.helpers.sinks import SmtpSink
 
 PATHS = {a.command: a.path for a in ACTIONS}
 Bearer = Callable[..., Awaitable[dict[str, str]]]
@@ -151,6 +152,10 @@ async def _run_the_cycle(
     assert html.content_type == "text/html"
     assert "New and backdated benefit claim awards" in page
     assert "£565,360" in page
+    # Its inline style runs under the strict CSP only by the response's own nonce.
+    nonce = re.search(r'<style nonce="([^"]+)">', page)
+    assert nonce is not None
+    assert f"style-src 'self' 'nonce-{nonce[1]}'" in html.headers["Content-Security-Policy"]
     xlsx = await live.get(f"/api/partnerships/{pid}/review.xlsx", headers=coord)
     book = load_workbook(io.BytesIO(await xlsx.read()))
     rows = list(book["Indicators"].iter_rows(values_only=True))

@@ -20,10 +20,10 @@ from store.audit import read_audit
 from store.db import Sessions
 from store.referrals import save_referral
 from store.schema import ReferralRow, ResidentRow
-from tests.api.referral_api import Headers, ReferralApi, run_api
 from tests.conftest import StaticTemporal
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import RESIDENT_NAME, submission
+from tests.helpers.referral_api import Headers, ReferralApi, run_api
+from tests.helpers.referral_world import RESIDENT_NAME, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 
 def _one_leg(body: dict[str, Any]) -> bool:

@@ -15,12 +15,12 @@ from api.app import create_app
 from domain.access import Role
 from store.db import Sessions
 from store.staff import create_user
-from tests.api.partnership_pages import implementing
 from tests.browser.conftest import screenshot
 from tests.browser.test_referral_pages import PASSWORD, sign_in_as
 from tests.conftest import StaticTemporal
-from tests.sinks import SmtpSink
-from tests.workflow.partnership_support import idle, partnership_worker
+from tests.helpers.partnership_pages import implementing
+from tests.helpers.partnership_support import idle, partnership_worker
+from tests.helpers.sinks import SmtpSink
 
 pytestmark = pytest.mark.browser
 

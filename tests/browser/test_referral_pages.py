@@ -12,13 +12,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from domain.access import Role
-from domain.referral import STATE_QUERY, LegState, LegView
+from domain.referral import STATE_QUERY, LegState, LegView, Need
 from store.db import Sessions
 from store.staff import create_user
 from tests.browser.conftest import screenshot
 from tests.conftest import StaticTemporal
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, run_world, submission
+from tests.helpers.referral_world import World, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 pytestmark = pytest.mark.browser
 
@@ -89,6 +89,59 @@ async def test_breached_referral_timeline_and_agency_accept(
                 STATE_QUERY, result_type=LegView
             )
             assert leg.state is LegState.ACCEPTED
+        finally:
+            await server.close()
+
+    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+
+
+async def test_each_agency_reads_only_the_notes_written_for_it(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+    browser: Browser,
+) -> None:
+    for username, agency in (("cab-2", "cab"), ("council-2", "council")):
+        await create_user(
+            sessions, username=username, password=PASSWORD, role=Role.AGENCY, agency_id=agency
+        )
+    await create_user(sessions, username="cora", password=PASSWORD, role=Role.COORDINATOR)
+    await create_user(sessions, username="olu-2", password=PASSWORD, role=Role.OPERATIONS)
+    debt, housing = "Rent arrears since May", "Damp flat, child with asthma"
+
+    async def body(world: World) -> None:
+        two = await world.submit(
+            submission(
+                Need(category="benefits_debt", notes=debt), Need(category="housing", notes=housing)
+            )
+        )
+        await world.until(two, lambda v: len(v.legs) == 2)
+        server = TestServer(
+            create_app(
+                sessions=sessions,
+                temporal=StaticTemporal(time_skipping_env.client),
+                task_queue=world.task_queue,
+            )
+        )
+        await server.start_server()
+        site = str(server.make_url("")).rstrip("/")
+        try:
+            for username, shown, hidden in (
+                ("cab-2", [debt], [housing]),
+                ("council-2", [housing], [debt]),
+                ("cora", [debt, housing], []),
+                ("olu-2", [], [debt, housing]),
+            ):
+                page = await (await browser.new_context()).new_page()
+                await sign_in_as(page, site, username)
+                await page.goto(f"{site}/referrals/{two.id}")
+                await expect(page.get_by_role("heading", name=f"Referral {two.id}")).to_be_visible()
+                for note in shown:
+                    await expect(page.get_by_text(note)).to_be_visible()
+                for note in hidden:
+                    await expect(page.get_by_text(note)).to_have_count(0)
+                await page.context.close()
         finally:
             await server.close()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SCRIPTS
-from tests.stack import Stack
+from tests.helpers.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +23,7 @@ def test_api_conforms_to_its_openapi_under_generated_input(tmp_path: Path) -> No
     process = stack.start()
     try:
         stack.wait_ready(process)
-        token = stack.printed_token()
+        token = stack.admin_token()
         assert token
         args = [
             str(SCRIPTS / "schemathesis"),

@@ -17,8 +17,8 @@ from domain.referral import Need
 from store.db import Sessions
 from store.staff import create_user, sign_in
 from tests.conftest import StaticTemporal
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, run_world, submission
+from tests.helpers.referral_world import World, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ from api.app import create_app
 from domain.access import Role
 from store.db import Sessions
 from tests.conftest import StaticTemporal
-from tests.e2e.resident_letter import Resident, ResidentLetter, greet
+from tests.helpers.resident_letter import Resident, ResidentLetter, greet
 from workers.codec import EncryptionCodec, Keyring, encrypted_converter
 
 pytestmark = pytest.mark.e2e

@@ -14,9 +14,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.partnership import AnswerKeyQuestions, KeyAnswer
 from store.db import Sessions
-from tests import partnership_scenario as sc
-from tests.sinks import SmtpSink
-from tests.workflow.partnership_support import act, partnership_worker, start
+from tests.helpers import partnership_scenario as sc
+from tests.helpers.partnership_support import act, partnership_worker, start
+from tests.helpers.sinks import SmtpSink
 from workflows.partnership import PartnershipWorkflow
 
 pytestmark = pytest.mark.e2e

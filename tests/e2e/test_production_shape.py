@@ -34,9 +34,9 @@ from store.db import Sessions, create_engine, sessionmaker
 from store.schema import NotificationRecord
 from store.tokens import issue_token
 from tests.conftest import SCRIPTS, free_port
-from tests.processes import Process, wait_ready
-from tests.referral_parts import load_directory
-from tests.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
+from tests.helpers.processes import Process, wait_ready
+from tests.helpers.referral_parts import load_directory
+from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
 
 pytestmark = pytest.mark.e2e
 

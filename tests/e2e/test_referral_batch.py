@@ -26,8 +26,8 @@ from domain.referral import Resident
 from store.db import Sessions
 from store.tokens import issue_token
 from tests.conftest import StaticTemporal
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, run_world, submission
+from tests.helpers.referral_world import World, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workers.codec import EncryptionCodec, Keyring, encrypted_converter
 
 pytestmark = pytest.mark.e2e

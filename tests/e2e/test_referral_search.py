@@ -15,8 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.directory import SERVICE_WITHDRAWN_SIGNAL, ServiceWithdrawn
 from domain.referral import WITHDRAW_UPDATE, LegState, Need, Withdrawal
 from store.db import Sessions
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, run_world, submission
+from tests.helpers.referral_world import World, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from temporalio.client import Client
 
-from tests.stack import Stack
+from tests.helpers.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +50,7 @@ async def test_referral_through_up_leaves_only_ciphertext_in_history(tmp_path: P
     process = stack.start()
     try:
         stack.wait_ready(process)
-        admin = stack.printed_token()
+        admin = stack.admin_token()
         assert admin
         async with aiohttp.ClientSession(stack.api) as http:
             referrer = await _token(http, admin, {"subject": "reach-out-1", "role": "referrer"})

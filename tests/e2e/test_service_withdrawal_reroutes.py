@@ -20,9 +20,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from activities.directory_sync import DirectorySync, signal_waiting_referrals, waiting_on_query
+from activities.directory_sync import DirectorySync
 from activities.notify import Notifier, NotifierConfig
 from api.app import create_app
+from clients.temporal import signal_waiting_referrals, waiting_on_query
 from domain.access import Role
 from domain.directory import (
     SERVICE_WITHDRAWN_SIGNAL,
@@ -48,8 +49,8 @@ from store.oruk import shipped_mapping
 from store.referrals import StoredReferral, get_referral
 from store.tokens import issue_token
 from tests.conftest import StaticTemporal
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import COORDINATOR, World, directory, run_world, submission
+from tests.helpers.referral_world import COORDINATOR, World, directory, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows.directory_sync import DirectorySyncWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow

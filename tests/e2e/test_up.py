@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import pty
+import re
+import select
 import signal
+import smtplib
+import stat
 import subprocess
 import sys
 import time
@@ -17,7 +23,8 @@ import psutil
 import pytest
 
 from tests.conftest import SCRIPTS
-from tests.stack import Stack, get_json
+from tests.helpers.stack import Stack, get_json
+from workers.first_admin import read_first_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -49,17 +56,41 @@ def test_up_stops_loudly_when_the_temporal_server_dies(stack: Stack) -> None:
     assert "Temporal dev server stopped unexpectedly" in stack.out.read_text()
 
 
+def _modes(folder: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(folder)): stat.S_IMODE(p.lstat().st_mode)
+        for p in [folder, *folder.rglob("*")]
+        if not p.is_symlink()
+    }
+
+
 def test_up_serves_authenticates_refuses_a_second_and_stops_cleanly(stack: Stack) -> None:
-    first = stack.start()
+    # An older version's var/: readable by everyone. The stack makes it private on start.
+    (stack.var_dir / "mail").mkdir(parents=True)
+    (stack.var_dir / "mail" / "old.eml").write_text("Subject: a resident\n")
+    os.chmod(stack.var_dir, 0o755)  # noqa: S103 - the modes an older version left
+    os.chmod(stack.var_dir / "mail", 0o755)  # noqa: S103
+    os.chmod(stack.var_dir / "mail" / "old.eml", 0o644)
+    first = stack.start(umask=0o022)
     try:
         stack.wait_ready(first)
-        token = stack.printed_token()
+        stack.wait_printed("partnerflow is running")
+        token = stack.admin_token()
         assert token, stack.out.read_text()
+        output = stack.out.read_text()
+        assert stack.printed_secrets() == []  # the output is a file: no secrets in it
+        assert read_first_admin(stack.var_dir)["dashboard_password"] not in output
+        assert f"in {(stack.var_dir / 'first-admin').resolve()}" in output
+        assert "made data files private" in output
+        assert "mail/old.eml" in output
         assert get_json(f"{stack.api}/api/me", token) == (
             200,
             {"subject": "admin", "role": "admin", "agency_id": None},
         )
         assert get_json(f"{stack.api}/api/me")[0] == 401
+        # The issue's request: an 8 KB query string, refused by the HTTP parser, as JSON.
+        status, problem = get_json(f"{stack.api}/oruk/taxonomies?{'q' * 8200}")
+        assert (status, problem["status"]) == (400, 400)
         with urllib.request.urlopen(stack.ui, timeout=10) as ui:  # noqa: S310
             assert ui.status == 200
 
@@ -72,8 +103,19 @@ def test_up_serves_authenticates_refuses_a_second_and_stops_cleanly(stack: Stack
         )
         assert second.returncode == 1
         assert b"already running" in second.stderr
+        send_a_referral_email(stack)
     finally:
         children = _stop(first)
+    modes = _modes(stack.var_dir)
+    for name in ("partnerflow.db", "temporal.db", "temporal.log", "encryption-keys", "mail"):
+        assert name in modes, sorted(modes)
+    assert any(name.endswith(".eml") and name != "mail/old.eml" for name in modes)
+    wrong = {
+        name: oct(mode)
+        for name, mode in modes.items()
+        if mode != (0o700 if (stack.var_dir / name).is_dir() else 0o600)
+    }
+    assert wrong == {}
     time.sleep(0.5)
     assert [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE] == []
 
@@ -85,6 +127,43 @@ def test_up_serves_authenticates_refuses_a_second_and_stops_cleanly(stack: Stack
         assert "An admin token exists already" in stack.out.read_text()
     finally:
         _stop(again)
+
+
+def send_a_referral_email(stack: Stack) -> None:
+    """Mail through the stack's own sink, as the notices go."""
+    with smtplib.SMTP("127.0.0.1", int(stack.env["PARTNERFLOW_SMTP_PORT"]), timeout=10) as smtp:
+        smtp.sendmail(
+            "partnerflow@example.org",
+            ["intake@cab.example"],
+            b"X-Idempotency-Key: test-1\r\nSubject: referral\r\n\r\nEdna Pettigrew",
+        )
+
+
+def test_up_on_a_terminal_shows_the_secrets_once_and_writes_no_file(stack: Stack) -> None:
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [str(SCRIPTS / "partnerflow"), "up"],
+        env=stack.env,
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(follower)
+    shown = b""
+    try:
+        deadline = time.monotonic() + 90
+        while b"Try: curl" not in shown and time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 1)
+            if ready:
+                shown += os.read(leader, 65536)
+        text = shown.decode(errors="replace")
+        assert "Dashboard sign-in (shown once): user admin, password" in text, text
+        token = re.search(r"pf_[A-Za-z0-9_-]{20,}", text)
+        assert token is not None, text
+        assert get_json(f"{stack.api}/api/me", token[0])[0] == 200
+        assert not (stack.var_dir / "first-admin").exists()
+    finally:
+        _stop(process)
+        os.close(leader)
 
 
 def test_busy_port_is_named_not_a_crash(stack: Stack) -> None:

@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 from domain.notification import EmailMessage
 from store.db import Sessions
 from tests.conftest import free_port
-from tests.sinks import SmtpSink
+from tests.helpers.sinks import SmtpSink
 from workers.settings import Settings
 from workers.temporal import connect
 from workers.worker import activities

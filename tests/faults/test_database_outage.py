@@ -19,9 +19,9 @@ from domain.notification import EmailMessage
 from store.db import create_engine, sessionmaker
 from store.migrate import upgrade
 from tests.conftest import StaticTemporal
-from tests.email_workflow import SendEmail, SendOneEmail
-from tests.postgres import PostgresServer
-from tests.sinks import SmtpSink
+from tests.helpers.email_workflow import SendEmail, SendOneEmail
+from tests.helpers.postgres import PostgresServer
+from tests.helpers.sinks import SmtpSink
 
 pytestmark = pytest.mark.e2e
 

@@ -20,9 +20,9 @@ from temporalio.worker import Worker
 from domain.referral import LegState, ReferralPolicy
 from store.db import Sessions
 from store.overview import FailingNotification, read_overview
-from tests.referral_parts import load_directory, referral_activities
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import COORDINATOR, World, submission
+from tests.helpers.referral_parts import load_directory, referral_activities
+from tests.helpers.referral_world import COORDINATOR, World, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workers.status import render
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow

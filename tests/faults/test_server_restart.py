@@ -18,7 +18,7 @@ from activities.notify import Notifier, NotifierConfig
 from domain.notification import Delivery, EmailMessage
 from store.db import Sessions
 from tests.conftest import free_port
-from tests.sinks import SmtpSink
+from tests.helpers.sinks import SmtpSink
 from workers.embedded import start_temporal, stop_process, wait_for_temporal
 from workers.settings import Settings
 from workers.temporal import payload_codec

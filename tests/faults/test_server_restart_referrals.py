@@ -27,9 +27,9 @@ from domain.referral import (
 from store.db import Sessions
 from tests.conftest import free_port
 from tests.faults.test_server_restart import RemindLater
-from tests.referral_parts import load_directory, referral_activities
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, submission
+from tests.helpers.referral_parts import load_directory, referral_activities
+from tests.helpers.referral_world import World, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workers.embedded import start_temporal, stop_process, wait_for_temporal
 from workers.settings import Settings
 from workers.temporal import payload_codec

@@ -16,8 +16,8 @@ from temporalio.worker import Worker
 from activities.notify import Notifier, NotifierConfig
 from domain.notification import EmailMessage
 from store.db import Sessions
-from tests.email_workflow import SendEmail, SendOneEmail
-from tests.sinks import WEBHOOK_SECRET, SmtpSink
+from tests.helpers.email_workflow import SendEmail, SendOneEmail
+from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink
 from workers.worker import INTERCEPTORS
 
 pytestmark = pytest.mark.e2e

@@ -34,9 +34,9 @@ from store.db import Sessions
 from store.referrals import next_referral_number, save_referral
 from store.schema import NotificationRecord
 from tests.conftest import SCRIPTS
-from tests.referral_parts import load_directory
-from tests.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
-from tests.workflow.referral_world import COORDINATOR, submission
+from tests.helpers.referral_parts import load_directory
+from tests.helpers.referral_world import COORDINATOR, submission
+from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
 from workers.settings import Settings
 from workers.temporal import connect
 

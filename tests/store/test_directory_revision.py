@@ -9,8 +9,8 @@ from domain.referral_records import RouteRequest
 from store.db import Sessions
 from store.directory import directory_revision, save_directory
 from store.oruk import import_feed
-from tests.oruk_files import EXAMPLE
-from tests.workflow.referral_world import directory
+from tests.helpers.oruk_files import EXAMPLE
+from tests.helpers.referral_world import directory
 
 DEBT = RouteRequest(category=NeedCategory.BENEFITS_DEBT, ward="pier")
 

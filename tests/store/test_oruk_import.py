@@ -15,7 +15,7 @@ from store.db import Sessions
 from store.directory import get_service, load_directory
 from store.oruk import get_mapping, import_feed, set_mapping
 from store.schema import ServiceRow
-from tests.oruk_files import EXAMPLE, EXAMPLE_ID, ORUK, example_service
+from tests.helpers.oruk_files import EXAMPLE, EXAMPLE_ID, ORUK, example_service
 
 
 async def test_dry_run_reports_and_writes_nothing(sessions: Sessions) -> None:

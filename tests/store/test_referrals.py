@@ -22,7 +22,7 @@ from store.referrals import (
     save_referral,
 )
 from store.schema import ReferralEventRow, ReferralOutcomeRow, ReferralRow
-from tests.workflow.referral_world import RESIDENT_NAME, submission
+from tests.helpers.referral_world import RESIDENT_NAME, submission
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 

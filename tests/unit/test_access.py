@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+
 import pytest
 from pydantic import ValidationError
 
@@ -11,6 +13,7 @@ from domain.access import (
     may_manage_referral,
     may_read_notes,
     may_see_referral,
+    referral_share,
 )
 
 
@@ -66,3 +69,55 @@ def test_every_action_has_a_policy_and_admin_may_do_everything() -> None:
     assert set(POLICY) == set(Action)
     assert all(may(admin, action) for action in Action)
     assert not may(Principal(subject="o", role=Role.OPERATIONS), Action.MANAGE_TOKENS)
+
+
+@dataclass(frozen=True)
+class _Leg:
+    leg_id: str
+    need_id: str
+    agency_id: str
+
+
+TWO_AGENCIES = (_Leg("R-L1", "N1", "cab"), _Leg("R-L2", "N2", "council"))
+NOTES = {"N1": "Rent arrears", "N2": "Damp flat", "N3": "Signposted elsewhere"}
+
+
+def test_an_agency_shares_only_its_own_legs_needs_and_notes() -> None:
+    cab = Principal(subject="cab-1", role=Role.AGENCY, agency_id="cab")
+    share = referral_share(cab, referrer="ro", legs=TWO_AGENCIES)
+    assert share is not None
+    assert share.sees_leg("R-L1")
+    assert not share.sees_leg("R-L2")
+    assert share.sees_need("N1")
+    assert not share.sees_need("N2")
+    assert not share.sees_need("N3")
+    assert share.notes(NOTES) == {"N1": "Rent arrears"}
+    assert share.sees_event(None, None)
+    assert share.sees_event("R-L1", "N1")
+    assert not share.sees_event("R-L2", "N2")
+    assert not share.sees_event(None, "N2")
+    assert not share.notifications
+
+
+def test_staff_and_the_referrer_share_everything_operations_without_notes() -> None:
+    for principal, personal in (
+        (Principal(subject="cora", role=Role.COORDINATOR), True),
+        (Principal(subject="ada", role=Role.ADMIN), True),
+        (Principal(subject="ro", role=Role.REFERRER), True),
+        (Principal(subject="olu", role=Role.OPERATIONS), False),
+    ):
+        share = referral_share(principal, referrer="ro", legs=TWO_AGENCIES)
+        assert share is not None
+        assert share.sees_leg("R-L2")
+        assert share.sees_need("N3")
+        assert share.sees_event(None, "N2")
+        assert share.personal is personal
+        assert share.notes(NOTES) == (NOTES if personal else {})
+
+
+def test_outsiders_get_no_share() -> None:
+    for principal in (
+        Principal(subject="pc-1", role=Role.AGENCY, agency_id="police"),
+        Principal(subject="someone-else", role=Role.REFERRER),
+    ):
+        assert referral_share(principal, referrer="ro", legs=TWO_AGENCIES) is None

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +16,7 @@ from domain.directory import Directory
 from store.db import create_engine, sessionmaker
 from store.directory import load_directory
 from tests.conftest import free_port
-from tests.oruk_files import EXAMPLE_ID, ORUK, example_service
+from tests.helpers.oruk_files import EXAMPLE_ID, ORUK, example_service
 from workers.cli import main
 
 
@@ -33,8 +37,21 @@ def _use(monkeypatch: pytest.MonkeyPatch, db: Path) -> None:
     monkeypatch.setenv("PARTNERFLOW_LOG_LEVEL", "WARNING")
 
 
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The loosest umask, under which files would be created world-writable."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
 def test_import_dry_run_then_import_then_export_round_trips(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    open_umask: None,
 ) -> None:
     first = tmp_path / "first.db"
     _use(monkeypatch, first)
@@ -50,6 +67,10 @@ def test_import_dry_run_then_import_then_export_round_trips(
     main(["directory", "export", str(tmp_path / "tables")])
     assert "wrote 17 ORUK tables (1 services)" in capsys.readouterr().out
     assert (tmp_path / "tables" / "services.csv").read_text().count(EXAMPLE_ID) == 1
+    # Exports are the owner's alone, whatever the umask.
+    assert stat.S_IMODE((tmp_path / "tables").stat().st_mode) == 0o700
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "tables").iterdir()}
+    assert modes == {0o600}
 
     second = tmp_path / "second.db"
     _use(monkeypatch, second)
@@ -82,3 +103,31 @@ def test_unreadable_feeds_are_refused(
     with pytest.raises(SystemExit):
         main(["directory", "import", str(tmp_path / "missing.json")])
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_export_writes_formula_like_text_as_text_and_imports_it_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "first.db"
+    _use(monkeypatch, first)
+    service = example_service()
+    service["name"] = '=HYPERLINK("http://evil.example","Counselling")'
+    service["description"] = "@SUM(A1:A9) and -5 in a sentence"
+    service["service_at_locations"][0]["location"].update(latitude=51.79, longitude=1.15)
+    feed = tmp_path / "feed.json"
+    feed.write_text(json.dumps(service))
+    main(["directory", "import", str(feed)])
+    main(["directory", "export", str(tmp_path / "tables")])
+    capsys.readouterr()
+
+    with (tmp_path / "tables" / "services.csv").open(newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["name"] == '\'=HYPERLINK("http://evil.example","Counselling")'
+    assert row["description"] == "'@SUM(A1:A9) and -5 in a sentence"
+
+    second = tmp_path / "second.db"
+    _use(monkeypatch, second)
+    main(["directory", "import", str(tmp_path / "tables")])
+    (back,) = _directory(second).services
+    assert back.name == service["name"]  # the apostrophe is taken off again on import
+    assert _directory(second) == _directory(first)

@@ -30,7 +30,7 @@ from domain.oruk.mapping import OrukMapping, TaxonomyRule, Ward, default_mapping
 from domain.oruk.tabular import feed_from_tables, tables_from_records
 from domain.oruk.validation import schema_errors
 from store.demo import demo_directory, demo_wards
-from tests.oruk_files import EXAMPLE_ID, ORUK, load
+from tests.helpers.oruk_files import EXAMPLE_ID, ORUK, load
 
 EMPTY = Directory(organisations=[], services=[])
 

@@ -40,7 +40,7 @@ from domain.partnership_schedule import (
     schedule,
 )
 from domain.review import build_report, value_for_money
-from tests import partnership_scenario as sc
+from tests.helpers import partnership_scenario as sc
 
 T0 = datetime(2026, 11, 23, 10, tzinfo=UTC)
 

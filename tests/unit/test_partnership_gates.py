@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from domain.partnership import CompleteNegotiation, Stage, apply, new_partnership
 from domain.partnership_gates import GateState, gates
-from tests import partnership_scenario as sc
+from tests.helpers import partnership_scenario as sc
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 2)

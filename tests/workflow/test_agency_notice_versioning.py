@@ -27,10 +27,10 @@ from domain.referral import (
 )
 from domain.referral_records import NOTIFY_REFERRAL, NoticeResult, NoticeStep, ReferralNotice
 from store.db import Sessions
-from tests.referral_parts import load_directory, referral_activities
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.history_events import patch_ids
-from tests.workflow.referral_world import World, submission
+from tests.helpers.history_events import patch_ids
+from tests.helpers.referral_parts import load_directory, referral_activities
+from tests.helpers.referral_world import World, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ACTIVITY_TIMEOUT, AGENCY_NOTICE_GIVES_UP, ReferralLegWorkflow
 

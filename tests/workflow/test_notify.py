@@ -14,8 +14,8 @@ from domain.notification import Attachment, EmailMessage, WebhookMessage, idempo
 from store.db import SQLITE_BUSY_SECONDS, Sessions
 from store.schema import NotificationFailure
 from tests.conftest import free_port
-from tests.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
-from tests.workflow.referral_world import eventually
+from tests.helpers.referral_world import eventually
+from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
 
 
 def notifier(sessions: Sessions, smtp: SmtpSink) -> Notifier:

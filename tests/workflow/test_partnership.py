@@ -39,13 +39,14 @@ from domain.partnership import (
     Stage,
     StartReview,
     SubmitQuarterlyReturn,
+    action_for,
 )
 from store.db import Sessions
 from store.partnerships import list_partnerships
-from tests import partnership_scenario as sc
 from tests.conftest import TEST_SERVER
-from tests.sinks import SmtpSink
-from tests.workflow.partnership_support import act, partnership_worker, start
+from tests.helpers import partnership_scenario as sc
+from tests.helpers.partnership_support import act, partnership_worker, start
+from tests.helpers.sinks import SmtpSink
 from workflows import search_attributes as sa
 from workflows.partnership import PartnershipWorkflow
 
@@ -77,7 +78,7 @@ async def test_refused_gate_leaves_state_unchanged(
         before = await act(handle, sc.negotiation_rest())
         with pytest.raises(WorkflowUpdateFailedError) as err:
             await handle.execute_update(
-                PartnershipWorkflow.complete_negotiation, CompleteNegotiation()
+                action_for(CompleteNegotiation).update, CompleteNegotiation()
             )
         assert "member approval is required because it is a strategic partnership" in str(
             err.value.cause

@@ -39,8 +39,7 @@ from domain.referral import (
 from store.db import Sessions
 from store.referrals import load_personal_data
 from store.schema import ReferralEventRow, ReferralLegRow, ReferralOutcomeRow, ReferralRow
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import (
+from tests.helpers.referral_world import (
     COORDINATOR,
     REFERRER,
     RESIDENT_NAME,
@@ -49,6 +48,7 @@ from tests.workflow.referral_world import (
     run_world,
     submission,
 )
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows import search_attributes as sa
 
 

@@ -11,8 +11,8 @@ from domain.referral_records import NoticeStep, ReferralNotice
 from store.db import Sessions
 from store.directory import save_directory
 from store.referrals import erase_personal_data, save_referral
-from tests.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
-from tests.workflow.referral_world import COORDINATOR, RESIDENT_NAME, directory, submission
+from tests.helpers.referral_world import COORDINATOR, RESIDENT_NAME, directory, submission
+from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
 
 NUMBER = "TEN-2026-000001"
 

@@ -36,9 +36,9 @@ from domain.referral_records import (
     ROUTE_NEED,
 )
 from store.db import Sessions
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.history_events import activity_types
-from tests.workflow.referral_world import REFERRER, RESIDENT_NAME, World, run_world, submission
+from tests.helpers.history_events import activity_types
+from tests.helpers.referral_world import REFERRER, RESIDENT_NAME, World, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow
 

@@ -19,7 +19,7 @@ from store.audit import read_audit
 from store.db import Sessions
 from store.referrals import load_personal_data, next_referral_number, save_referral
 from store.schema import ReferralRow
-from tests.workflow.referral_world import RESIDENT_NAME, submission
+from tests.helpers.referral_world import RESIDENT_NAME, submission
 from workflows.retention import RetentionWorkflow
 
 

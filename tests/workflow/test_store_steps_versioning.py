@@ -25,10 +25,10 @@ from domain.referral import (
 from domain.referral_records import RECORD_LEG, RECORD_REFERRAL, ROUTE_NEED
 from store.db import Sessions
 from store.referrals import get_referral
-from tests.referral_parts import load_directory, referral_activities
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.history_events import activity_types, patch_ids
-from tests.workflow.referral_world import World, submission
+from tests.helpers.history_events import activity_types, patch_ids
+from tests.helpers.referral_parts import load_directory, referral_activities
+from tests.helpers.referral_world import World, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows import store_steps
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import create_app
 from tests.conftest import StaticTemporal
-from tests.workflow.referral_world import World
+from tests.helpers.referral_world import World
 
 CALLBACK_MASTER = "test-callback-master-secret"
 

@@ -9,7 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.partnership import RecordIndicatorActual
-from tests.workflow.partnership_support import Handle, act, start, through_planning
+from tests.helpers.partnership_support import Handle, act, start, through_planning
 
 # Benefit awards far beyond their £100,000 target; quality of life 12 % short of 75 % but up
 # from 61 %; neighbourhood satisfaction 50 % against 80 %, down from 58 %.

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from api.errors import Problem
-from api.routing import Endpoint
+from api.http.errors import Problem
+from api.http.routing import Endpoint
 from domain.signature import SIGNATURE_HEADER
 
 _PARAM = re.compile(r"{(\w+)}")

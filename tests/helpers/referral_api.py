@@ -17,8 +17,8 @@ from domain.referral import ReferralPolicy
 from store.db import Sessions
 from store.tokens import issue_token
 from tests.conftest import StaticTemporal
-from tests.sinks import SmtpSink, WebhookSink
-from tests.workflow.referral_world import World, run_world, submission
+from tests.helpers.referral_world import World, run_world, submission
+from tests.helpers.sinks import SmtpSink, WebhookSink
 
 Headers = dict[str, str]
 

@@ -24,44 +24,17 @@ from domain.partnership import (
     CompleteNegotiation,
     PartnershipState,
     Policy,
+    action_for,
     new_partnership,
 )
 from store.db import Sessions
-from tests import partnership_scenario as sc
-from tests.sinks import WEBHOOK_SECRET, SmtpSink
+from tests.helpers import partnership_scenario as sc
+from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink
 from workers.worker import INTERCEPTORS
-from workflows.partnership import PartnershipInput, PartnershipWorkflow
+from workflows.partnership import ActionResult, PartnershipInput, PartnershipWorkflow
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 Handle = WorkflowHandle[PartnershipWorkflow, PartnershipState]
-
-# Update name for each command type, as the workflow and the API call them.
-UPDATES = {
-    "InvitePartner": PartnershipWorkflow.invite_partner,
-    "CommitPartner": PartnershipWorkflow.commit_partner,
-    "AssessResources": PartnershipWorkflow.assess_resources,
-    "AnswerKeyQuestions": PartnershipWorkflow.answer_key_questions,
-    "ApproveByMembers": PartnershipWorkflow.approve_by_members,
-    "CompleteNegotiation": PartnershipWorkflow.complete_negotiation,
-    "AgreeElement": PartnershipWorkflow.agree_element,
-    "AppointCoordinator": PartnershipWorkflow.appoint_coordinator,
-    "CompleteEstablishment": PartnershipWorkflow.complete_establishment,
-    "RecordBaseline": PartnershipWorkflow.record_baseline,
-    "RecordConsultation": PartnershipWorkflow.record_consultation,
-    "AddActionGroup": PartnershipWorkflow.add_action_group,
-    "AddAction": PartnershipWorkflow.add_action,
-    "AddOutcome": PartnershipWorkflow.add_outcome,
-    "AddFundedProject": PartnershipWorkflow.add_funded_project,
-    "ApprovePlan": PartnershipWorkflow.approve_plan,
-    "RecordMeeting": PartnershipWorkflow.record_meeting,
-    "SubmitQuarterlyReturn": PartnershipWorkflow.submit_quarterly_return,
-    "CompleteAction": PartnershipWorkflow.complete_action,
-    "RecordIndicatorActual": PartnershipWorkflow.record_indicator_actual,
-    "RecordBenefit": PartnershipWorkflow.record_benefit,
-    "StartReview": PartnershipWorkflow.start_review,
-    "RecordAnnualReview": PartnershipWorkflow.record_annual_review,
-    "Decide": PartnershipWorkflow.decide,
-}
 
 
 def partnership_worker(client: Client, sessions: Sessions, smtp: SmtpSink) -> Worker:
@@ -122,7 +95,8 @@ _REGISTERED: set[WorkflowEnvironment] = set()
 async def act(handle: Handle, commands: Sequence[Command]) -> PartnershipState:
     """Send each command as its Update; the state after the last."""
     for command in commands:
-        await handle.execute_update(UPDATES[type(command).__name__], command)  # type: ignore[arg-type]
+        update = action_for(command).update
+        await handle.execute_update(update, command, result_type=ActionResult)
     await idle(handle)
     return await handle.query(PartnershipWorkflow.state)
 

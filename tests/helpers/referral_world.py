@@ -54,7 +54,7 @@ from domain.referral import (
 from store.db import Sessions
 from store.directory import save_directory
 from store.referrals import next_referral_number, save_referral
-from tests.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
+from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
 from workers.worker import INTERCEPTORS, referral_activities
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SCRIPTS, free_port
+from workers.first_admin import read_first_admin
 
 
 def get_json(url: str, token: str | None = None) -> tuple[int, dict[str, object]]:
@@ -45,16 +46,19 @@ class Stack:
             "PARTNERFLOW_SMTP_PORT": str(ports["smtp"]),
             "PARTNERFLOW_LOG_FORMAT": "json",
         }
+        self.var_dir = var_dir
         self.api = f"http://127.0.0.1:{ports['api']}"
         self.ui = f"http://127.0.0.1:{ports['ui']}"
         self.out = var_dir.parent / f"up-{time.monotonic_ns()}.out"
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, *, umask: int | None = None) -> subprocess.Popen[bytes]:
+        """Run `partnerflow up`, its output to a file (``umask``: the one it starts with)."""
         return subprocess.Popen(
             [str(SCRIPTS / "partnerflow"), "up"],
             env=self.env,
             stdout=self.out.open("wb"),
             stderr=subprocess.STDOUT,
+            umask=-1 if umask is None else umask,
         )
 
     def wait_ready(self, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
@@ -78,6 +82,11 @@ class Stack:
                 pytest.fail(f"{text!r} not printed in {timeout}s:\n{self.out.read_text()}")
             time.sleep(0.2)
 
-    def printed_token(self) -> str | None:
-        found = re.search(r"pf_[A-Za-z0-9_-]{20,}", self.out.read_text())
-        return found.group(0) if found else None
+    def admin_token(self) -> str | None:
+        """The first admin's token: not printed (the output is a file, not a terminal) but
+        written to var/first-admin."""
+        return read_first_admin(self.var_dir).get("api_token")
+
+    def printed_secrets(self) -> list[str]:
+        """Tokens the output shows (there should be none when it is not a terminal)."""
+        return re.findall(r"pf_[A-Za-z0-9_-]{20,}", self.out.read_text())

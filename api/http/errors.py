@@ -1,4 +1,8 @@
-"""One middleware turns every failure into a JSON problem; no stack trace ever leaves."""
+"""One middleware turns every failure into a JSON problem; no stack trace ever leaves.
+
+The Temporal door's three errors are mapped here and nowhere else: refused 409, gone 409
+(404 for what answers as not found), unavailable 503 with ``Retry-After``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,12 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from clients.temporal import TemporalUnavailable, WorkflowGone, WorkflowRefused
+
 log = structlog.get_logger(__name__)
+
+UNAVAILABLE = "Temporal is unavailable; nothing was kept, try again"
+RETRY_AFTER_SECONDS = "5"
 
 
 class Problem(BaseModel):
@@ -27,6 +36,20 @@ class DomainRefusal(Exception):
         super().__init__(reason)
         self.reason = reason
         self.status = status
+
+
+TEMPORAL_ERRORS = (WorkflowRefused, WorkflowGone, TemporalUnavailable)
+
+
+def temporal_answer(exc: Exception) -> tuple[int, str, dict[str, str]]:
+    """The HTTP status, reason and headers for one of the Temporal door's errors: the one
+    mapping the API and the dashboard share."""
+    if isinstance(exc, WorkflowRefused):
+        return 409, exc.reason, {}
+    if isinstance(exc, WorkflowGone):
+        return (404 if exc.missing else 409), exc.reason, {}
+    log.warning("temporal unavailable", error=str(exc))
+    return 503, UNAVAILABLE, {"Retry-After": RETRY_AFTER_SECONDS}
 
 
 def problem(status: int, error: str, detail: list[dict[str, Any]] | None = None) -> web.Response:
@@ -69,6 +92,11 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return problem(400, f"the request body is not valid JSON: {exc.msg}")
     except DomainRefusal as exc:
         return problem(exc.status, exc.reason)
+    except TEMPORAL_ERRORS as exc:
+        status, reason, headers = temporal_answer(exc)
+        resp = problem(status, reason)
+        resp.headers.update(headers)
+        return resp
     except Exception:
         log.exception("unhandled error", path=request.path, method=request.method)
         return problem(500, "internal error; it has been logged")

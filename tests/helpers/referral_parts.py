@@ -8,8 +8,8 @@ from typing import Any
 from activities.notify import Notifier, NotifierConfig
 from store.db import Sessions
 from store.directory import save_directory
-from tests.sinks import WEBHOOK_SECRET
-from tests.workflow.referral_world import directory, referral_activities_with
+from tests.helpers.referral_world import directory, referral_activities_with
+from tests.helpers.sinks import WEBHOOK_SECRET
 
 
 async def load_directory(sessions: Sessions, webhook_url: str) -> None:

@@ -1,0 +1,1 @@
+"""How partnerflow's processes talk to Temporal as clients: one door, :mod:`clients.temporal`."""

@@ -1,0 +1,231 @@
+"""Every action on a partnership, declared once: its command, Update, path, callers and rule.
+
+The workflow registers one Update (with a validator) per entry, and the API one endpoint, so
+adding an action is one entry here and one rule in :mod:`domain.partnership.rules`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Final
+
+from domain.access import Action
+from domain.partnership import cycle, rules
+from domain.partnership.commands import (
+    AddAction,
+    AddActionGroup,
+    AddFundedProject,
+    AddOutcome,
+    AgreeElement,
+    AnswerKeyQuestions,
+    AppointCoordinator,
+    ApproveByMembers,
+    ApprovePlan,
+    AssessResources,
+    Command,
+    CommitPartner,
+    CompleteAction,
+    CompleteEstablishment,
+    CompleteNegotiation,
+    Decide,
+    InvitePartner,
+    RecordAnnualReview,
+    RecordBaseline,
+    RecordBenefit,
+    RecordConsultation,
+    RecordIndicatorActual,
+    RecordMeeting,
+    StartReview,
+    SubmitQuarterlyReturn,
+)
+from domain.partnership.model import PartnershipState, Refusal
+
+Rule = Callable[[PartnershipState, Any, datetime], str]
+AgencyOf = Callable[[PartnershipState, Any], str | None]
+
+
+def _committing_agency(state: PartnershipState, command: CommitPartner) -> str | None:
+    return command.agency_id
+
+
+def _project_agency(state: PartnershipState, command: SubmitQuarterlyReturn) -> str | None:
+    project = next((p for p in state.projects if p.id == command.project_id), None)
+    return project.agency_id if project else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartnershipAction:
+    """One action: ``POST /api/partnerships/{id}/{path}`` runs Update ``update`` with
+    ``command``; ``rule`` decides it. ``agency_of`` names the agency acting, for actions a
+    partner agency may take for itself (none: staff only)."""
+
+    update: str
+    command: type[Command]
+    rule: Rule
+    path: str
+    summary: str
+    agency_of: AgencyOf | None = None
+
+    @property
+    def access(self) -> Action:
+        """What the access policy is asked about a caller of this action."""
+        if self.agency_of is not None:
+            return Action.SUBMIT_PARTNER_RETURN
+        return Action.MANAGE_PARTNERSHIPS
+
+
+def _a(
+    update: str,
+    command: type[Command],
+    rule: Rule,
+    path: str,
+    summary: str,
+    agency_of: AgencyOf | None = None,
+) -> PartnershipAction:
+    return PartnershipAction(
+        update=update, command=command, rule=rule, path=path, summary=summary, agency_of=agency_of
+    )
+
+
+# The Update names are part of every recorded history: never rename one.
+ACTIONS: Final[tuple[PartnershipAction, ...]] = (
+    _a("invite_partner", InvitePartner, rules.invite_partner, "partners", "Invite a partner"),
+    _a(
+        "commit_partner",
+        CommitPartner,
+        rules.commit_partner,
+        "commitments",
+        "A partner commits to the agreement",
+        _committing_agency,
+    ),
+    _a(
+        "assess_resources",
+        AssessResources,
+        rules.assess_resources,
+        "resource-assessment",
+        "Record direct, indirect and opportunity costs",
+    ),
+    _a(
+        "answer_key_questions",
+        AnswerKeyQuestions,
+        rules.answer_key_questions,
+        "key-questions",
+        "Answer key questions",
+    ),
+    _a(
+        "approve_by_members",
+        ApproveByMembers,
+        rules.approve_by_members,
+        "member-approval",
+        "Record member approval",
+    ),
+    _a(
+        "complete_negotiation",
+        CompleteNegotiation,
+        rules.complete_negotiation,
+        "negotiation/complete",
+        "Leave Negotiate for Establish",
+    ),
+    _a(
+        "agree_element",
+        AgreeElement,
+        rules.agree_element,
+        "support-elements",
+        "Agree a support element",
+    ),
+    _a(
+        "appoint_coordinator",
+        AppointCoordinator,
+        rules.appoint_coordinator,
+        "coordinator",
+        "Appoint the co-ordinator",
+    ),
+    _a(
+        "complete_establishment",
+        CompleteEstablishment,
+        rules.complete_establishment,
+        "establishment/complete",
+        "Leave Establish for Plan",
+    ),
+    _a("record_baseline", RecordBaseline, rules.record_baseline, "baseline", "Add baseline data"),
+    _a(
+        "record_consultation",
+        RecordConsultation,
+        rules.record_consultation,
+        "consultations",
+        "Record a consultation event",
+    ),
+    _a(
+        "add_action_group",
+        AddActionGroup,
+        rules.add_action_group,
+        "action-groups",
+        "Add an action group",
+    ),
+    _a("add_action", AddAction, rules.add_action, "actions", "Add an action to the plan"),
+    _a("add_outcome", AddOutcome, rules.add_outcome, "outcomes", "Add a SMART outcome"),
+    _a(
+        "add_funded_project",
+        AddFundedProject,
+        rules.add_funded_project,
+        "projects",
+        "Fund a project",
+    ),
+    _a("approve_plan", ApprovePlan, rules.approve_plan, "plan/approve", "Approve the plan"),
+    _a("record_meeting", RecordMeeting, cycle.record_meeting, "meetings", "Record a meeting"),
+    _a(
+        "submit_quarterly_return",
+        SubmitQuarterlyReturn,
+        cycle.submit_quarterly_return,
+        "quarterly-returns",
+        "Submit a quarterly return",
+        _project_agency,
+    ),
+    _a(
+        "complete_action",
+        CompleteAction,
+        cycle.complete_action,
+        "action-completions",
+        "Mark an action done",
+    ),
+    _a(
+        "record_indicator_actual",
+        RecordIndicatorActual,
+        cycle.record_indicator_actual,
+        "indicator-actuals",
+        "Record an indicator's actual",
+    ),
+    _a("record_benefit", RecordBenefit, cycle.record_benefit, "benefits", "Record a benefit"),
+    _a("start_review", StartReview, cycle.start_review, "review/start", "Start the review now"),
+    _a(
+        "record_annual_review",
+        RecordAnnualReview,
+        cycle.record_annual_review,
+        "annual-reviews",
+        "Record an annual review",
+    ),
+    _a("decide", Decide, cycle.decide, "decision", "Continue, rationalise or exit"),
+)
+BY_COMMAND: Final = MappingProxyType({action.command: action for action in ACTIONS})
+BY_UPDATE: Final = MappingProxyType({action.update: action for action in ACTIONS})
+
+
+def action_for(command: Command | type[Command]) -> PartnershipAction:
+    """The declared action whose command ``command`` is."""
+    kind = command if isinstance(command, type) else type(command)
+    found = BY_COMMAND.get(kind)
+    if found is None:
+        raise Refusal(f"unknown action {kind.__name__}")
+    return found
+
+
+def apply(state: PartnershipState, command: Command, now: datetime) -> PartnershipState:
+    """The state after ``command``; raises :class:`Refusal` (state untouched) if refused."""
+    action = action_for(command)
+    new = state.model_copy(deep=True)
+    detail = action.rule(new, command, now)
+    rules.add_event(new, now, action.update, detail)
+    return new

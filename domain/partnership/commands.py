@@ -1,0 +1,242 @@
+"""The commands on a partnership: one model per stage action, each the body of its endpoint."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, HttpUrl
+
+from domain.indicators import (
+    Direction,
+    Measure,
+)
+from domain.partnership.model import (
+    INPUT,
+    KEY_QUESTIONS,
+    ActionGroup,
+    ActionSpec,
+    AnnualReviewKind,
+    BaselineItem,
+    ConsultationEvent,
+    Contact,
+    Contribution,
+    Day,
+    DecisionKind,
+    ExitOption,
+    Money,
+    Name,
+    Policy,
+    ProjectSpec,
+    ResourceAssessment,
+    Slug,
+    SupportElement,
+    Text,
+    Unit,
+    Whole,
+)
+
+# Commands: one per stage action. Each is also the body of its API endpoint.
+
+
+class Command(BaseModel):
+    """Base of every action on a partnership."""
+
+    model_config = INPUT
+
+
+class NewPartnership(Command):
+    """Start a partnership: its aims, its co-ordinator, and where it sits."""
+
+    id: Slug
+    name: Name
+    aims: list[Text] = Field(min_length=1, max_length=50)
+    strategic: bool = False
+    parent_id: Slug | None = None
+    coordinator: Contact
+    policy: Policy = Field(default_factory=Policy)
+
+
+class InvitePartner(Command):
+    """Invite an organisation (from the directory or new) to commit to the partnership."""
+
+    agency_id: Slug
+    name: Name
+    contact: Contact
+    webhook_url: HttpUrl | None = None
+
+
+class CommitPartner(Command):
+    """A partner's commitment: what it contributes and its agreement to aims and targets."""
+
+    agency_id: Slug
+    contributions: list[Contribution] = Field(min_length=1, max_length=50)
+    agrees_aims: bool
+    agrees_targets: bool
+    agrees_evaluation: bool
+    signed_by: Name
+
+
+class AssessResources(Command):
+    """Record the resource assessment: direct, indirect and opportunity costs, officer time."""
+
+    assessment: ResourceAssessment
+
+
+class KeyAnswer(BaseModel):
+    """The answer to one key question."""
+
+    model_config = INPUT
+
+    number: Whole = Field(ge=1, le=len(KEY_QUESTIONS))
+    answer: Text
+
+
+class AnswerKeyQuestions(Command):
+    """Answer some of the key questions (numbered 1 to 20)."""
+
+    answers: list[KeyAnswer] = Field(min_length=1, max_length=len(KEY_QUESTIONS))
+
+
+class ApproveByMembers(Command):
+    """Record elected members' approval."""
+
+    approved_by: Name
+    minute_ref: Name
+
+
+class CompleteNegotiation(Command):
+    """Close Negotiate and move to Establish (the gate checks everything is in place)."""
+
+
+class AgreeElement(Command):
+    """Mark one support element agreed, with its document reference."""
+
+    element: SupportElement
+    document_ref: Name
+
+
+class AppointCoordinator(Command):
+    """Appoint the partnership co-ordinator."""
+
+    coordinator: Contact
+
+
+class CompleteEstablishment(Command):
+    """Close Establish and move to Plan."""
+
+
+class RecordBaseline(Command):
+    """Add baseline data."""
+
+    items: list[BaselineItem] = Field(min_length=1, max_length=100)
+
+
+class RecordConsultation(Command):
+    """Record a consultation event."""
+
+    event: ConsultationEvent
+
+
+class AddActionGroup(Command):
+    """Set up an issue-based action group."""
+
+    group: ActionGroup
+
+
+class AddAction(Command):
+    """Add an action to the action plan."""
+
+    action: ActionSpec
+
+
+class IndicatorDefinition(BaseModel):
+    """A performance indicator as planned."""
+
+    model_config = INPUT
+
+    id: Slug
+    name: Name
+    unit: Unit
+    baseline: Measure
+    target: Measure
+    direction: Direction = Direction.HIGHER_IS_BETTER
+    benefit: bool = False
+
+
+class AddOutcome(Command):
+    """Add a SMART outcome with its performance indicators."""
+
+    id: Slug
+    statement: Text
+    indicators: list[IndicatorDefinition] = Field(min_length=1, max_length=20)
+
+
+class AddFundedProject(Command):
+    """Fund a project with a deadline and a target; it sends quarterly returns."""
+
+    project: ProjectSpec
+
+
+class ApprovePlan(Command):
+    """Approve the action plan; implementation starts on ``start``."""
+
+    start: Day
+
+
+class RecordMeeting(Command):
+    """Record a stakeholder meeting: minutes and progress."""
+
+    minutes: Text
+    progress: str = Field(default="", max_length=4000)
+    attendees: list[Slug] = Field(default_factory=list, max_length=200)
+
+
+class SubmitQuarterlyReturn(Command):
+    """A funded project's quarterly return."""
+
+    project_id: Slug
+    quarter: Whole = Field(ge=1, le=40)
+    spend_gbp: Money
+    progress: Text
+    on_target: bool
+
+
+class CompleteAction(Command):
+    """Mark an action done."""
+
+    action_id: Slug
+    done_on: Day
+
+
+class RecordIndicatorActual(Command):
+    """Record a measured value of an indicator (by hand, or fed by the referral service)."""
+
+    indicator_id: Slug
+    value: Measure
+    source: str = Field(default="manual", min_length=1, max_length=100)
+
+
+class RecordBenefit(Command):
+    """Record a monetised benefit (e.g. external funding levered in)."""
+
+    description: Name
+    amount_gbp: Money
+
+
+class StartReview(Command):
+    """Start the review now, before the end of the plan."""
+
+
+class RecordAnnualReview(Command):
+    """Record an annual departmental review or member scrutiny."""
+
+    kind: AnnualReviewKind
+    held_on: Day
+    notes: str = Field(default="", max_length=4000)
+
+
+class Decide(Command):
+    """The review's decision: continue, rationalise (merge or reduce) or exit."""
+
+    kind: DecisionKind
+    reason: Text
+    merge_into: Slug | None = None
+    exit_options: list[ExitOption] = Field(default_factory=list, max_length=20)

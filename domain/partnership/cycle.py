@@ -1,0 +1,201 @@
+"""The partnership's rules once its plan runs: meetings, returns, actuals, review, decision.
+
+Like :mod:`domain.partnership.rules`, each rule changes the (copied) state it is given or
+raises :class:`Refusal` with the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.indicators import (
+    Actual,
+)
+from domain.partnership.commands import (
+    CompleteAction,
+    Decide,
+    RecordAnnualReview,
+    RecordBenefit,
+    RecordIndicatorActual,
+    RecordMeeting,
+    StartReview,
+    SubmitQuarterlyReturn,
+)
+from domain.partnership.model import (
+    AnnualReview,
+    AnnualReviewKind,
+    BaselineItem,
+    Benefit,
+    CycleSummary,
+    Decision,
+    DecisionKind,
+    Meeting,
+    PartnershipState,
+    QuarterlyReturn,
+    Refusal,
+    Stage,
+)
+
+# Stage gates.
+from domain.partnership.rules import add_event, require
+
+
+def record_meeting(s: PartnershipState, c: RecordMeeting, now: datetime) -> str:
+    """The rule of RecordMeeting: what it changes, or why it is refused."""
+    require(s, Stage.IMPLEMENT)
+    unknown = [a for a in c.attendees if s.partner(a) is None]
+    if unknown:
+        raise Refusal(f"not partners: {', '.join(unknown)}")
+    number = len(s.meetings) + 1
+    s.meetings.append(
+        Meeting(
+            number=number,
+            held_at=now,
+            minutes=c.minutes,
+            progress=c.progress,
+            attendees=c.attendees,
+        )
+    )
+    return f"meeting {number} recorded"
+
+
+def submit_quarterly_return(s: PartnershipState, c: SubmitQuarterlyReturn, now: datetime) -> str:
+    """The rule of SubmitQuarterlyReturn: what it changes, or why it is refused."""
+    require(s, Stage.IMPLEMENT, Stage.REVIEW)
+    project = next((p for p in s.projects if p.id == c.project_id), None)
+    if project is None:
+        raise Refusal(f"no funded project {c.project_id}")
+    if any(r.quarter == c.quarter for r in project.returns):
+        raise Refusal(f"the return for quarter {c.quarter} has already been submitted")
+    project.returns.append(
+        QuarterlyReturn(
+            quarter=c.quarter,
+            submitted_at=now,
+            spend_gbp=c.spend_gbp,
+            progress=c.progress,
+            on_target=c.on_target,
+        )
+    )
+    return f"{project.name}: quarter {c.quarter} return ({'on' if c.on_target else 'off'} target)"
+
+
+def complete_action(s: PartnershipState, c: CompleteAction, now: datetime) -> str:
+    """The rule of CompleteAction: what it changes, or why it is refused."""
+    require(s, Stage.IMPLEMENT, Stage.REVIEW)
+    action = next((a for a in s.actions if a.id == c.action_id), None)
+    if action is None:
+        raise Refusal(f"no action {c.action_id}")
+    if action.done_on is not None:
+        raise Refusal(f"action {c.action_id} was done on {action.done_on}")
+    if c.done_on > now.date():
+        raise Refusal("an action cannot be done in the future")
+    action.done_on = c.done_on
+    return f"action {action.title} done"
+
+
+def record_indicator_actual(s: PartnershipState, c: RecordIndicatorActual, now: datetime) -> str:
+    """The rule of RecordIndicatorActual: what it changes, or why it is refused."""
+    require(s, Stage.IMPLEMENT, Stage.REVIEW)
+    indicator = next((i for i in s.indicators if i.id == c.indicator_id), None)
+    if indicator is None:
+        raise Refusal(f"no indicator {c.indicator_id}")
+    indicator.actuals.append(Actual(value=c.value, at=now, source=c.source))
+    return f"{indicator.name}: {c.value:g} {indicator.unit} ({c.source})"
+
+
+def record_benefit(s: PartnershipState, c: RecordBenefit, now: datetime) -> str:
+    """The rule of RecordBenefit: what it changes, or why it is refused."""
+    require(s, Stage.IMPLEMENT, Stage.REVIEW)
+    s.benefits.append(Benefit(description=c.description, amount_gbp=c.amount_gbp, recorded_at=now))
+    return f"benefit £{c.amount_gbp:,.0f}: {c.description}"
+
+
+def start_review(s: PartnershipState, c: StartReview, now: datetime) -> str:
+    """The rule of StartReview: what it changes, or why it is refused."""
+    require(s, Stage.IMPLEMENT)
+    s.stage, s.review_started_at = Stage.REVIEW, now
+    return "review started"
+
+
+def record_annual_review(s: PartnershipState, c: RecordAnnualReview, now: datetime) -> str:
+    """The rule of RecordAnnualReview: what it changes, or why it is refused."""
+    if s.stage is Stage.CLOSED:
+        raise Refusal("the partnership is closed")
+    if c.kind is AnnualReviewKind.MEMBER_SCRUTINY and not s.strategic:
+        raise Refusal("member scrutiny is for strategic partnerships")
+    if c.held_on > now.date():
+        raise Refusal("a review cannot be held in the future")
+    s.annual_reviews.append(AnnualReview(kind=c.kind, held_on=c.held_on, notes=c.notes))
+    return f"annual {c.kind.value} review held on {c.held_on}"
+
+
+def decide(s: PartnershipState, c: Decide, now: datetime) -> str:
+    """The rule of Decide: what it changes, or why it is refused."""
+    require(s, Stage.REVIEW)
+    if c.kind is DecisionKind.EXIT:
+        if len(c.exit_options) < 2:
+            raise Refusal("an exit strategy must appraise at least two options")
+        if sum(o.chosen for o in c.exit_options) != 1:
+            raise Refusal("an exit strategy must choose exactly one option")
+    elif c.exit_options:
+        raise Refusal("exit options belong to an exit decision")
+    if c.merge_into is not None and c.kind is not DecisionKind.RATIONALISE:
+        raise Refusal("only a rationalise decision merges into another partnership")
+    if c.merge_into == s.id:
+        raise Refusal("a partnership cannot merge into itself")
+    s.decision = Decision(
+        kind=c.kind,
+        reason=c.reason,
+        decided_at=now,
+        merge_into=c.merge_into,
+        exit_options=c.exit_options,
+    )
+    s.past_cycles.append(
+        CycleSummary(
+            cycle=s.cycle, plan_start=s.plan_start, plan_end=s.plan_end, decision=s.decision
+        )
+    )
+    if c.kind is DecisionKind.EXIT or c.merge_into is not None:
+        s.stage = Stage.CLOSED
+        where = f" into {c.merge_into}" if c.merge_into else ""
+        return f"decided to {c.kind.value}{where}; partnership closed"
+    _next_cycle(s, now)
+    return f"decided to {c.kind.value}; cycle {s.cycle} starts at plan"
+
+
+def _next_cycle(s: PartnershipState, now: datetime) -> None:
+    """Start the next cycle at Plan; the review's latest actuals become the new baselines."""
+    for indicator in s.indicators:
+        latest = indicator.latest()
+        if latest is not None:
+            indicator.baseline = latest.value
+        indicator.actuals = []
+    s.baseline = [
+        BaselineItem(
+            name=i.name,
+            value=i.baseline,
+            unit=i.unit,
+            source=f"review of cycle {s.cycle}",
+            as_of=now.date(),
+        )
+        for i in s.indicators
+    ]
+    s.cycle += 1
+    s.stage = Stage.PLAN
+    s.consultations, s.actions, s.projects, s.meetings, s.benefits = [], [], [], [], []
+    s.plan_start = s.plan_end = s.review_started_at = None
+    s.decision = None
+    # Reminder keys of past cycles can never be due again.
+    s.sent = [k for k in s.sent if not k.startswith("cycle")]
+
+
+def begin_review_if_due(state: PartnershipState, now: datetime) -> PartnershipState:
+    """Move to Review when the plan period has ended (a timer, not a person, does this)."""
+    if state.stage is not Stage.IMPLEMENT or state.plan_end is None:
+        return state
+    if now.date() < state.plan_end:
+        return state
+    new = state.model_copy(deep=True)
+    new.stage, new.review_started_at = Stage.REVIEW, now
+    add_event(new, now, "review_due", f"the plan ended on {state.plan_end}; review started")
+    return new

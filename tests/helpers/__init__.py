@@ -1,0 +1,1 @@
+"""Shared parts of the tests: real servers, sinks, worlds and scenarios (no tests here)."""
