@@ -2,6 +2,7 @@
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,10 @@ def test_temporal_versions_agree_across_the_deploy_files() -> None:
     readme = (DEPLOY / "README.md").read_text()
     for name, tag in images:
         assert f"temporalio/{name}:{tag}" in readme
+
+
+def test_the_image_holds_every_package() -> None:
+    project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text())
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    copied = set(re.findall(r"^COPY (\w+) \1$", (DEPLOY / "Containerfile").read_text(), re.M))
+    assert copied == packages
