@@ -83,6 +83,15 @@ class ReferralNotices:
             emails = self._resident_or_referrer(notice, personal)
             if notice.step is NoticeStep.SIGNPOST and service is not None:
                 lines += _contact_lines(service)
+                if personal is not None and emails == [str(personal.resident.email)]:
+                    # The resident cannot open the staff dashboard: link the service's public
+                    # page instead.
+                    lines = [
+                        (label, value)
+                        if label != "Link"
+                        else (label, f"{self._config.public_url}/find/services/{service.id}")
+                        for label, value in lines
+                    ]
         result = NoticeResult()
         subject = _SUBJECTS[notice.step].format(number=notice.number)
         if emails:

@@ -23,6 +23,8 @@ from api import (
 from api.audit import audit_trail
 from api.callbacks import CALLBACK_MASTER_SECRET
 from api.codec import CODEC, CORS_ORIGINS, codec_cors
+from api.find import add_website
+from api.find.site import FIND_CONFIG, FindConfig
 from api.health import OPENAPI
 from api.http.errors import error_middleware
 from api.http.headers import request_context, security_headers
@@ -92,6 +94,7 @@ def create_app(
     web_config: WebConfig | None = None,
     referral_config: ReferralConfig | None = None,
     callback_secret: str | None = None,
+    find_config: FindConfig | None = None,
 ) -> web.Application:
     """Build the API with its routes, error handling and shared state.
 
@@ -100,6 +103,7 @@ def create_app(
     ``referral_config`` numbers new referrals and sets their timings.
     ``callback_secret`` is the master secret partner callbacks' secrets derive from
     (without it, callbacks are refused).
+    ``find_config`` sets up the public signposting website under ``/find/``.
     """
     app = web.Application(
         middlewares=[
@@ -133,6 +137,8 @@ def create_app(
             page.method, page.path, wrap_page(page), name=f"page.{page.handler.__name__}"
         )
     app.router.add_get("/static/{name}", static_file, name="static")
+    app[FIND_CONFIG] = find_config or FindConfig()
+    add_website(app)
     app.on_response_prepare.append(security_headers)
     app[OPENAPI] = build_openapi(eps, title="partnerflow API", version="0.1.0")
     return app

@@ -38,11 +38,13 @@ from domain.directory import ServiceWithdrawn
 from domain.oruk.sync import DirectorySyncInput
 from domain.partnership import PartnershipAction, PartnershipState, Stage
 from domain.referral import LegView, ReferralInput, ReferralView
+from domain.resident_notice import ResidentNotice, resident_notice_id
 from workflows import search_attributes as sa
 from workflows.directory_sync import DirectorySyncWorkflow
 from workflows.partnership import ActionResult, PartnershipInput, PartnershipWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow
+from workflows.resident_notice import ResidentNoticeWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -146,6 +148,24 @@ async def start_referral(
         if not (lost_answer and await _started_since(client, referral.number, since)):
             log.warning("referral not started", referral=referral.number, error=repr(exc))
             raise TemporalUnavailable("Temporal did not take the referral") from None
+
+
+async def start_resident_notice(client: Client, notice: ResidentNotice, *, task_queue: str) -> None:
+    """Start the workflow that sends one email to a resident (once per notice: a second start
+    of the same notice is already done); otherwise :class:`TemporalUnavailable`."""
+    try:
+        await client.start_workflow(
+            ResidentNoticeWorkflow.run,
+            notice,
+            id=resident_notice_id(notice),
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        return
+    except Exception as exc:
+        log.warning("resident notice not started", kind=notice.kind.value, error=repr(exc))
+        raise TemporalUnavailable("Temporal did not take the email") from None
 
 
 async def _started_since(client: Client, workflow_id: str, since: datetime) -> bool:

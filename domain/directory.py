@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, model_validator
 
+from domain.service_details import ServiceDetails
+
 
 class NeedCategory(StrEnum):
     """What a resident needs help with: the vocabulary routing matches on."""
@@ -120,6 +122,10 @@ class Service(BaseModel):
     phone: str | None = None
     url: HttpUrl | None = None
     address: str | None = Field(default=None, description="Where residents can go (signposting).")
+    details: ServiceDetails = Field(
+        default_factory=ServiceDetails,
+        description="What residents read about it: cost, opening times, languages, access.",
+    )
 
     @model_validator(mode="after")
     def _reachable(self) -> Service:

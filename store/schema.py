@@ -1,4 +1,8 @@
-"""Tables of the app database. Every timestamp is timezone-aware UTC."""
+"""Tables of the app database. Every timestamp is timezone-aware UTC.
+
+One module over 400 lines on purpose: Alembic compares the migrations with one metadata, and
+every table is declared beside the others so none is missed.
+"""
 
 from __future__ import annotations
 
@@ -398,3 +402,53 @@ class InboundCallback(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     status: Mapped[int | None] = mapped_column(Integer, default=None)
     """The answer the first delivery got; none while it is being acted on."""
+
+
+class PostcodeRow(Base):
+    """A postcode or postcode sector (``CO15 6``) with its point and ward, from the ONS
+    National Statistics Postcode Lookup (or the demonstration borough's sectors)."""
+
+    __tablename__ = "postcodes"
+
+    postcode: Mapped[str] = mapped_column(String(8), primary_key=True)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    ward_code: Mapped[str | None] = mapped_column(String(12))
+    ward_name: Mapped[str | None] = mapped_column(String(120))
+
+
+class FindSessionRow(Base):
+    """A visitor's session on the public website: their answers so far and shortlist, under
+    the SHA-256 of the cookie's random value, deleted when the journey ends or it expires."""
+
+    __tablename__ = "find_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class FindRateEvent(Base):
+    """One counted action (a submission, an email) of a hashed address or recipient, so rate
+    limits hold across every API process."""
+
+    __tablename__ = "find_rate_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bucket: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_find_rate_events_bucket_at", "bucket", "at"),)
+
+
+class FindOutboxRow(Base):
+    """An email a visitor asked for (their shortlist), kept until its notice has sent it."""
+
+    __tablename__ = "find_outbox"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -17,7 +17,7 @@ from store.db import create_engine, sessionmaker
 from store.migrate import upgrade
 from store.staff import create_user
 from store.tokens import issue_token, revoke_token
-from workers import directory, status
+from workers import directory, geo, status
 from workers.embedded import (
     AlreadyRunning,
     StartupFailed,
@@ -165,6 +165,7 @@ def parser() -> argparse.ArgumentParser:
     new_user.add_argument("--name", help="display name")
     new_user.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     directory.add_commands(sub)
+    geo.add_commands(sub)
     return p
 
 
@@ -200,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(asyncio.run(directory.import_command(settings, args)))
             case "directory":
                 print(asyncio.run(directory.export_command(settings, args)))
+            case "geo":
+                print(asyncio.run(geo.import_command(settings, args)))
     except (AlreadyRunning, StartupFailed) as exc:
         sys.stderr.write(f"partnerflow: {exc}\n")
         raise SystemExit(1) from None

@@ -23,7 +23,7 @@ from temporalio.client import Client
 
 from domain.access import Role
 from store.db import create_engine, sessionmaker
-from store.demo import load_demo_directory
+from store.demo import load_demo_directory, load_demo_postcodes
 from store.migrate import upgrade
 from store.staff import create_user, has_users
 from store.tokens import has_live_admin, issue_token
@@ -191,6 +191,7 @@ def banner(
         f"{settings.var_dir.resolve()}.",
         f"  API          {settings.api_url}/api   (OpenAPI: {settings.api_url}/api/openapi.json)",
         f"  Dashboard    {settings.api_url}/",
+        f"  Residents    {settings.api_url}/find/   (public signposting website)",
         f"  Temporal UI  {settings.temporal_ui_url}",
         f"  Temporal     {settings.temporal_address} (namespace {settings.temporal_namespace})",
         f"  Mail sink    smtp://{settings.smtp_host}:{settings.smtp_port} -> "
@@ -245,6 +246,8 @@ async def _prepare_database(settings: Settings) -> tuple[str | None, str | None]
         sessions = sessionmaker(engine)
         if await load_demo_directory(sessions):
             log.info("demo directory loaded")
+        if await load_demo_postcodes(sessions):
+            log.info("demo postcode sectors loaded")
         token = None
         if not await has_live_admin(sessions):
             _, token = await issue_token(sessions, subject="admin", role=Role.ADMIN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
@@ -31,5 +32,8 @@ class MailFolder:
 async def start_mail_sink(host: str, port: int, folder: Path) -> asyncio.Server:
     """Serve SMTP on ``host:port`` into ``folder``."""
     handler = MailFolder(folder)
+    # aiosmtpd logs every conversation (recipients included) at INFO: keep addresses out of
+    # the logs; its warnings and errors still show.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     loop = asyncio.get_running_loop()
     return await loop.create_server(lambda: SMTP(handler, hostname="partnerflow"), host, port)

@@ -12,9 +12,11 @@ from aiohttp import web
 from temporalio.client import Client
 
 from api.app import create_app
+from api.find.site import FindConfig
 from api.http.parser_errors import ApiRunner
 from api.referrals import ReferralConfig
 from api.web.pages import WebConfig
+from domain.tracking_link import link_key
 from store.db import Sessions
 from workers.codec import EncryptionCodec
 from workers.schedules import ensure_schedules
@@ -55,6 +57,7 @@ async def api_server(
             number_prefix=settings.referral_number_prefix, policy=settings.referral_policy()
         ),
         callback_secret=settings.callback_secret.get_secret_value(),
+        find_config=find_config(settings),
     )
     runner = ApiRunner(app, access_log=None)
     await runner.setup()
@@ -65,6 +68,17 @@ async def api_server(
         yield runner
     finally:
         await runner.cleanup()
+
+
+def find_config(settings: Settings) -> FindConfig:
+    """The public website's settings, taken from the one settings object."""
+    return FindConfig(
+        council_name=settings.council_name,
+        brand_colour=settings.brand_colour,
+        link_key=link_key(settings.callback_secret.get_secret_value()),
+        submissions_per_hour=settings.find_submissions_per_hour,
+        emails_per_hour=settings.find_emails_per_hour,
+    )
 
 
 async def run_worker_until(

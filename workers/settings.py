@@ -197,6 +197,26 @@ class Settings(BaseSettings):
         default=60, ge=5, le=7 * 24 * 60, description="How often the directory feed is synced."
     )
 
+    council_name: str = Field(
+        default="Tendring District Council (demonstration)",
+        min_length=1,
+        max_length=120,
+        description="Who runs the public signposting website: shown in its header and emails.",
+    )
+    brand_colour: str = Field(
+        default="#005a5b",
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="The council's colour for the public website's header and links.",
+    )
+    find_submissions_per_hour: int = Field(
+        default=5, ge=1, description="Self-referrals one address may send per hour."
+    )
+    find_emails_per_hour: int = Field(
+        default=5,
+        ge=1,
+        description="Shortlist emails one address, and one recipient, may ask for per hour.",
+    )
+
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = "INFO"
 

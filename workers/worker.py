@@ -22,13 +22,16 @@ from activities.partnerships import PartnershipRecords
 from activities.referral_notices import NoticeConfig, ReferralNotices
 from activities.referral_records import ReferralRecords
 from activities.referral_routing import ReferralRouting
+from activities.resident_notices import ResidentNoticeConfig, ResidentNotices
 from activities.retention import Retention
+from domain.tracking_link import link_key
 from store.db import Sessions
 from workers.settings import Settings
 from workflows.directory_sync import DirectorySyncWorkflow
 from workflows.partnership import PartnershipWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.referral_leg import ReferralLegWorkflow
+from workflows.resident_notice import ResidentNoticeWorkflow
 from workflows.retention import RetentionWorkflow
 
 WORKFLOWS: Sequence[type] = (
@@ -37,6 +40,7 @@ WORKFLOWS: Sequence[type] = (
     DirectorySyncWorkflow,
     RetentionWorkflow,
     PartnershipWorkflow,
+    ResidentNoticeWorkflow,
 )
 
 # Every activity attempt is timed from its start, so a send stops before a retry may begin.
@@ -86,6 +90,7 @@ def activities(settings: Settings, sessions: Sessions) -> list[Callable[..., Any
         directory.signal_withdrawn_services,
         Retention(sessions).anonymise_closed_referrals,
         PartnershipRecords(sessions).record_partnership,
+        ResidentNotices(notifier, sessions, resident_notice_config(settings)).notify_resident,
     ]
 
 
@@ -123,6 +128,15 @@ def tuning(settings: Settings) -> dict[str, Any]:
     if activity_pollers is not None:
         options["activity_task_poller_behavior"] = activity_pollers
     return options
+
+
+def resident_notice_config(settings: Settings) -> ResidentNoticeConfig:
+    """What residents' emails need: the website's address, the council, the links' key."""
+    return ResidentNoticeConfig(
+        public_url=settings.api_url,
+        council_name=settings.council_name,
+        link_key=link_key(settings.callback_secret.get_secret_value()),
+    )
 
 
 def build_worker(client: Client, settings: Settings, sessions: Sessions) -> Worker:

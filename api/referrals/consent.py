@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import structlog
+from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 from temporalio.client import Client
 
@@ -140,13 +141,22 @@ async def withdraw_consent(call: Call) -> ReferralView:
     stored = await managed_referral(call)
     reason = call.body_as(WithdrawRequest).reason
     withdrawal = Withdrawal(actor=call.user().subject, reason=reason)
-    client = await connect(call.request.app[TEMPORAL])
+    return await withdraw_resident_consent(call.request.app, stored, withdrawal)
+
+
+async def withdraw_resident_consent(
+    app: web.Application, stored: StoredReferral, withdrawal: Withdrawal
+) -> ReferralView:
+    """The one way consent is withdrawn, from the API and the resident's tracking page: a
+    running referral stops every leg, tells the agencies and erases the resident's details;
+    an ended one has them erased in the store. Asking twice is refused (409)."""
+    client = await connect(app[TEMPORAL])
     view = await withdraw_consent_in_workflow(client, stored.summary.number, withdrawal)
     if view is not None:
         return view
     if stored.summary.personal_data_erased:
         raise DomainRefusal("consent was already withdrawn")
-    sessions = call.request.app[SESSIONS]
+    sessions = app[SESSIONS]
     await withdraw_consent_after_close(
         sessions,
         ReferralEvent(

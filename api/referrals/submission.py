@@ -65,14 +65,22 @@ async def submit_referral(call: Call) -> ReferralCreated:
                 "referrer": submission.referrer.model_copy(update={"agency_id": user.agency_id})
             }
         )
-    app = call.request.app
+    return await take_referral(call.request.app, submission, submitted_by=user.subject)
+
+
+async def take_referral(
+    app: web.Application, submission: ReferralSubmission, *, submitted_by: str
+) -> ReferralCreated:
+    """Number and store a validated submission and start its workflow: the one way in for
+    every referral, from the API and from the public website alike. If the database or
+    Temporal cannot take it, nothing is kept (503, or :class:`TemporalUnavailable`)."""
     config = app[REFERRAL_CONFIG]
     client = await connect(app[TEMPORAL])
     sessions = app[SESSIONS]
     now = datetime.now(UTC)
     try:
         number = await next_referral_number(sessions, config.number_prefix, now.year)
-        await save_referral(sessions, number, submission, submitted_by=user.subject, at=now)
+        await save_referral(sessions, number, submission, submitted_by=submitted_by, at=now)
     except DBAPIError as exc:
         # One transaction each: a failure keeps nothing of the submission.
         log.warning("referral not stored", error=repr(exc))
@@ -81,7 +89,7 @@ async def submit_referral(call: Call) -> ReferralCreated:
             headers={"Retry-After": "5"},
         ) from None
     inp = referral_input(
-        number, submission, submitted_by=user.subject, today=now.date(), policy=config.policy
+        number, submission, submitted_by=submitted_by, today=now.date(), policy=config.policy
     )
     try:
         await temporal.start_referral(client, inp, task_queue=app[TASK_QUEUE], since=now)

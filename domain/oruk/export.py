@@ -14,6 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from domain.directory import NeedCategory, Organisation, Service
+from domain.oruk.details import (
+    has_location_details,
+    location_detail_fields,
+    service_detail_fields,
+)
 from domain.oruk.importing import oruk_id, split_address
 from domain.oruk.mapping import (
     NAMESPACE,
@@ -74,15 +79,18 @@ def organisation_record(org: Organisation) -> dict[str, Any]:
 
 
 def _location(svc: Service) -> dict[str, Any] | None:
-    if not svc.address:
+    if not svc.address and not has_location_details(svc.details):
         return None
-    address_1, city, postcode = split_address(svc.address)
     location_id = _sub_id(svc.id, "location")
-    return {
+    location: dict[str, Any] = {
         "id": location_id,
         "location_type": "physical",
-        "name": svc.address,
-        "addresses": [
+        "name": svc.address or svc.name,
+        "addresses": [],
+    }
+    if svc.address:
+        address_1, city, postcode = split_address(svc.address)
+        location["addresses"] = [
             {
                 "id": _sub_id(svc.id, "address"),
                 "location_id": location_id,
@@ -93,8 +101,9 @@ def _location(svc: Service) -> dict[str, Any] | None:
                 "country": "GB",
                 "address_type": "physical",
             }
-        ],
-    }
+        ]
+    location.update(location_detail_fields(svc.id, location_id, svc.details))
+    return location
 
 
 def service_record(
@@ -177,6 +186,7 @@ def service_record(
         if location
         else []
     )
+    record.update(service_detail_fields(svc.id, sid, svc.details))
     record["organization"] = organisation_record(org)
     return record
 

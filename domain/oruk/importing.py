@@ -27,6 +27,7 @@ from domain.directory import (
     ServiceStatus,
     ServiceWithdrawn,
 )
+from domain.oruk.details import details_from_oruk
 from domain.oruk.feed import Feed
 from domain.oruk.mapping import NAMESPACE, OrukMapping, TermRef, slug
 from domain.oruk.tabular import feed_from_tables
@@ -344,6 +345,7 @@ def _service(
         "url": doc.get("url") or None,
         "phone": phone or (existing.phone if existing else None),
         "address": _address(locations),
+        "details": details_from_oruk(doc, locations),
     }
     if existing is not None:
         for field in EXTENSION_FIELDS:

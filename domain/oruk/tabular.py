@@ -247,6 +247,11 @@ def tables_from_records(
             out["location"].append(loc)
             for address in loc.get("addresses", []):
                 out["address"].append({**address, "location_id": loc["id"]})
+            for access in loc.get("accessibility", []):
+                out["accessibility"].append({**access, "location_id": loc["id"]})
+        for name in ("schedule", "cost_option", "language"):
+            for item in svc.get(f"{name}s", []):
+                out[name].append({**item, "service_id": svc["id"]})
     out["taxonomy_term"] = sorted(terms.values(), key=lambda t: str(t["id"]))
     paths = table_names()
     return {

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from domain.directory import Directory
+from domain.postcodes import PostcodePoint, point_from_row
 from store.db import Sessions
 from store.directory import directory_is_empty, save_directory
+from store.geo import postcode_count, save_postcodes
 
 DIRECTORY_FILE = Path(__file__).with_name("directory.json")
+POSTCODE_SECTORS_FILE = Path(__file__).with_name("postcode_sectors.csv")
 
 
 class Ward(BaseModel):
@@ -38,4 +42,19 @@ async def load_demo_directory(sessions: Sessions) -> bool:
         return False
     async with sessions.begin() as session:
         await save_directory(session, demo_directory())
+    return True
+
+
+def demo_postcode_sectors() -> list[PostcodePoint]:
+    """The demonstration borough's postcode sectors (``CO15 6``...), as NSPL-shaped rows."""
+    with POSTCODE_SECTORS_FILE.open(newline="") as f:
+        rows = [{k.lower(): v for k, v in row.items()} for row in csv.DictReader(f)]
+    return [p for p in (point_from_row(row, {}) for row in rows) if p is not None]
+
+
+async def load_demo_postcodes(sessions: Sessions) -> bool:
+    """Load the demonstration sectors into an empty postcode table; False if it had some."""
+    if await postcode_count(sessions):
+        return False
+    await save_postcodes(sessions, demo_postcode_sectors())
     return True

@@ -1,0 +1,79 @@
+"""The public website over a referral world: the demo borough, a worker with every referral
+workflow and the residents' notices, real SMTP, the API app on a real HTTP server."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp.test_utils import TestClient, TestServer
+from temporalio.client import Client
+
+from activities.notify import Notifier, NotifierConfig
+from activities.resident_notices import ResidentNoticeConfig, ResidentNotices
+from api.app import create_app
+from api.find.site import FindConfig
+from api.referrals import ReferralConfig
+from api.web.pages import WebConfig
+from domain.tracking_link import link_key
+from store.db import Sessions
+from store.demo import demo_directory, load_demo_postcodes
+from tests.conftest import StaticTemporal
+from tests.helpers.referral_world import World, run_world
+from tests.helpers.sinks import SmtpSink, WebhookSink
+from workflows.resident_notice import ResidentNoticeWorkflow
+
+LINK_KEY = link_key("test-callback-master-secret")
+PUBLIC_URL = "http://public.example"
+TRACK_LINK = re.compile(r"http://public\.example(/find/track/[A-Za-z0-9_.-]+)")
+
+
+def find_config(**overrides: object) -> FindConfig:
+    """The website's settings for tests: the key the worker's notices sign links with."""
+    return FindConfig(**{"link_key": LINK_KEY, **overrides})  # type: ignore[arg-type]
+
+
+async def run_site_world(
+    client: Client,
+    sessions: Sessions,
+    smtp: SmtpSink,
+    webhooks: WebhookSink,
+    body: Callable[[World], Awaitable[None]],
+) -> None:
+    """Run ``body`` with the demo borough loaded and a worker that also sends residents' emails."""
+    await load_demo_postcodes(sessions)
+    notifier = Notifier(NotifierConfig(smtp_port=smtp.port, sender="pf@test"), sessions)
+    notices = ResidentNotices(
+        notifier,
+        sessions,
+        ResidentNoticeConfig(public_url=PUBLIC_URL, council_name="Test Council", link_key=LINK_KEY),
+    )
+    await run_world(
+        client,
+        sessions,
+        smtp,
+        webhooks,
+        body,
+        borough=demo_directory(),
+        workflows=[ResidentNoticeWorkflow],
+        activities=[notices.notify_resident],
+    )
+
+
+@contextlib.asynccontextmanager
+async def serve_site(
+    world: World, **overrides: object
+) -> AsyncIterator[TestClient[object, object]]:
+    """The API app (website included) on the world's store and Temporal."""
+    app = create_app(
+        sessions=world.sessions,
+        temporal=StaticTemporal(world.client),
+        task_queue=world.task_queue,
+        # Numbers restart in each test's database: the world's prefix keeps workflow ids apart.
+        referral_config=ReferralConfig(number_prefix=world.prefix),
+        web_config=WebConfig(secure_cookies=False),
+        find_config=find_config(**overrides),
+    )
+    async with TestClient(TestServer(app)) as client:
+        yield client
