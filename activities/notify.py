@@ -172,6 +172,13 @@ class Notifier:
         except ApplicationError as error:
             await self._failed(what, error)
             raise
+        except Exception as exc:
+            # Whatever else broke the send (a refused address, a bug) fails the notice too:
+            # staff see it with the rest, not only mail-server and partner errors.
+            await self._failed(
+                what, ApplicationError(f"{type(exc).__name__}: {exc}", type=type(exc).__name__)
+            )
+            raise
         except BaseException:
             # Cancelled mid-send: whether it arrived is unknown, so the next attempt sends.
             await self._release(what.key)

@@ -8,6 +8,7 @@ from aiohttp import web
 from temporalio.converter import PayloadCodec
 
 from api import (
+    agencies,
     audit,
     callbacks,
     codec,
@@ -34,7 +35,7 @@ from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.metrics import request_timing
 from api.oruk import oruk_cors
 from api.referrals import REFERRAL_CONFIG, ReferralConfig
-from api.web import overview, session
+from api.web import charts, overview, session
 from api.web import partnerships as partnership_pages
 from api.web import referrals as referral_pages
 from api.web.pages import WEB_CONFIG, Page, PageTable, WebConfig, static_file, wrap_page
@@ -51,6 +52,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     directory.routes,
     oruk.routes,
     referrals.routes,
+    agencies.routes,
     partnerships.routes,
     callbacks.routes,
     erasure.routes,
@@ -60,6 +62,7 @@ PAGE_TABLES: tuple[PageTable, ...] = (
     overview.pages,
     referral_pages.pages,
     partnership_pages.pages,
+    charts.pages,
 )
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
 MAX_BODY_BYTES = 1024 * 1024

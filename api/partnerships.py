@@ -281,7 +281,7 @@ def _action_handler(action: PartnershipAction) -> Callable[[Call], Awaitable[Act
     return handler
 
 
-for _action in ACTIONS:
+for _action in (a for a in ACTIONS if not a.by_system):
     routes.route(
         "POST",
         f"{BASE}/{_action.path}",

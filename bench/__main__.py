@@ -8,7 +8,16 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench import api_load, find, open_workflows, referrals, routing, scale_out, volume
+from bench import (
+    api_load,
+    find,
+    open_workflows,
+    operations,
+    referrals,
+    routing,
+    scale_out,
+    volume,
+)
 from bench.common import machine
 
 BENCHES: list[Callable[[], Any]] = [
@@ -18,6 +27,7 @@ BENCHES: list[Callable[[], Any]] = [
     open_workflows.main,
     api_load.main,
     volume.main,
+    operations.main,
     find.main,
 ]
 

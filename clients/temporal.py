@@ -336,14 +336,16 @@ async def update_partnership(
     command: BaseModel,
     *,
     wait: timedelta | None = None,
+    update_id: str | None = None,
 ) -> ActionResult:
-    """Run the declared ``action``'s Update on the partnership."""
+    """Run the declared ``action``'s Update on the partnership; with ``update_id``, a repeat
+    within the workflow's run is answered from the first."""
     handle = client.get_workflow_handle_for(
         PartnershipWorkflow.run, partnership_workflow_id(partnership_id)
     )
     try:
         result: ActionResult = await handle.execute_update(
-            action.update, command, result_type=ActionResult, rpc_timeout=wait
+            action.update, command, id=update_id, result_type=ActionResult, rpc_timeout=wait
         )
     except WorkflowUpdateFailedError as exc:
         raise _refusal(exc) from None

@@ -229,3 +229,21 @@ def referral_share(
         personal=personal,
         notifications=True,
     )
+
+
+def sees_agency_workload(principal: Principal, agency_id: str | None) -> bool:
+    """Whether ``principal`` may see what waits on an agency (``None``: on the co-ordinator
+    or partners): staff see every line, agency users their own agency's only."""
+    if sees_all_referrals(principal):
+        return True
+    return (
+        principal.role is Role.AGENCY and agency_id is not None and principal.agency_id == agency_id
+    )
+
+
+def sees_agency_part(principal: Principal, agency_id: str) -> bool:
+    """Whether ``principal``, who may see a referral, may see that it went to ``agency_id``:
+    an agency sees only its own part, never where else the resident was referred."""
+    if principal.role is Role.AGENCY:
+        return principal.agency_id == agency_id
+    return True

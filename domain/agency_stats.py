@@ -1,62 +1,155 @@
-"""How each agency responds to referrals: the figures partnerships review agencies by."""
+"""How each agency answers referrals: the figures partnerships review agencies by.
+
+Rules, stated once:
+
+- *Received*: every leg sent to the agency.
+- *Answered*: the first accept or decline of a leg. The time to answer counts working days
+  (:func:`domain.calendar.working_days_elapsed`), so a weekend never makes an agency look slow.
+- *Not answered in time*: answered after its response deadline, or not answered at all and
+  the deadline has passed (still waiting, or expired unanswered). A leg withdrawn before its
+  deadline without an answer is not late: nobody was kept waiting.
+- *Median and 90th percentile*: nearest rank over the answered legs' working days (the
+  smallest time within which at least half, or nine in ten, were answered).
+- *With an outcome*: of the legs the agency accepted, those whose outcome is recorded.
+"""
 
 from __future__ import annotations
 
-import statistics
+import math
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from domain.calendar import working_days_elapsed
+
+ANSWERS = ("accepted", "declined")
+OUTCOME_STATES = frozenset({"outcome_recorded", "closed"})
+# Working days are kept to one decimal (2.4 hours): as fine as the figures are shown, and
+# coarse enough that the store hands over a short histogram instead of every leg.
+DAY_PLACES = 1
 
 
-class LegResponse(BaseModel):
+class LegFacts(BaseModel):
     """One leg as the statistics see it."""
 
     agency_id: str
+    state: str
     sent_at: datetime
-    responded_at: datetime | None = None
-    accepted: bool = False
-    outcome_recorded: bool = False
+    deadline: datetime
+    answered_at: datetime | None = None
+    answer: str | None = Field(default=None, description="accepted or declined")
+    answered_late: bool = False
+
+
+def answer_working_days(sent_at: datetime, answered_at: datetime) -> float:
+    """Working days from sending to the first answer, as the statistics keep them."""
+    return round(working_days_elapsed(sent_at, answered_at), DAY_PLACES)
+
+
+def answered_late(*, answered_at: datetime, deadline: datetime) -> bool:
+    """Whether an answer came after the leg's response deadline."""
+    return answered_at > deadline
+
+
+def waiting_past_deadline(*, state: str, deadline: datetime, now: datetime) -> bool:
+    """Whether an unanswered leg kept the resident waiting past its deadline."""
+    return state == "expired" or (state == "sent" and deadline < now)
+
+
+class AgencyTally(BaseModel):
+    """Counts over one agency's legs, and how long its answers took (working days → legs)."""
+
+    agency_id: str
+    received: int = 0
+    accepted: int = 0
+    declined: int = 0
+    late: int = 0
+    with_outcome: int = 0
+    answer_days: dict[float, int] = Field(default_factory=dict)
+
+
+def tally(legs: Iterable[LegFacts], *, now: datetime) -> dict[str, AgencyTally]:
+    """The tallies of every agency that was sent a leg (the store computes the same in SQL)."""
+    tallies: dict[str, AgencyTally] = {}
+    for leg in legs:
+        t = tallies.setdefault(leg.agency_id, AgencyTally(agency_id=leg.agency_id))
+        t.received += 1
+        if leg.answer == "accepted":
+            t.accepted += 1
+        elif leg.answer == "declined":
+            t.declined += 1
+        if leg.answered_at is not None:
+            days = answer_working_days(leg.sent_at, leg.answered_at)
+            t.answer_days[days] = t.answer_days.get(days, 0) + 1
+            t.late += leg.answered_late
+        elif waiting_past_deadline(state=leg.state, deadline=leg.deadline, now=now):
+            t.late += 1
+        t.with_outcome += leg.state in OUTCOME_STATES
+    return tallies
+
+
+def percentile(histogram: Mapping[float, int], fraction: float) -> float | None:
+    """Nearest-rank percentile of values given as value → count; None when there are none."""
+    if not 0 < fraction <= 1:
+        raise ValueError("fraction must be in (0, 1]")
+    total = sum(histogram.values())
+    if total == 0:
+        return None
+    rank = math.ceil(fraction * total)
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    raise AssertionError("unreachable: the ranks add up to the total")
 
 
 class AgencyStatistics(BaseModel):
-    """One agency's response figures over the legs sent to it."""
+    """One agency's figures, as the agencies page and ``GET /api/agencies/stats`` show them."""
 
     agency_id: str
-    legs: int
-    responded: int
-    median_days_to_respond: float | None
-    accepted_percent: float
-    outcome_percent: float
+    name: str
+    received: int = Field(description="Referrals (legs) sent to the agency.")
+    answered: int = Field(description="Of those, accepted or declined.")
+    accepted_percent: float = Field(description="Accepted, % of received.")
+    declined_percent: float = Field(description="Declined, % of received.")
+    late_percent: float = Field(
+        description="Not answered by the deadline (answered late, or not at all once it "
+        "passed), % of received."
+    )
+    median_working_days: float | None = Field(description="Median working days to answer.")
+    p90_working_days: float | None = Field(
+        description="90th percentile working days to answer: nine in ten answered within it."
+    )
+    outcome_percent: float = Field(description="Accepted legs with an outcome, % of accepted.")
 
 
-def agency_statistics(responses: list[LegResponse]) -> list[AgencyStatistics]:
-    """Per agency: median days from sending to the first response (accept or decline), the
-    share of legs accepted, and the share of accepted legs with an outcome recorded."""
-    by_agency: dict[str, list[LegResponse]] = {}
-    for response in responses:
-        by_agency.setdefault(response.agency_id, []).append(response)
+def agency_statistics(
+    tallies: Mapping[str, AgencyTally], names: Mapping[str, str]
+) -> list[AgencyStatistics]:
+    """Figures for every agency in the directory (``names``: id → name), including those not
+    yet sent anything, and any other agency that was sent legs; by name."""
     result = []
-    for agency_id in sorted(by_agency):
-        legs = by_agency[agency_id]
-        days = [
-            (leg.responded_at - leg.sent_at).total_seconds() / 86400
-            for leg in legs
-            if leg.responded_at is not None
-        ]
-        accepted = [leg for leg in legs if leg.accepted]
+    for agency_id in set(names) | set(tallies):
+        t = tallies.get(agency_id) or AgencyTally(agency_id=agency_id)
+        median = percentile(t.answer_days, 0.5)
+        p90 = percentile(t.answer_days, 0.9)
         result.append(
             AgencyStatistics(
                 agency_id=agency_id,
-                legs=len(legs),
-                responded=len(days),
-                median_days_to_respond=round(statistics.median(days), 2) if days else None,
-                accepted_percent=_percent(len(accepted), len(legs)),
-                outcome_percent=_percent(
-                    sum(1 for leg in accepted if leg.outcome_recorded), len(accepted)
-                ),
+                name=names.get(agency_id, agency_id),
+                received=t.received,
+                answered=sum(t.answer_days.values()),
+                accepted_percent=_percent(t.accepted, t.received),
+                declined_percent=_percent(t.declined, t.received),
+                late_percent=_percent(t.late, t.received),
+                median_working_days=median,
+                p90_working_days=p90,
+                outcome_percent=_percent(t.with_outcome, t.accepted),
             )
         )
-    return result
+    return sorted(result, key=lambda s: (s.name.casefold(), s.agency_id))
 
 
 def _percent(part: int, whole: int) -> float:

@@ -65,3 +65,29 @@ def working_days_between(start: datetime, end: datetime) -> int:
         if is_working_day(day):
             count += 1
     return count
+
+
+def working_days_elapsed(start: datetime, end: datetime) -> float:
+    """Working time from ``start`` to ``end`` in working days: each working day counts its
+    24 hours (UK local time), weekends and bank holidays count nothing.
+
+    An answer on Monday 10:00 to a referral sent on Friday 16:00 took 8 h + 10 h = 0.75
+    working days; one sent on Saturday and answered on Monday 06:00 took 0.25.
+    """
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone-aware")
+    if end <= start:
+        return 0.0
+    local_start, local_end = start.astimezone(LONDON), end.astimezone(LONDON)
+    total = 0.0
+    day = local_start.date()
+    while day <= local_end.date():
+        if is_working_day(day):
+            day_start = datetime.combine(day, time.min, tzinfo=LONDON)
+            day_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=LONDON)
+            # Same-zone arithmetic is wall-clock: a clock-change day still counts as one day.
+            length = (day_end - day_start).total_seconds()
+            overlap = (min(day_end, local_end) - max(day_start, local_start)).total_seconds()
+            total += max(0.0, overlap) / length
+        day += timedelta(days=1)
+    return total

@@ -19,6 +19,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.outcome_binding import OutcomeBinding
+
 TOLERANCE = 0.10
 """How far short of its target an indicator may be and still be green."""
 
@@ -64,6 +66,13 @@ class Indicator(BaseModel):
         description="A money value (GBP) whose gain over the baseline counts as a benefit in VfM.",
     )
     actuals: list[Actual] = Field(default_factory=list)
+    binding: OutcomeBinding | None = Field(
+        default=None, description="Fed by referral outcomes: which ones, and how they add up."
+    )
+    counted: dict[str, float] = Field(
+        default_factory=dict,
+        description="What each counted outcome (or referral) contributed in this cycle.",
+    )
 
     def latest(self) -> Actual | None:
         """The most recent actual, if any (the last recorded among equal times)."""
@@ -115,6 +124,7 @@ class IndicatorStatus(BaseModel):
     latest: float | None
     latest_at: datetime | None
     measurements: int
+    binding: OutcomeBinding | None = None
     shortfall: float | None = Field(description="Fraction of the target still to go (≤ 0: met).")
     improving: bool | None
     rag: Rag | None
@@ -133,6 +143,7 @@ def status(indicator: Indicator) -> IndicatorStatus:
         latest=latest.value if latest else None,
         latest_at=latest.at if latest else None,
         measurements=len(indicator.actuals),
+        binding=indicator.binding,
         shortfall=(
             round(shortfall(latest.value, indicator.target, indicator.direction), 4)
             if latest

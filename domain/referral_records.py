@@ -22,6 +22,7 @@ ROUTE_NEED = "route_need"
 RECORD_REFERRAL = "record_referral"
 RECORD_LEG = "record_leg"
 NOTIFY_REFERRAL = "notify_referral"
+FEED_PARTNERSHIPS = "feed_partnerships"
 ERASE_PERSONAL_DATA = "erase_personal_data"
 
 
@@ -117,3 +118,15 @@ class ErasureResult(BaseModel):
 
     number: str
     erased: bool
+
+
+class OutcomeFeed(BaseModel):
+    """A leg whose outcome was just recorded, to offer to the partnerships."""
+
+    leg_id: str
+
+
+class OutcomeFeedResult(BaseModel):
+    """The partnerships whose indicators counted the outcome."""
+
+    counted_by: list[str]

@@ -6,18 +6,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from domain.directory import ServiceStatus
+from domain.waiting import WaitingLine, due_soon_until
 from store.db import Sessions
 from store.partnerships import PartnershipFigures, partnership_figures
-from store.referral_stats import late_referrals, referrals_by_status, unallocated_needs
-from store.referrals import ReferralSummary
-from store.schema import NotificationFailure, OrganisationRow, ServiceRow
+from store.referral_stats import referrals_by_status, unallocated_needs
+from store.schema import (
+    NotificationFailure,
+    OrganisationRow,
+    PartnershipRow,
+    ReferralRow,
+    ServiceRow,
+)
 from store.staff import failed_sign_ins
+from store.waiting import waiting_lines
 
-# "About to breach": a response deadline within this much of now.
-DUE_SOON = timedelta(hours=24)
 # The window of the failed sign-ins count.
 SIGN_IN_WINDOW = timedelta(hours=24)
 # "Due this week": a partnership reminder falling due within this much of now.
@@ -44,6 +49,8 @@ class FailingNotification(BaseModel):
     since: datetime
     last_failed_at: datetime
     gave_up: bool
+    link: str | None = None
+    """The dashboard page of the referral or partnership it is about, if it has one."""
 
 
 class Overview(BaseModel):
@@ -51,10 +58,13 @@ class Overview(BaseModel):
 
     directory: DirectorySummary
     referrals_by_status: dict[str, int]
-    breached: list[ReferralSummary]
-    due_soon: list[ReferralSummary]
     unallocated_needs: int
+    waiting: list[WaitingLine]
     failing_notifications: list[FailingNotification]
+    failing_total: int
+    """Notices failing now, every channel and cause."""
+    failing_need_a_person: int
+    """Notices that failed past their retry budget: nobody will try them again by themselves."""
     partnerships: PartnershipFigures
     failed_sign_ins: int = Field(description="Dashboard sign-ins refused in the last 24 hours.")
 
@@ -71,22 +81,35 @@ async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overv
                 )
             ).all()
         }
+        failing_total, failing_gave_up = (
+            await session.execute(
+                select(
+                    func.count(),
+                    func.sum(case((NotificationFailure.gave_up.is_(True), 1), else_=0)),
+                )
+            )
+        ).one()
         failures = (
-            await session.scalars(
-                select(NotificationFailure)
-                .order_by(NotificationFailure.last_failed_at.desc())
+            await session.execute(
+                select(NotificationFailure, ReferralRow.number, PartnershipRow.id)
+                .outerjoin(ReferralRow, ReferralRow.number == NotificationFailure.subject_ref)
+                .outerjoin(PartnershipRow, PartnershipRow.id == NotificationFailure.subject_ref)
+                # Those needing a person first, then the latest.
+                .order_by(
+                    NotificationFailure.gave_up.desc(), NotificationFailure.last_failed_at.desc()
+                )
                 .limit(failing_limit)
             )
         ).all()
         refused = await failed_sign_ins(session, since=datetime.now(UTC) - SIGN_IN_WINDOW)
     active = by_status.pop(ServiceStatus.ACTIVE.value, 0)
     now = datetime.now(UTC)
-    breached, due_soon = await late_referrals(sessions, due_before=now + DUE_SOON)
     return Overview(
         referrals_by_status=await referrals_by_status(sessions),
-        breached=breached,
-        due_soon=due_soon,
         unallocated_needs=await unallocated_needs(sessions),
+        waiting=await waiting_lines(sessions, now=now, due_by=due_soon_until(now)),
+        failing_total=failing_total or 0,
+        failing_need_a_person=int(failing_gave_up or 0),
         directory=DirectorySummary(
             organisations=organisations or 0, active=active, closed=sum(by_status.values())
         ),
@@ -101,8 +124,11 @@ async def read_overview(sessions: Sessions, *, failing_limit: int = 20) -> Overv
                 since=f.first_failed_at,
                 last_failed_at=f.last_failed_at,
                 gave_up=f.gave_up,
+                link=f"/referrals/{number}"
+                if number
+                else (f"/partnerships/{partnership}" if partnership else None),
             )
-            for f in failures
+            for f, number, partnership in failures
         ],
         partnerships=await partnership_figures(sessions, now=now, week_ends=now + WEEK),
         failed_sign_ins=refused,

@@ -3,23 +3,14 @@ per-agency statistics show."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
-from domain.agency_stats import AgencyStatistics, LegResponse, agency_statistics
-from domain.referral import FINAL_REFERRAL_STATUSES, NeedState
+from domain.agency_stats import OUTCOME_STATES, AgencyStatistics, AgencyTally, agency_statistics
+from domain.referral import NeedState
 from store.db import Sessions
-from store.referrals import ReferralSummary
-from store.schema import (
-    ReferralEventRow,
-    ReferralLegRow,
-    ReferralNeedRow,
-    ReferralOutcomeRow,
-    ReferralRow,
-)
-
-_FINAL = [s.value for s in FINAL_REFERRAL_STATUSES]
+from store.schema import OrganisationRow, ReferralLegRow, ReferralNeedRow, ReferralRow
 
 
 async def referrals_by_status(sessions: Sessions) -> dict[str, int]:
@@ -42,83 +33,51 @@ async def unallocated_needs(sessions: Sessions) -> int:
     return int(count or 0)
 
 
-async def late_referrals(
-    sessions: Sessions, *, due_before: datetime, limit: int = 20
-) -> tuple[list[ReferralSummary], list[ReferralSummary]]:
-    """Open referrals past a response deadline, and those whose next deadline comes before
-    ``due_before`` (about to breach), most pressing first."""
-    async with sessions() as session:
-        breached = (
-            await session.scalars(
-                select(ReferralRow)
-                .where(ReferralRow.breached.is_(True), ReferralRow.status.not_in(_FINAL))
-                .order_by(ReferralRow.next_deadline, ReferralRow.number)
-                .limit(limit)
-            )
-        ).all()
-        due = (
-            await session.scalars(
-                select(ReferralRow)
-                .where(
-                    ReferralRow.breached.is_(False),
-                    ReferralRow.status.not_in(_FINAL),
-                    ReferralRow.next_deadline < due_before,
-                )
-                .order_by(ReferralRow.next_deadline, ReferralRow.number)
-                .limit(limit)
-            )
-        ).all()
-    return (
-        [ReferralSummary.model_validate(r, from_attributes=True) for r in breached],
-        [ReferralSummary.model_validate(r, from_attributes=True) for r in due],
+async def agency_tallies(sessions: Sessions, *, now: datetime) -> dict[str, AgencyTally]:
+    """Every agency's tally (the same figures as :func:`domain.agency_stats.tally`), each
+    part grouped from an index alone: legs by state and answer, unanswered legs past their
+    deadline, and answer times as a histogram."""
+    leg = ReferralLegRow
+    by_answer = select(
+        leg.agency_id, leg.state, leg.answer, leg.answered_late, func.count()
+    ).group_by(leg.agency_id, leg.state, leg.answer, leg.answered_late)
+    waiting_late = (
+        select(leg.agency_id, func.count())
+        .where(leg.state == "sent", leg.deadline < now, leg.answered_at.is_(None))
+        .group_by(leg.agency_id)
     )
+    histogram = (
+        select(leg.agency_id, leg.answer_working_days, func.count())
+        .where(leg.answer_working_days.is_not(None))
+        .group_by(leg.agency_id, leg.answer_working_days)
+    )
+    tallies: dict[str, AgencyTally] = {}
+    async with sessions() as session:
+        for agency, state, answer, late, count in (await session.execute(by_answer)).all():
+            t = tallies.setdefault(agency, AgencyTally(agency_id=agency))
+            t.received += count
+            t.accepted += count if answer == "accepted" else 0
+            t.declined += count if answer == "declined" else 0
+            # Answered late, or expired unanswered; the still-waiting ones are counted below.
+            t.late += count if late or (state == "expired" and answer is None) else 0
+            t.with_outcome += count if state in OUTCOME_STATES else 0
+        for agency, count in (await session.execute(waiting_late)).all():
+            tallies[agency].late += count
+        for agency, days, count in (await session.execute(histogram)).all():
+            tallies[agency].answer_days[float(days or 0)] = count
+    return tallies
 
 
-async def agency_responses(sessions: Sessions, agency_id: str | None = None) -> list[LegResponse]:
-    """Every leg (or one agency's) with when it was first answered, whether it was accepted
-    and whether an outcome was recorded."""
-    answered = (
-        select(ReferralEventRow.leg_id, func.min(ReferralEventRow.at).label("at"))
-        .where(ReferralEventRow.kind.in_(["accepted", "declined"]))
-        .group_by(ReferralEventRow.leg_id)
-        .subquery()
-    )
-    accepted = (
-        select(ReferralEventRow.leg_id)
-        .where(ReferralEventRow.kind == "accepted")
-        .distinct()
-        .subquery()
-    )
-    query = (
-        select(
-            ReferralLegRow.agency_id,
-            ReferralLegRow.sent_at,
-            answered.c.at,
-            accepted.c.leg_id.is_not(None),
-            ReferralOutcomeRow.leg_id.is_not(None),
-        )
-        .outerjoin(answered, answered.c.leg_id == ReferralLegRow.leg_id)
-        .outerjoin(accepted, accepted.c.leg_id == ReferralLegRow.leg_id)
-        .outerjoin(ReferralOutcomeRow, and_(ReferralOutcomeRow.leg_id == ReferralLegRow.leg_id))
-    )
-    if agency_id is not None:
-        query = query.where(ReferralLegRow.agency_id == agency_id)
+async def agency_names(sessions: Sessions) -> dict[str, str]:
+    """Every agency in the directory: id → name."""
     async with sessions() as session:
-        rows = (await session.execute(query)).all()
-    return [
-        LegResponse(
-            agency_id=agency,
-            sent_at=sent_at,
-            responded_at=responded_at,
-            accepted=bool(was_accepted),
-            outcome_recorded=bool(has_outcome),
-        )
-        for agency, sent_at, responded_at, was_accepted, has_outcome in rows
-    ]
+        return dict((await session.execute(select(OrganisationRow.id, OrganisationRow.name))).all())
 
 
 async def agency_statistics_from_store(
-    sessions: Sessions, agency_id: str | None = None
+    sessions: Sessions, *, now: datetime | None = None
 ) -> list[AgencyStatistics]:
-    """Per-agency response statistics over every leg in the store."""
-    return agency_statistics(await agency_responses(sessions, agency_id))
+    """Per-agency answer statistics over every leg in the store, for every agency in the
+    directory (those not yet sent anything included)."""
+    at = now or datetime.now(UTC)
+    return agency_statistics(await agency_tallies(sessions, now=at), await agency_names(sessions))

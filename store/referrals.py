@@ -14,13 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, delete, func, select, text, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.agency_stats import ANSWERS, answer_working_days, answered_late
 from domain.directory import NeedCategory, Urgency
 from domain.referral import (
     OPEN_LEG_STATES,
+    WAITING_LEG_STATES,
     Consent,
     LegState,
     NeedState,
@@ -257,7 +259,8 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
     """Upsert a leg, its outcome if any, and add its new events (idempotent)."""
     leg = record.view
     async with sessions.begin() as session:
-        await session.merge(
+        existing = await session.get(ReferralLegRow, leg.leg_id)
+        row = await session.merge(
             ReferralLegRow(
                 leg_id=leg.leg_id,
                 number=leg.number,
@@ -276,8 +279,14 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
                 decline_reason=leg.decline_reason,
                 withdraw_reason=leg.withdraw_reason,
                 updated_at=leg.updated_at,
+                answered_at=existing.answered_at if existing else None,
+                answer=existing.answer if existing else None,
+                answer_working_days=existing.answer_working_days if existing else None,
+                answered_late=existing.answered_late if existing else False,
             )
         )
+        if row.answered_at is None:
+            _note_first_answer(row, record.events)
         if leg.outcome is not None and leg.outcome_at is not None:
             await session.merge(
                 ReferralOutcomeRow(
@@ -294,6 +303,17 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
                 )
             )
         await _add_events(session, record.events)
+
+
+def _note_first_answer(row: ReferralLegRow, events: list[ReferralEvent]) -> None:
+    """Keep the leg's first accept or decline, for the agencies' statistics."""
+    answers = sorted((e for e in events if e.kind in ANSWERS), key=lambda e: e.at)
+    if not answers:
+        return
+    first = answers[0]
+    row.answered_at, row.answer = first.at, first.kind
+    row.answer_working_days = answer_working_days(row.sent_at, first.at)
+    row.answered_late = answered_late(answered_at=first.at, deadline=row.deadline)
 
 
 async def _add_events(session: AsyncSession, events: list[ReferralEvent]) -> None:
@@ -342,6 +362,9 @@ class ReferralFilter(BaseModel):
     urgency: str | None = None
     breached: bool | None = None
     submitted_by: str | None = None
+    waiting_on: str | None = Field(
+        default=None, description="agency, coordinator or referrer: who must act next."
+    )
     created_from: datetime | None = None
     created_to: datetime | None = None
     limit: int = Field(default=50, ge=1, le=500)
@@ -462,12 +485,38 @@ async def list_referrals(sessions: Sessions, where: ReferralFilter) -> ReferralP
         conditions.append(ReferralRow.created_at >= where.created_from)
     if where.created_to is not None:
         conditions.append(ReferralRow.created_at < where.created_to)
-    if where.agency_id is not None:
+    if where.waiting_on == "agency":
+        # Waiting on an agency (that agency, when one is named): an answer or an outcome.
+        waiting: list[ColumnElement[bool]] = [
+            ReferralLegRow.state.in_([s.value for s in WAITING_LEG_STATES])
+        ]
+        if where.agency_id is not None:
+            waiting.append(ReferralLegRow.agency_id == where.agency_id)
+        conditions.append(ReferralRow.number.in_(select(ReferralLegRow.number).where(*waiting)))
+    elif where.agency_id is not None:
         conditions.append(
             ReferralRow.number.in_(
                 select(ReferralLegRow.number).where(ReferralLegRow.agency_id == where.agency_id)
             )
         )
+    if where.waiting_on == "coordinator":
+        conditions.append(
+            or_(
+                ReferralRow.number.in_(
+                    select(ReferralNeedRow.number).where(
+                        ReferralNeedRow.state == NeedState.UNALLOCATED.value
+                    )
+                ),
+                ReferralRow.number.in_(
+                    select(ReferralLegRow.number).where(
+                        ReferralLegRow.state == LegState.SENT.value,
+                        ReferralLegRow.escalated_at.is_not(None),
+                    )
+                ),
+            )
+        )
+    elif where.waiting_on == "referrer":
+        conditions.append(ReferralRow.status == ReferralStatus.FOLLOW_UP.value)
     async with sessions() as session:
         total = await session.scalar(
             select(func.count()).select_from(ReferralRow).where(*conditions)

@@ -257,6 +257,8 @@ class ReferralRow(Base):
         Index("ix_referrals_urgency_created_at", "urgency", "created_at"),
         Index("ix_referrals_breached_created_at", "breached", "created_at"),
         Index("ix_referrals_submitted_by_created_at", "submitted_by", "created_at"),
+        # The referrals-per-week chart, read from the index alone.
+        Index("ix_referrals_created_at_source", "created_at", "source"),
     )
 
 
@@ -297,10 +299,41 @@ class ReferralLegRow(Base):
     decline_reason: Mapped[str | None] = mapped_column(Text)
     withdraw_reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    """The first accept or decline; none while unanswered."""
+    answer: Mapped[str | None] = mapped_column(String(16), default=None)
+    answer_working_days: Mapped[float | None] = mapped_column(Float, default=None)
+    answered_late: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (
         Index("ix_referral_legs_agency_id_state", "agency_id", "state"),
         Index("ix_referral_legs_service_id_state", "service_id", "state"),
+        # The agencies page, each figure read from an index alone: counts per agency, answer
+        # times per agency, answer times by month (every agency, one agency).
+        Index(
+            "ix_referral_legs_agency_id_answers", "agency_id", "state", "answer", "answered_late"
+        ),
+        Index("ix_referral_legs_agency_id_answer_days", "agency_id", "answer_working_days"),
+        Index("ix_referral_legs_answered_at_days", "answered_at", "answer_working_days"),
+        Index(
+            "ix_referral_legs_agency_id_answered_at",
+            "agency_id",
+            "answered_at",
+            "answer_working_days",
+        ),
+        # A worklist's "recent" tab: one agency's legs changed in the last 30 days.
+        Index("ix_referral_legs_agency_id_updated_at", "agency_id", "updated_at"),
+        # The overview's "waiting on": open legs by state and agency, read from the index alone.
+        Index(
+            "ix_referral_legs_state_agency_id",
+            "state",
+            "agency_id",
+            "deadline",
+            "breached",
+            "sent_at",
+            "answered_at",
+            "escalated_at",
+        ),
     )
 
 

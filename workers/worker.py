@@ -18,6 +18,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.attempt_clock import AttemptClock
 from activities.directory_sync import DirectorySync
 from activities.notify import Notifier, NotifierConfig
+from activities.outcome_feed import OutcomeFeeder
 from activities.partnerships import PartnershipRecords
 from activities.referral_notices import NoticeConfig, ReferralNotices
 from activities.referral_records import ReferralRecords
@@ -72,6 +73,7 @@ def referral_activities(
         records.record_leg,
         records.erase_personal_data,
         ReferralNotices(notifier, sessions, notices).notify_referral,
+        OutcomeFeeder(sessions).feed_partnerships,
     ]
 
 

@@ -43,11 +43,14 @@ with workflow.unsafe.imports_passed_through():
         response_deadline,
     )
     from domain.referral_records import (
+        FEED_PARTNERSHIPS,
         NOTIFY_REFERRAL,
         RECORD_LEG,
         LegRecord,
         NoticeResult,
         NoticeStep,
+        OutcomeFeed,
+        OutcomeFeedResult,
         ReferralEvent,
         ReferralNotice,
     )
@@ -59,6 +62,12 @@ SYSTEM = "system"
 # Legs started before this change retry agency notices forever; later ones give up after the
 # policy's limit and escalate to the co-ordinator instead.
 AGENCY_NOTICE_GIVES_UP = "agency-notice-gives-up"
+# Legs started before this change record outcomes only; later ones also offer each outcome
+# to the partnerships whose indicators are bound to referral outcomes.
+OUTCOME_FEEDS_PARTNERSHIPS = "outcome-feeds-partnerships"
+FEED_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
+)
 _AGENCY_STEPS = frozenset({NoticeStep.LEG_SENT, NoticeStep.LEG_REMINDER, NoticeStep.LEG_STOPPED})
 
 
@@ -86,6 +95,7 @@ class ReferralLegWorkflow:
         self._events: list[ReferralEvent] = []
         self._stop: LegStop | None = None
         self._publishing = asyncio.Lock()
+        self._feeds: list[workflow.ActivityHandle[OutcomeFeedResult]] = []
 
     @workflow.run
     async def run(self, leg: LegInput) -> LegView:
@@ -117,6 +127,11 @@ class ReferralLegWorkflow:
         if not self._ended() and self._stop is not None:
             await self._apply_stop(self._stop)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        for feed in self._feeds:
+            try:
+                await feed
+            except ActivityError:
+                workflow.logger.warning("leg %s: its outcome could not be fed", leg.leg_id)
         return self._view
 
     @workflow.query(name=STATE_QUERY)
@@ -182,6 +197,17 @@ class ReferralLegWorkflow:
         unit = f" {record.outcome.unit}" if record.outcome.unit else ""
         self._event("outcome_recorded", record.actor, f"{record.outcome.code.value}{value}{unit}")
         await self._publish()
+        if workflow.patched(OUTCOME_FEEDS_PARTNERSHIPS):
+            # Not awaited here: the agency's answer does not wait on the partnerships.
+            self._feeds.append(
+                workflow.start_activity(
+                    FEED_PARTNERSHIPS,
+                    OutcomeFeed(leg_id=self._view.leg_id),
+                    result_type=OutcomeFeedResult,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=FEED_RETRY,
+                )
+            )
         return self._view
 
     @record_outcome.validator

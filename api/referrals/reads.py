@@ -7,6 +7,7 @@ Lists and details come from the store's read model, filtered by the one share ru
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -58,6 +59,12 @@ class ReferralQuery(Paging):
     )
     urgency: Urgency | None = None
     breached: bool | None = None
+    waiting_on: Literal["agency", "coordinator", "referrer"] | None = Field(
+        default=None,
+        description="Who must act next: an agency (the one named by agency_id, if given) "
+        "owes an answer or outcome, the co-ordinator an unallocated need or escalation, the "
+        "referrer the follow-up.",
+    )
     created_from: QueryDateTime | None = Field(default=None, description="Created at or after.")
     created_to: QueryDateTime | None = Field(default=None, description="Created before.")
 
@@ -128,6 +135,7 @@ async def list_referrals_endpoint(call: Call) -> ReferralList:
         agency_id=q.agency_id,
         urgency=q.urgency.value if q.urgency else None,
         breached=q.breached,
+        waiting_on=q.waiting_on,
         created_from=q.created_from,
         created_to=q.created_to,
         limit=q.per_page,

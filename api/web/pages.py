@@ -12,6 +12,8 @@ from aiohttp import web
 
 from api.http.errors import TEMPORAL_ERRORS, DomainRefusal, temporal_answer
 from domain.access import Action, Role, may, roles_for
+from domain.labels import age, category_name, money, relative, words
+from domain.waiting import PRESSURE_LABELS
 from store.staff import SignedIn
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -26,6 +28,14 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.filters.update(
+    money=money,
+    relative=relative,
+    age=age,
+    category=category_name,
+    words=words,
+)
+_env.globals.update(PRESSURE_LABELS=PRESSURE_LABELS)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,13 +12,16 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from api.http.state import SESSIONS
 from api.partnerships import query_partnership
+from api.web.charts import indicator_chart, svg_response
 from api.web.pages import PageCall, PageTable, render
 from clients.temporal import partnership_workflow_id
 from domain.access import Action
 from domain.calendar import LONDON
+from domain.outcome_binding import describe
 from domain.partnership import Stage
 from domain.partnership_gates import gates
 from domain.partnership_schedule import overdue_items
+from store.names import read_names
 from store.partnerships import get_partnership, list_partnerships
 from workflows.partnership import PartnershipWorkflow
 
@@ -93,6 +96,7 @@ async def partnership_detail(call: PageCall) -> web.StreamResponse:
     state = await query_partnership(request, pid, PartnershipWorkflow.state)
     report = await query_partnership(request, pid, PartnershipWorkflow.indicators)
     upcoming = await query_partnership(request, pid, PartnershipWorkflow.upcoming)
+    names = await read_names(request.app[SESSIONS])
     # The workflow's clock, so the page agrees with what the workflow sends and when.
     now = upcoming.as_of
     return render(
@@ -102,8 +106,32 @@ async def partnership_detail(call: PageCall) -> web.StreamResponse:
         summary=summary,
         gates=gates(state, now.astimezone(LONDON).date()),
         indicators=report.indicators,
+        indicator_history={i.id: sorted(i.actuals, key=lambda a: a.at) for i in state.indicators},
+        bindings={
+            i.id: describe(i.binding, names.ward) for i in state.indicators if i.binding is not None
+        },
         overdue=overdue_items(state, now),
         reminders=upcoming.reminders,
         workflow_id=partnership_workflow_id(state.id),
         now=now,
     )
+
+
+@pages.page(
+    "GET",
+    "/partnerships/{partnership_id}/indicators/{indicator_id}.svg",
+    summary="Chart: one indicator's actuals against its baseline and target",
+    action=Action.READ_PARTNERSHIPS,
+)
+async def indicator_chart_svg(call: PageCall) -> web.StreamResponse:
+    """The indicator's actuals over time, its baseline and target, and the green band's edge."""
+    pid = call.request.match_info["partnership_id"]
+    indicator_id = call.request.match_info["indicator_id"]
+    if await get_partnership(call.request.app[SESSIONS], pid) is None:
+        raise web.HTTPNotFound(reason=f"no partnership {pid}")
+    state = await query_partnership(call.request, pid, PartnershipWorkflow.state)
+    indicator = next((i for i in state.indicators if i.id == indicator_id), None)
+    if indicator is None:
+        raise web.HTTPNotFound(reason=f"no indicator {indicator_id}")
+    narrow = call.request.query.get("size") == "narrow"
+    return svg_response(indicator_chart(indicator, narrow=narrow))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -21,9 +21,11 @@ from domain.access import (
     Principal,
     Role,
     referral_share,
+    sees_agency_part,
     sees_all_referrals,
 )
 from domain.directory import Urgency
+from domain.labels import SOURCE_NAMES
 from domain.referral import (
     AgencyAction,
     Decline,
@@ -31,19 +33,25 @@ from domain.referral import (
     RecordOutcome,
     ReferralStatus,
 )
+from domain.waiting import waiting_on
+from store.names import read_names
 from store.referral_queries import sent_notifications
 from store.referral_stats import agency_statistics_from_store
 from store.referrals import (
     ReferralFilter,
-    agency_worklist,
     get_referral,
     list_referrals,
     load_personal_data,
 )
+from store.trends import answers_by_month
+from store.waiting import agencies_of, open_legs_of, unallocated_counts
+from store.worklists import worklist_view
 
 pages = PageTable()
 
 PER_PAGE = 25
+WORKLIST_PAGE = 50
+EVERY_AGENCY = "all"
 
 
 def _blank_is_none(value: object) -> object:
@@ -64,6 +72,7 @@ class ListForm(BaseModel):
     agency: Annotated[Name | None, Optional] = None
     urgency: Annotated[Urgency | None, Optional] = None
     breached: Annotated[bool | None, Optional] = None
+    waiting_on: Annotated[Literal["agency", "coordinator", "referrer"] | None, Optional] = None
     created_from: Annotated[date | None, Optional] = None
     created_to: Annotated[date | None, Optional] = None
     page: Annotated[Annotated[int, Field(ge=1, le=10_000)] | None, Optional] = None
@@ -77,6 +86,7 @@ def _filter_for(principal: Principal, form: ListForm) -> ReferralFilter:
         agency_id=form.agency,
         urgency=form.urgency.value if form.urgency else None,
         breached=form.breached,
+        waiting_on=form.waiting_on,
         created_from=datetime.combine(form.created_from, time.min, UTC)
         if form.created_from
         else None,
@@ -100,15 +110,39 @@ async def referral_list(call: PageCall) -> web.StreamResponse:
         fields = ", ".join(str(e["loc"][0]) for e in exc.errors())
         raise web.HTTPBadRequest(reason=f"check the filters: {fields}") from None
     principal = call.me().principal
-    page = await list_referrals(call.request.app[SESSIONS], _filter_for(principal, form))
+    sessions = call.request.app[SESSIONS]
+    page = await list_referrals(sessions, _filter_for(principal, form))
     chosen = {k: v for k, v in call.request.query.items() if v and k != "page"}
     last_page = max(1, -(-page.total // PER_PAGE))
     form.page = form.page or 1
+    numbers = [r.number for r in page.items]
+    open_legs = await open_legs_of(sessions, numbers)
+    unallocated = await unallocated_counts(sessions, numbers)
+    agencies = await agencies_of(sessions, numbers)
+    agencies = {
+        n: [a for a in ids if sees_agency_part(principal, a)] for n, ids in agencies.items()
+    }
+    open_legs = {
+        n: [leg for leg in legs if sees_agency_part(principal, leg.agency_id)]
+        for n, legs in open_legs.items()
+    }
+    names = await read_names(sessions)
     return render(
         call,
         "referrals.html",
         page=page,
         form=form,
+        names=names,
+        agencies=agencies,
+        waiting={
+            r.number: waiting_on(
+                status=r.status,
+                open_legs=open_legs.get(r.number, []),
+                unallocated_needs=unallocated.get(r.number, 0),
+            )
+            for r in page.items
+        },
+        agency_options=sorted(names.agencies.items(), key=lambda a: a[1]),
         statuses=list(ReferralStatus),
         urgencies=list(Urgency),
         own_agency=principal.agency_id,
@@ -149,6 +183,8 @@ async def referral_detail(call: PageCall) -> web.StreamResponse:
         call,
         "referral.html",
         referral=stored,
+        names=await read_names(sessions),
+        source_names=SOURCE_NAMES,
         personal=personal,
         notifications=notifications,
         now=datetime.now(UTC),
@@ -157,18 +193,46 @@ async def referral_detail(call: PageCall) -> web.StreamResponse:
 
 @pages.page("GET", "/worklist", summary="An agency's open referrals", action=Action.ACT_ON_LEG)
 async def worklist(call: PageCall) -> web.StreamResponse:
-    """The agency's open legs, most pressing deadline first, with their actions."""
+    """The agency's legs as a table: those to answer by deadline, then outcomes due; the
+    finished ones under "recent"; counts by state at the top."""
     principal = call.me().principal
-    agency_id = principal.agency_id or call.request.query.get("agency", "")
-    legs = await agency_worklist(call.request.app[SESSIONS], agency_id) if agency_id else []
+    query = call.request.query
+    agency_id = principal.agency_id or query.get("agency", "")
+    recent = query.get("tab") == "recent"
+    try:
+        page = max(1, min(int(query.get("page", "1")), 10_000))
+    except ValueError:
+        raise web.HTTPBadRequest(reason="check the page number") from None
+    sessions = call.request.app[SESSIONS]
+    now = datetime.now(UTC)
+    view = (
+        await worklist_view(
+            sessions,
+            agency_id,
+            recent=recent,
+            now=now,
+            limit=WORKLIST_PAGE,
+            offset=(page - 1) * WORKLIST_PAGE,
+        )
+        if agency_id
+        else None
+    )
+    names = await read_names(sessions)
+    base = {"agency": agency_id} if principal.agency_id is None and agency_id else {}
     return render(
         call,
         "worklist.html",
         agency_id=agency_id,
-        legs=legs,
+        view=view,
+        recent=recent,
+        names=names,
+        page_number=page,
+        last_page=max(1, -(-view.total // WORKLIST_PAGE)) if view else 1,
+        link=lambda **more: "/worklist?" + urlencode({**base, **more}),
+        agency_options=sorted(names.agencies.items(), key=lambda a: a[1]),
         outcomes=list(OutcomeCode),
-        done=call.request.query.get("done", ""),
-        now=datetime.now(UTC),
+        done=query.get("done", ""),
+        now=now,
     )
 
 
@@ -207,7 +271,10 @@ async def _form_action(call: PageCall, action: LegAction) -> web.StreamResponse:
     client = await connect(call.request.app[TEMPORAL])
     view = await act_on_leg(client, leg, action, body)
     done = f"{leg.leg_id}: {view.state.value.replace('_', ' ')}"
-    raise web.HTTPSeeOther("/worklist?" + urlencode({"done": done}))
+    back = {"done": done}
+    if principal.agency_id is None:
+        back["agency"] = leg.agency_id
+    raise web.HTTPSeeOther("/worklist?" + urlencode(back))
 
 
 # The worklist's forms: (action, path, summary, page name, what it does).
@@ -251,6 +318,28 @@ for _action, _path, _summary, _name, _doc in _FORMS:
     "GET", "/agencies", summary="Per-agency response statistics", action=Action.READ_STATISTICS
 )
 async def agency_stats(call: PageCall) -> web.StreamResponse:
-    """Median days to respond, share accepted and share with an outcome, per agency."""
-    stats = await agency_statistics_from_store(call.request.app[SESSIONS])
-    return render(call, "agencies.html", stats=stats)
+    """Per agency in the directory: referrals received, % accepted, declined and not answered
+    in time, median and 90th percentile working days to answer, % with an outcome; and a chart
+    of answer times by month for every agency or the one chosen."""
+    sessions = call.request.app[SESSIONS]
+    stats = await agency_statistics_from_store(sessions)
+    asked = call.request.query.get("agency") or None
+    if asked is not None and asked != EVERY_AGENCY and asked not in {s.agency_id for s in stats}:
+        raise web.HTTPNotFound(reason=f"no agency {asked}")
+    # Per agency by default, the busiest first: the question is how each agency answers.
+    busiest = max(stats, key=lambda s: s.received, default=None)
+    chosen = (
+        (busiest.agency_id if busiest and busiest.received else None) if asked is None else asked
+    )
+    chosen = None if chosen == EVERY_AGENCY else chosen
+    months = await answers_by_month(sessions, now=datetime.now(UTC), agency_id=chosen)
+    return render(
+        call,
+        "agencies.html",
+        stats=stats,
+        chosen=chosen,
+        chosen_name=next((s.name for s in stats if s.agency_id == chosen), "every agency"),
+        months=months,
+        every_agency=EVERY_AGENCY,
+        chart_query=urlencode({"agency": chosen}) if chosen else "",
+    )

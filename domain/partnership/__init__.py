@@ -45,6 +45,7 @@ from domain.partnership.commands import (
     RecordConsultation,
     RecordIndicatorActual,
     RecordMeeting,
+    RecordReferralOutcome,
     StartReview,
     SubmitQuarterlyReturn,
 )
@@ -173,6 +174,7 @@ __all__ = [
     "RecordConsultation",
     "RecordIndicatorActual",
     "RecordMeeting",
+    "RecordReferralOutcome",
     "Refusal",
     "ResourceAssessment",
     "Slug",

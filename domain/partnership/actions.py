@@ -38,6 +38,7 @@ from domain.partnership.commands import (
     RecordConsultation,
     RecordIndicatorActual,
     RecordMeeting,
+    RecordReferralOutcome,
     StartReview,
     SubmitQuarterlyReturn,
 )
@@ -68,6 +69,8 @@ class PartnershipAction:
     path: str
     summary: str
     agency_of: AgencyOf | None = None
+    by_system: bool = False
+    """Sent by partnerflow itself (an activity), never by a person: no HTTP endpoint."""
 
     @property
     def access(self) -> Action:
@@ -84,9 +87,17 @@ def _a(
     path: str,
     summary: str,
     agency_of: AgencyOf | None = None,
+    *,
+    by_system: bool = False,
 ) -> PartnershipAction:
     return PartnershipAction(
-        update=update, command=command, rule=rule, path=path, summary=summary, agency_of=agency_of
+        update=update,
+        command=command,
+        rule=rule,
+        path=path,
+        summary=summary,
+        agency_of=agency_of,
+        by_system=by_system,
     )
 
 
@@ -197,6 +208,14 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         cycle.record_indicator_actual,
         "indicator-actuals",
         "Record an indicator's actual",
+    ),
+    _a(
+        "record_referral_outcome",
+        RecordReferralOutcome,
+        cycle.record_referral_outcome,
+        "referral-outcomes",
+        "Count a referral outcome in the indicators bound to it",
+        by_system=True,
     ),
     _a("record_benefit", RecordBenefit, cycle.record_benefit, "benefits", "Record a benefit"),
     _a("start_review", StartReview, cycle.start_review, "review/start", "Start the review now"),

@@ -8,6 +8,7 @@ from domain.indicators import (
     Direction,
     Measure,
 )
+from domain.outcome_binding import OutcomeBinding, ReferralOutcomeFact
 from domain.partnership.model import (
     INPUT,
     KEY_QUESTIONS,
@@ -159,6 +160,10 @@ class IndicatorDefinition(BaseModel):
     target: Measure
     direction: Direction = Direction.HIGHER_IS_BETTER
     benefit: bool = False
+    binding: OutcomeBinding | None = Field(
+        default=None,
+        description="Fed by referral outcomes as they are recorded, instead of by hand.",
+    )
 
 
 class AddOutcome(Command):
@@ -212,6 +217,13 @@ class RecordIndicatorActual(Command):
     indicator_id: Slug
     value: Measure
     source: str = Field(default="manual", min_length=1, max_length=100)
+
+
+class RecordReferralOutcome(Command):
+    """A referral outcome offered to the partnership's bound indicators (by the referral
+    service, as each outcome is recorded); refused when no indicator counts it."""
+
+    outcome: ReferralOutcomeFact
 
 
 class RecordBenefit(Command):

@@ -11,6 +11,8 @@ from datetime import datetime
 from domain.indicators import (
     Actual,
 )
+from domain.labels import money
+from domain.outcome_binding import bound_total, contribution, counted_key
 from domain.partnership.commands import (
     CompleteAction,
     Decide,
@@ -18,6 +20,7 @@ from domain.partnership.commands import (
     RecordBenefit,
     RecordIndicatorActual,
     RecordMeeting,
+    RecordReferralOutcome,
     StartReview,
     SubmitQuarterlyReturn,
 )
@@ -103,6 +106,32 @@ def record_indicator_actual(s: PartnershipState, c: RecordIndicatorActual, now: 
     return f"{indicator.name}: {c.value:g} {indicator.unit} ({c.source})"
 
 
+def record_referral_outcome(s: PartnershipState, c: RecordReferralOutcome, now: datetime) -> str:
+    """The rule of RecordReferralOutcome: each bound indicator that counts the outcome (and
+    has not yet) keeps its contribution and takes the new total as its actual; refused when
+    none does, so an outcome offered again changes nothing."""
+    require(s, Stage.IMPLEMENT, Stage.REVIEW)
+    fact, moved = c.outcome, []
+    for indicator in s.indicators:
+        if indicator.binding is None:
+            continue
+        key = counted_key(indicator.binding, fact)
+        share = contribution(
+            indicator.binding, fact, period_start=s.plan_start, period_end=s.plan_end
+        )
+        if share is None or key in indicator.counted:
+            continue
+        indicator.counted[key] = share
+        total = bound_total(indicator.counted)
+        indicator.actuals.append(Actual(value=total, at=now, source=f"referral {fact.number}"))
+        moved.append(f"{indicator.name} now {money(total, indicator.unit)}")
+    if not moved:
+        raise Refusal(
+            f"no indicator counts the outcome of {fact.outcome_id}, or it is counted already"
+        )
+    return f"referral {fact.number}'s outcome: " + "; ".join(moved)
+
+
 def record_benefit(s: PartnershipState, c: RecordBenefit, now: datetime) -> str:
     """The rule of RecordBenefit: what it changes, or why it is refused."""
     require(s, Stage.IMPLEMENT, Stage.REVIEW)
@@ -170,6 +199,7 @@ def _next_cycle(s: PartnershipState, now: datetime) -> None:
         if latest is not None:
             indicator.baseline = latest.value
         indicator.actuals = []
+        indicator.counted = {}
     s.baseline = [
         BaselineItem(
             name=i.name,

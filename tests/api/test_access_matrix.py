@@ -53,6 +53,7 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/api/referrals"): EVERYONE,
     ("GET", "/api/referrals/{number}"): EVERYONE,
     ("GET", "/api/agencies/{agency_id}/worklist"): EVERYONE,
+    ("GET", "/api/agencies/stats"): frozenset({A, C, OPS}),
     ("POST", "/api/legs/{leg_id}/accept"): frozenset({A, G}),
     ("POST", "/api/legs/{leg_id}/start"): frozenset({A, G}),
     ("POST", "/api/legs/{leg_id}/decline"): frozenset({A, G}),
@@ -112,6 +113,10 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/worklist/{leg_id}/decline"): frozenset({A, G}),
     ("POST", "/worklist/{leg_id}/outcome"): frozenset({A, G}),
     ("GET", "/agencies"): frozenset({A, C, OPS}),
+    ("GET", "/charts/referrals-by-week.svg"): frozenset({A, C, OPS}),
+    ("GET", "/charts/open-referrals.svg"): frozenset({A, C, OPS}),
+    ("GET", "/charts/answer-times.svg"): frozenset({A, C, OPS}),
+    ("GET", "/partnerships/{partnership_id}/indicators/{indicator_id}.svg"): frozenset({A, C, OPS}),
     ("GET", "/partnerships"): frozenset({A, C, OPS}),
     ("GET", "/partnerships/{partnership_id}"): frozenset({A, C, OPS}),
 }

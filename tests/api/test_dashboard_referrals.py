@@ -16,6 +16,7 @@ from domain.referral import STATE_QUERY, LegState, LegView, Need
 from store.db import Sessions
 from store.schema import AuditEvent
 from store.staff import create_user, sign_in
+from store.tokens import issue_token
 from tests.conftest import StaticTemporal
 from tests.helpers.referral_world import RESIDENT_NAME, World, run_world, submission
 from tests.helpers.sinks import SmtpSink, WebhookSink
@@ -67,7 +68,7 @@ async def test_roles_see_their_share_and_agencies_act_from_the_worklist(
             page = await detail.text()
             assert detail.status == 200
             assert "sent" in page
-            assert "cab-debt" in page
+            assert "CAB debt advice" in page
             assert RESIDENT_NAME not in page
             assert f"/workflows/{debt.id}" in page
 
@@ -148,7 +149,29 @@ async def test_roles_see_their_share_and_agencies_act_from_the_worklist(
             # Per-agency statistics count the CAB's answer.
             await world.until(debt, lambda v: v.legs[0].state is LegState.OUTCOME_RECORDED)
             stats = await (await site.get("/agencies", cookies=ops)).text()
-            assert re.search(r"<td>cab</td><td>1</td><td>1</td>", stats), stats
+            row = re.search(r'agency=cab">Citizens Advice</a></th>(.*?)</tr>', stats, re.S)
+            assert row is not None, stats
+            assert re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))[:4] == [
+                "1",
+                "100.0 %",
+                "0.0 %",
+                "0.0 %",
+            ]
+            # Every agency in the directory is listed, those not yet sent anything too.
+            assert "Essex Police" in stats
+            # Answer times by month: the busiest agency's unless another (or all) is chosen.
+            assert "Working days to answer, Citizens Advice: the figures" in stats
+            every = await (await site.get("/agencies?agency=all", cookies=ops)).text()
+            assert "Working days to answer, every agency: the figures" in every
+            assert (await site.get("/agencies?agency=nobody", cookies=ops)).status == 404
+            assert "Not sent a referral yet" in stats
+            _, token = await issue_token(sessions, subject="ops-api", role=Role.OPERATIONS)
+            api = await site.get(
+                "/api/agencies/stats", headers={"Authorization": f"Bearer {token}"}
+            )
+            figures = {a["agency_id"]: a for a in (await api.json())["items"]}
+            assert (figures["cab"]["received"], figures["cab"]["accepted_percent"]) == (1, 100.0)
+            assert figures["police"]["received"] == 0
             assert (await site.get("/agencies", cookies=cab)).status == 403
 
     await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)

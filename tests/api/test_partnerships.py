@@ -193,5 +193,23 @@ async def test_unknown_partnership_and_bad_input_are_4xx(
         "/api/partnerships/nobody/decision", data='{"kind": "maybe"}', headers=coord
     )
     assert resp.status == 422
+    # An indicator bound to referral outcomes must say which unit a sum adds up.
+    unbound_sum = {
+        "id": "awards",
+        "statement": "More benefit awarded",
+        "indicators": [
+            {
+                "id": "benefit-awards",
+                "name": "Awards",
+                "unit": "GBP",
+                "baseline": 0,
+                "target": 100000,
+                "binding": {"measure": "sum_of_values"},
+            }
+        ],
+    }
+    resp = await live.post("/api/partnerships/nobody/outcomes", json=unbound_sum, headers=coord)
+    assert resp.status == 422
+    assert "unit" in await resp.text()
     agency = await bearer(Role.AGENCY, "tendring-cab")
     assert (await live.get("/api/partnerships", headers=agency)).status == 403

@@ -75,7 +75,8 @@ async def test_api_and_dashboard_show_each_role_the_same_share(
         for note in (DEBT_NOTE, HOUSING_NOTE):
             assert (note in page) == (note in notes.values()), note
         assert (RESIDENT_NAME in page) == resident
-        for other, service in (("cab", "cab-debt"), ("council", "council-housing")):
+        # The page names each service (its id only in the API).
+        for other, service in (("cab", "CAB debt advice"), ("council", "Housing options")):
             assert (service in page) == (agency in (None, other)), service
 
     await run_api(time_skipping_env, sessions, smtp_sink, webhook_sink, body)

@@ -16,6 +16,7 @@ from domain.access import Role
 from store.db import Sessions
 from store.staff import create_user
 from tests.browser.conftest import screenshot
+from tests.browser.test_operations_pages import _charts_drawn
 from tests.browser.test_referral_pages import PASSWORD, sign_in_as
 from tests.conftest import StaticTemporal
 from tests.helpers.partnership_pages import implementing
@@ -47,8 +48,8 @@ async def test_coordinator_opens_a_partnership_and_sees_indicator_rag(
         site = str(server.make_url("")).rstrip("/")
         try:
             for name, viewport in (
-                ("partnership-indicators", {"width": 1280, "height": 800}),
-                ("partnership-indicators-phone", {"width": 390, "height": 844}),
+                ("partnership-desktop", {"width": 1366, "height": 900}),
+                ("partnership-phone", {"width": 375, "height": 812}),
             ):
                 context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
                 page = await context.new_page()
@@ -72,6 +73,17 @@ async def test_coordinator_opens_a_partnership_and_sees_indicator_rag(
                 ).to_have_attribute(
                     "href", f"http://127.0.0.1:8233/namespaces/default/workflows/{handle.id}"
                 )
+                # Each indicator is charted against its baseline and target, with a table.
+                indicators = page.locator(
+                    'section[aria-labelledby="indicators"] > table > tbody > tr'
+                )
+                await expect(page.locator("figure.chart")).to_have_count(await indicators.count())
+                await expect(
+                    page.get_by_text(
+                        "New and backdated benefit claim awards: the figures as a table"
+                    )
+                ).to_be_visible()
+                await _charts_drawn(page, name)
                 await screenshot(page, name)
                 await context.close()
         finally:

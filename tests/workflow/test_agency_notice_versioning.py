@@ -127,7 +127,10 @@ async def test_leg_in_flight_across_the_upgrade_finishes_on_the_new_code(
         activities=activities,
         max_cached_workflows=0,  # every task replays the old history on the new code
     ):
-        view = await world.until(handle, lambda v: len(v.legs) == 1, within=30)
+        # The old worker may have stopped holding the notice's claim (claimed, then cancelled
+        # before it could give it back); the claim lapses with that attempt's time (webhook
+        # timeout plus the ledger reserve, 25 s), so allow for it and the retries' backoff.
+        view = await world.until(handle, lambda v: len(v.legs) == 1, within=90)
         assert view.legs[0].state is LegState.SENT
         assert (await world.close_loop(handle, leg.id)).status is ReferralStatus.CLOSED
         assert (await leg.result()).state is LegState.CLOSED

@@ -104,6 +104,29 @@ async def test_unreachable_mail_server_is_noted_as_failing(sessions: Sessions) -
     assert (failing.channel, failing.recipient) == ("email", "a@b.example")
 
 
+async def test_any_failure_of_a_send_is_noted_not_only_mail_and_partner_errors(
+    sessions: Sessions, webhook_sink: WebhookSink
+) -> None:
+    n = Notifier(NotifierConfig(webhook_secret=WEBHOOK_SECRET), sessions)
+    # An event name no HTTP header can carry: the HTTP client refuses it before sending.
+    msg = WebhookMessage(
+        idempotency_key="w" * 16,
+        url=webhook_sink.url,
+        event="referral.leg_sent\r\nX-Injected: 1",
+        payload={},
+        subject_ref="TEN-2026-000001",
+    )
+    with pytest.raises(ValueError):  # noqa: PT011 - the HTTP client's own refusal
+        await ActivityEnvironment().run(n.send_webhook, msg)
+    [failing] = await _failures(sessions)
+    assert (failing.channel, failing.subject_ref, failing.attempts) == (
+        "webhook",
+        msg.subject_ref,
+        1,
+    )
+    assert failing.last_error.startswith("ValueError")
+
+
 async def _failures(sessions: Sessions) -> list[NotificationFailure]:
     async with sessions() as session:
         return list((await session.scalars(select(NotificationFailure))).all())

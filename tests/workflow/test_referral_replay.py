@@ -29,6 +29,7 @@ from domain.referral import (
     ReferralStatus,
 )
 from domain.referral_records import (
+    FEED_PARTNERSHIPS,
     LOAD_DIRECTORY,
     NOTIFY_REFERRAL,
     RECORD_LEG,
@@ -109,7 +110,8 @@ async def test_recorded_referral_histories_replay(
     assert ordinary == []
     assert LOAD_DIRECTORY not in ordinary + local
     ordinary, local = activity_types(leg_history)
-    assert set(ordinary) == {NOTIFY_REFERRAL}
+    # A recorded outcome is offered to the partnerships (none here takes it).
+    assert set(ordinary) == {NOTIFY_REFERRAL, FEED_PARTNERSHIPS}
     assert set(local) == {RECORD_LEG}
     for history in histories:
         await replayer().replay_workflow(history)
@@ -138,6 +140,8 @@ async def test_committed_referral_histories_replay() -> None:
         "referral_before_routing_activity.json",
         "referral_leg.json",
         "referral_leg_before_local_store_steps.json",
+        # Recorded before a recorded outcome fed partnerships' indicators.
+        "referral_leg_before_outcome_feed.json",
         # Withdrawn services: the same withdrawal signalled again before and after the legs
         # on it re-routed, recorded before and after each leg was told only once.
         "referral_service_withdrawn.json",
