@@ -85,7 +85,7 @@ class Settings(BaseSettings):
         ge=1,
         description="Worker processes on this machine: `partnerflow up` runs this many (unset: one "
         "per core), `partnerflow worker` too unless --processes is given (unset: one). Each is its "
-        "own OS process with its own Temporal runtime, so workflow code uses every core.",
+        "own OS process with its own Temporal runtime.",
     )
     worker_max_concurrent_workflow_tasks: int | None = Field(
         default=None, ge=2, description="Workflow task slots per worker process (unset: SDK's 100)."
