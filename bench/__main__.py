@@ -8,14 +8,25 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench import api_load, find, open_workflows, operations, referrals, routing
+from bench import (
+    api_load,
+    find,
+    open_workflows,
+    operations,
+    referrals,
+    routing,
+    scale_out,
+    volume,
+)
 from bench.common import machine
 
 BENCHES: list[Callable[[], Any]] = [
     routing.main,
     referrals.main,
+    scale_out.main,
     open_workflows.main,
     api_load.main,
+    volume.main,
     operations.main,
     find.main,
 ]

@@ -1,11 +1,16 @@
-"""The HTTP API under load: concurrent referral submissions to the running stack.
+"""The HTTP API as a user meets it, with the API in its own process.
 
-The API (aiohttp, served on a real port) and the worker run in this process on the dev server,
-with the SQLite store and a local SMTP sink, as ``partnerflow up`` runs them. C clients submit
-N referrals over HTTP (``POST /api/referrals``) as fast as the API answers; each submission
-stores the referral and starts its workflow, while the worker routes the ones already in.
-Printed: throughput, p50/p95/p99 latency and errors (target: none). ``PARTNERFLOW_BENCH_API``
-sets N (default 500) and ``PARTNERFLOW_BENCH_API_CLIENTS`` C (default 20).
+The production shape (`partnerflow api` and `partnerflow worker` as their own processes, dev
+server, PostgreSQL store, local SMTP sink):
+
+- open loop: referral submissions offered at a fixed rate (``PARTNERFLOW_BENCH_API_RATE``,
+  default 4/s, below the sustained referral rate) for ``PARTNERFLOW_BENCH_API_SECONDS``
+  (default 60); each request is sent on its schedule, not after the previous answer, and its
+  latency counts from its scheduled time. Then worklist and referral reads at 20/s together
+  for as long. p50, p95, p99 and errors of each (targets: submissions p95 < 150 ms, no errors);
+- closed loop: ``PARTNERFLOW_BENCH_API_CLIENTS`` clients (default 20) submit
+  ``PARTNERFLOW_BENCH_API`` referrals (default 300) as fast as the API answers: the most
+  submissions per second the stack takes (its latency is queueing: clients / throughput).
 """
 
 from __future__ import annotations
@@ -13,21 +18,21 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import aiohttp
-from aiohttp import web
-from temporalio.client import Client
-from temporalio.worker import Worker
 
-from api.app import create_app
-from api.http.parser_errors import ApiRunner
-from bench.common import bench_stack, dev_server, free_port, percentile, report, submission
+from bench.common import AGENCY, percentile, report, submission
+from bench.shape import production_shape
 from domain.access import Role
 from store.tokens import issue_token
-from workers.worker import WORKFLOWS, activities
 
-N = int(os.environ.get("PARTNERFLOW_BENCH_API", "500"))
+N = int(os.environ.get("PARTNERFLOW_BENCH_API", "300"))
 CLIENTS = int(os.environ.get("PARTNERFLOW_BENCH_API_CLIENTS", "20"))
+RATE = float(os.environ.get("PARTNERFLOW_BENCH_API_RATE", "4"))
+READ_RATE = 20.0
+SECONDS = float(os.environ.get("PARTNERFLOW_BENCH_API_SECONDS", "60"))
 
 
 def body(i: int) -> dict[str, object]:
@@ -35,77 +40,130 @@ def body(i: int) -> dict[str, object]:
     return submission(i).model_dump(mode="json")
 
 
-class _Temporal:
-    """The API's link to Temporal: the dev server's client."""
+@dataclass
+class Measured:
+    """Latencies (ms) and errors of one kind of request."""
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
 
-    async def client(self) -> Client:
-        return self._client
+    def summary(self) -> str:
+        ms = sorted(self.latencies)
+        p50, p95, p99 = (percentile(ms, q) for q in (50, 95, 99))
+        first = f" (first: {self.errors[0]})" if self.errors else ""
+        return f"p50 {p50:.0f} / p95 {p95:.0f} / p99 {p99:.0f} ms, errors {len(self.errors)}{first}"
+
+    def p95(self) -> float:
+        return percentile(sorted(self.latencies), 95)
 
 
-async def _load(url: str, token: str) -> tuple[list[float], list[str], float]:
-    latencies: list[float] = []
-    errors: list[str] = []
+async def _request(
+    http: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    due: float,
+    into: Measured,
+    json: object = None,
+    expect: int = 200,
+) -> None:
+    try:
+        async with http.request(method, url, json=json) as response:
+            answer = await response.json()
+            if response.status != expect:
+                into.errors.append(f"{response.status} {answer}")
+            elif method == "POST":
+                into.numbers.append(answer["number"])
+    except aiohttp.ClientError as exc:
+        into.errors.append(repr(exc))
+    into.latencies.append((time.perf_counter() - due) * 1000)
+
+
+async def open_loop(
+    rate: float, seconds: float, send: Callable[[int, float], Awaitable[None]]
+) -> None:
+    """Send request i at start + i / rate, whatever the earlier ones are doing."""
+    start = time.perf_counter()
+    tasks = []
+    for i in range(int(rate * seconds)):
+        due = start + i / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        tasks.append(asyncio.ensure_future(send(i, due)))
+    await asyncio.gather(*tasks)
+
+
+async def closed_loop(http: aiohttp.ClientSession, url: str) -> tuple[Measured, float]:
+    """CLIENTS clients submitting N referrals back to back; the figures and elapsed seconds."""
+    measured = Measured()
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(N):
-        queue.put_nowait(i)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with aiohttp.ClientSession(headers=headers) as http:
+        queue.put_nowait(10_000 + i)
 
-        async def client() -> None:
-            while not queue.empty():
-                i = queue.get_nowait()
-                started = time.perf_counter()
-                async with http.post(f"{url}/api/referrals", json=body(i)) as response:
-                    await response.read()
-                    if response.status != 201:
-                        errors.append(f"{response.status} {response.reason}")
-                latencies.append(time.perf_counter() - started)
+    async def client() -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            started = time.perf_counter()
+            await _request(http, "POST", url, started, measured, body(i), 201)
 
-        # One warm-up request, not measured.
-        async with http.post(f"{url}/api/referrals", json=body(-1)) as response:
-            assert response.status == 201, await response.text()
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(CLIENTS)))
-        elapsed = time.perf_counter() - started
-    return latencies, errors, elapsed
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return measured, time.perf_counter() - started
 
 
 async def main() -> bool:
-    """Serve the API and the worker, submit N referrals from C clients, print the figures."""
-    async with bench_stack() as (sessions, settings):
-        _, token = await issue_token(sessions, subject="bench", role=Role.REFERRER)
-        async with dev_server() as env:
-            queue = "bench-api"
-            app = create_app(sessions=sessions, temporal=_Temporal(env.client), task_queue=queue)
-            runner = ApiRunner(app, access_log=None)
-            await runner.setup()
-            port = free_port()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            try:
-                async with Worker(
-                    env.client,
-                    task_queue=queue,
-                    workflows=list(WORKFLOWS),
-                    activities=activities(settings, sessions),
-                ):
-                    latencies, errors, elapsed = await _load(f"http://127.0.0.1:{port}", token)
-            finally:
-                await runner.cleanup()
-    ms = sorted(x * 1000 for x in latencies)
-    p50, p95, p99 = (percentile(ms, q) for q in (50, 95, 99))
+    """Start the API and a worker as processes, load them, print the figures."""
+    async with production_shape() as shape:
+        _, referrer = await issue_token(shape.sessions, subject="bench", role=Role.REFERRER)
+        _, agency = await issue_token(
+            shape.sessions, subject="bench-agency", role=Role.AGENCY, agency_id=AGENCY
+        )
+        await shape.start_workers(1)
+        url, _ = await shape.start_api()
+        submissions, worklist, reads = Measured(), Measured(), Measured()
+        as_referrer = {"Authorization": f"Bearer {referrer}"}
+        as_agency = {"Authorization": f"Bearer {agency}"}
+        async with (
+            aiohttp.ClientSession(headers=as_referrer) as http,
+            aiohttp.ClientSession(headers=as_agency) as agency_http,
+        ):
+            # Warm-up, not measured: the first request of each kind pays first-use costs.
+            warm = Measured()
+            await _request(http, "POST", f"{url}/api/referrals", 0, warm, body(-1), 201)
+            await _request(agency_http, "GET", f"{url}/api/agencies/{AGENCY}/worklist", 0, warm)
+            assert not warm.errors, warm.errors
+
+            async def submit(i: int, due: float) -> None:
+                await _request(http, "POST", f"{url}/api/referrals", due, submissions, body(i), 201)
+
+            await open_loop(RATE, SECONDS, submit)
+            numbers = submissions.numbers or warm.numbers
+
+            async def read(i: int, due: float) -> None:
+                if i % 2:
+                    path, into = f"/api/referrals/{numbers[i % len(numbers)]}", reads
+                    await _request(http, "GET", f"{url}{path}", due, into)
+                else:
+                    path = f"/api/agencies/{AGENCY}/worklist"
+                    await _request(agency_http, "GET", f"{url}{path}", due, worklist)
+
+            await open_loop(READ_RATE, SECONDS, read)
+            closed, elapsed = await closed_loop(http, f"{url}/api/referrals")
+    errors = len(submissions.errors) + len(worklist.errors) + len(reads.errors)
     return report(
-        f"{N} referral submissions over HTTP from {CLIENTS} clients (API + worker, dev server)",
+        "The API in its own process: open-loop latency, then closed-loop throughput",
         {
-            "throughput": f"{N / elapsed:.1f} submissions/s ({elapsed:.1f} s)",
-            "latency p50 / p95 / p99": f"{p50:.0f} / {p95:.0f} / {p99:.0f} ms",
-            "errors": f"{len(errors)}" + (f" (first: {errors[0]})" if errors else ""),
+            f"submissions offered at {RATE:g}/s for {SECONDS:g} s": submissions.summary(),
+            f"worklist reads ({READ_RATE / 2:g}/s)": worklist.summary(),
+            f"referral reads ({READ_RATE / 2:g}/s)": reads.summary(),
+            f"closed loop, {CLIENTS} clients, {N} submissions": (
+                f"{N / elapsed:.1f} submissions/s; {closed.summary()}"
+            ),
         },
         {
-            "errors / submissions": (len(errors) / N, "<= 0"),
-            "p99 latency / p50 latency": (p99 / p50, "< 10"),
+            "submission p95 / 150 ms (open loop)": (submissions.p95() / 150, "< 1"),
+            "read p95 / 150 ms (open loop)": (max(worklist.p95(), reads.p95()) / 150, "< 1"),
+            "open-loop errors": (errors, "<= 0"),
+            "closed-loop errors": (len(closed.errors), "<= 0"),
         },
     )
 

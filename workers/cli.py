@@ -28,6 +28,7 @@ from workers.embedded import (
 from workers.logs import configure_logging
 from workers.serve import api_server, run_worker_until, stop_on_signals
 from workers.settings import Settings
+from workers.supervisor import Supervisor, worker_children
 from workers.temporal import LazyTemporal, connect, payload_codec
 
 log = structlog.get_logger(__name__)
@@ -49,6 +50,25 @@ async def _worker(settings: Settings) -> None:
         await run_worker_until(client, settings, sessionmaker(engine), stop)
     finally:
         await engine.dispose()
+
+
+async def _worker_pool(settings: Settings, processes: int) -> None:
+    """Run ``processes`` worker processes, restarting any that dies, until SIGINT/SIGTERM."""
+    stop = stop_on_signals()
+    pool = Supervisor(worker_children(settings, processes))
+    pool.start()
+    try:
+        await pool.watch(stop)
+    finally:
+        pool.stop()
+
+
+def _run_worker(settings: Settings, processes: int | None) -> None:
+    count = processes or settings.worker_processes or 1
+    if count == 1:
+        asyncio.run(_worker(settings))
+    else:
+        asyncio.run(_worker_pool(settings, count))
 
 
 async def _api(settings: Settings) -> None:
@@ -114,7 +134,14 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="partnerflow", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="start the whole embedded stack in the foreground")
-    sub.add_parser("worker", help="run a Temporal worker against the configured cluster")
+    worker = sub.add_parser("worker", help="run Temporal workers against the configured cluster")
+    worker.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="worker processes to run and supervise (default: PARTNERFLOW_WORKER_PROCESSES, "
+        "else 1)",
+    )
     sub.add_parser("api", help="serve the HTTP API")
     sub.add_parser("migrate", help="bring the app database to the newest schema")
     sub.add_parser("status", help="what is running, waiting, late or failing, as tables")
@@ -154,7 +181,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 with exclusive(settings.var_dir):
                     asyncio.run(run_embedded(settings))
             case "worker":
-                asyncio.run(_worker(settings))
+                if args.processes is not None and args.processes < 1:
+                    raise ValueError("--processes must be at least 1")
+                _run_worker(settings, args.processes)
             case "api":
                 asyncio.run(_api(settings))
             case "migrate":

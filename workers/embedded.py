@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+import aiohttp
 import structlog
 from temporalio.client import Client
 
@@ -30,9 +31,11 @@ from workers.codec import EncryptionCodec
 from workers.first_admin import write_first_admin
 from workers.mail import start_mail_sink
 from workers.private_files import PRIVATE_UMASK, append_private, make_private, private_folder
-from workers.serve import api_server, run_worker_until, stop_on_signals
+from workers.schedules import ensure_schedules
+from workers.serve import stop_on_signals
 from workers.settings import Settings
-from workers.temporal import LazyTemporal, connect, payload_codec
+from workers.supervisor import Child, Supervisor, api_child, worker_children
+from workers.temporal import connect, payload_codec
 from workflows.search_attributes import cli_flags
 
 log = structlog.get_logger(__name__)
@@ -235,25 +238,10 @@ async def _watch(server: subprocess.Popen[bytes], stop: asyncio.Event) -> None:
     stop.set()
 
 
-async def run_embedded(settings: Settings) -> None:
-    """Start every part, serve until SIGINT/SIGTERM, then stop them in reverse order."""
-    ports = {
-        "api": settings.api_port,
-        "temporal": settings.temporal_port,
-        "temporal_ui": settings.temporal_ui_port,
-    }
-    if settings.embedded_mail:
-        ports["smtp"] = settings.smtp_port
-    ensure_free(settings.temporal_host, ports)
-    stop = stop_on_signals()
-    server = start_temporal(settings)
+async def _prepare_database(settings: Settings) -> tuple[str | None, str | None]:
+    """Migrate, load the demo directory, make the first admin: its token and password, if new."""
     engine = create_engine(settings.resolved_database_url)
-    mail: asyncio.Server | None = None
     try:
-        if settings.embedded_mail:
-            mail = await start_mail_sink(
-                settings.smtp_host, settings.smtp_port, settings.var_dir / "mail"
-            )
         await upgrade(engine)
         sessions = sessionmaker(engine)
         if await load_demo_directory(sessions):
@@ -273,22 +261,72 @@ async def run_embedded(settings: Settings) -> None:
                 role=Role.ADMIN,
                 display_name="Administrator",
             )
+        return token, password
+    finally:
+        # The API and worker processes open their own; this one must not hold the SQLite file.
+        await engine.dispose()
+
+
+async def wait_for_api(settings: Settings, stop: asyncio.Event) -> bool:
+    """True once the API process answers /readyz; False if told to stop first."""
+    url = f"http://{settings.api_host}:{settings.api_port}/readyz"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+        while not stop.is_set():
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with http.get(url) as resp:
+                    if resp.status == 200:
+                        return True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.25)
+    return False
+
+
+def embedded_children(settings: Settings) -> list[Child]:
+    """The worker processes (one per core unless set) and then the API process."""
+    return [*worker_children(settings, settings.embedded_worker_processes), api_child()]
+
+
+async def run_embedded(settings: Settings) -> None:
+    """Start every part, serve until SIGINT/SIGTERM, then stop them in reverse order.
+
+    The Temporal dev server, the API and each worker are child processes of this one, which
+    keeps the mail sink, restarts a worker or the API if it dies, and stops the API, then the
+    workers, then the dev server on Ctrl-C.
+    """
+    ports = {
+        "api": settings.api_port,
+        "temporal": settings.temporal_port,
+        "temporal_ui": settings.temporal_ui_port,
+    }
+    if settings.embedded_mail:
+        ports["smtp"] = settings.smtp_port
+    ensure_free(settings.temporal_host, ports)
+    stop = stop_on_signals()
+    server = start_temporal(settings)
+    mail: asyncio.Server | None = None
+    supervisor = Supervisor(embedded_children(settings))
+    try:
+        if settings.embedded_mail:
+            mail = await start_mail_sink(
+                settings.smtp_host, settings.smtp_port, settings.var_dir / "mail"
+            )
+        token, password = await _prepare_database(settings)
+        # Made here once, before the children start, so they all read the same key file.
         codec = payload_codec(settings)
         client = await wait_for_temporal(settings, server, codec)
+        await ensure_schedules(client, settings)
         watch = asyncio.create_task(_watch(server, stop))
-        try:
-            async with api_server(settings, sessions, LazyTemporal(settings, codec, client), codec):
-                written_to = None
-                if (token or password) and not sys.stdout.isatty():
-                    written_to = write_first_admin(settings.var_dir, token=token, password=password)
-                sys.stdout.write(banner(settings, token, password, written_to=written_to))
-                sys.stdout.flush()
-                await run_worker_until(client, settings, sessions, stop)
-        except Exception:
-            # The server dying can surface first as the worker's or API's own error.
-            if server.poll() is None:
-                raise
-            log.exception("stopping after the Temporal dev server exited")
+        written_to = None
+        if (token or password) and not sys.stdout.isatty():
+            # Kept before anything can stop us: a new admin's secrets are made only once.
+            written_to = write_first_admin(settings.var_dir, token=token, password=password)
+        supervisor.start()
+        watching = asyncio.create_task(supervisor.watch(stop))
+        if await wait_for_api(settings, stop):
+            sys.stdout.write(banner(settings, token, password, written_to=written_to))
+            sys.stdout.flush()
+        await stop.wait()
+        await watching
         watch.cancel()
         if server.poll() is not None:
             raise StartupFailed(
@@ -296,9 +334,9 @@ async def run_embedded(settings: Settings) -> None:
                 f"see {settings.var_dir / 'temporal.log'}"
             )
     finally:
+        supervisor.stop()
         if mail is not None:
             mail.close()
             await mail.wait_closed()
-        await engine.dispose()
         stop_process(server)
         log.info("stopped")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -11,6 +12,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.directory import NeedCategory
 from domain.referral import ReferralPolicy
+
+# Settings whose defaults suit only the embedded stack on one machine: every deployment sets
+# them (deploy/env.example does; a test checks it).
+DEPLOYMENT_REQUIRED: tuple[str, ...] = (
+    "temporal_address",
+    "temporal_namespace",
+    "database_url",
+    "encryption_keys",
+    "webhook_secret",
+    "callback_secret",
+    "smtp_host",
+    "smtp_port",
+    "mail_sender",
+    "coordinator_email",
+    "public_url",
+)
 
 
 class LogFormat(StrEnum):
@@ -69,6 +86,42 @@ class Settings(BaseSettings):
         ge=0,
         description="Workflow runs a worker keeps in memory between tasks; others are replayed "
         "from history when they wake, so memory stays bounded however many are open.",
+    )
+
+    worker_processes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Worker processes on this machine: `partnerflow up` runs this many (unset: one "
+        "per core), `partnerflow worker` too unless --processes is given (unset: one). Each is its "
+        "own OS process with its own Temporal runtime.",
+    )
+    worker_max_concurrent_workflow_tasks: int | None = Field(
+        default=None, ge=2, description="Workflow task slots per worker process (unset: SDK's 100)."
+    )
+    worker_max_concurrent_activities: int | None = Field(
+        default=None, ge=1, description="Activity slots per worker process (unset: SDK's 100)."
+    )
+    worker_workflow_task_pollers: int | None = Field(
+        default=None,
+        ge=2,
+        description="Fixed number of workflow task pollers per process (unset: SDK's 5); "
+        "ignored when worker_poller_autoscaling is on.",
+    )
+    worker_activity_task_pollers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Fixed number of activity task pollers per process (unset: SDK's 5); "
+        "ignored when worker_poller_autoscaling is on.",
+    )
+    worker_poller_autoscaling: bool = Field(
+        default=False,
+        description="Let the SDK scale each poller count between 1 and 100 with the backlog, "
+        "instead of the fixed counts above.",
+    )
+    worker_sandbox_passthrough_modules: bool = Field(
+        default=True,
+        description="Workflow sandbox passes every module through instead of re-importing them "
+        "for each run (each run's own globals stay isolated); cuts the per-task cost.",
     )
 
     api_host: str = "127.0.0.1"
@@ -218,6 +271,11 @@ class Settings(BaseSettings):
             unallocated_remind_after_days=self.unallocated_remind_after_days,
             offer_defaults=dict(self.referral_offer_defaults),
         )
+
+    @property
+    def embedded_worker_processes(self) -> int:
+        """Worker processes `partnerflow up` runs: the setting, else one per core."""
+        return self.worker_processes or os.cpu_count() or 1
 
     @property
     def temporal_port(self) -> int:

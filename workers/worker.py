@@ -6,7 +6,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Interceptor, Worker
+from temporalio.worker import (
+    Interceptor,
+    PollerBehavior,
+    PollerBehaviorAutoscaling,
+    PollerBehaviorSimpleMaximum,
+    Worker,
+)
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.attempt_clock import AttemptClock
 from activities.directory_sync import DirectorySync
@@ -89,6 +96,42 @@ def activities(settings: Settings, sessions: Sessions) -> list[Callable[..., Any
     ]
 
 
+def _pollers(settings: Settings, fixed: int | None) -> PollerBehavior | None:
+    if settings.worker_poller_autoscaling:
+        return PollerBehaviorAutoscaling()
+    if fixed is not None:
+        return PollerBehaviorSimpleMaximum(maximum=fixed)
+    return None  # the SDK's default
+
+
+def workflow_runner(settings: Settings) -> SandboxedWorkflowRunner:
+    """The sandbox workflows run in; passing modules through skips re-importing them per run."""
+    if not settings.worker_sandbox_passthrough_modules:
+        return SandboxedWorkflowRunner()
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+    )
+
+
+def tuning(settings: Settings) -> dict[str, Any]:
+    """The Worker keyword arguments the tuning settings give (unset ones keep SDK defaults)."""
+    options: dict[str, Any] = {
+        "max_cached_workflows": settings.worker_max_cached_workflows,
+        "workflow_runner": workflow_runner(settings),
+    }
+    if settings.worker_max_concurrent_workflow_tasks is not None:
+        options["max_concurrent_workflow_tasks"] = settings.worker_max_concurrent_workflow_tasks
+    if settings.worker_max_concurrent_activities is not None:
+        options["max_concurrent_activities"] = settings.worker_max_concurrent_activities
+    workflow_pollers = _pollers(settings, settings.worker_workflow_task_pollers)
+    if workflow_pollers is not None:
+        options["workflow_task_poller_behavior"] = workflow_pollers
+    activity_pollers = _pollers(settings, settings.worker_activity_task_pollers)
+    if activity_pollers is not None:
+        options["activity_task_poller_behavior"] = activity_pollers
+    return options
+
+
 def resident_notice_config(settings: Settings) -> ResidentNoticeConfig:
     """What residents' emails need: the website's address, the council, the links' key."""
     return ResidentNoticeConfig(
@@ -105,6 +148,6 @@ def build_worker(client: Client, settings: Settings, sessions: Sessions) -> Work
         task_queue=settings.temporal_task_queue,
         workflows=list(WORKFLOWS),
         activities=activities(settings, sessions),
-        max_cached_workflows=settings.worker_max_cached_workflows,
         interceptors=INTERCEPTORS,
+        **tuning(settings),
     )

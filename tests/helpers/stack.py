@@ -67,7 +67,8 @@ class Stack:
             assert process.poll() is None, self.out.read_text()
             try:
                 status, _ = get_json(f"{self.api}/readyz")
-                if status == 200:
+                # The API is its own process: ready before `up` has printed its banner.
+                if status == 200 and "partnerflow is running" in self.out.read_text():
                     return
             except OSError:
                 pass
