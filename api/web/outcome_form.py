@@ -65,8 +65,7 @@ def entered(form: Mapping[str, str], lists: Mapping[str, Sequence[str]]) -> dict
 
 def blank() -> dict[str, Any]:
     """The empty form: a hand-fed indicator, higher is better, outcomes of got_help."""
-    values = entered({"direction": "higher_is_better"}, {"outcome_codes": ["got_help"]})
-    return values
+    return entered({"direction": "higher_is_better"}, {"outcome_codes": ["got_help"]})
 
 
 def command_from(values: Mapping[str, Any]) -> AddOutcome:
