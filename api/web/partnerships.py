@@ -4,28 +4,36 @@ queries."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from api.http.state import SESSIONS
-from api.partnerships import query_partnership
+from api.http.state import SESSIONS, TEMPORAL
+from api.partnerships import checked_id, query_partnership
+from api.web import outcome_form
 from api.web.charts import indicator_chart, svg_response
-from api.web.pages import PageCall, PageTable, render
-from clients.temporal import partnership_workflow_id
-from domain.access import Action
+from api.web.pages import PageCall, PageTable, render, require_form
+from clients.temporal import WorkflowRefused, connect, partnership_workflow_id, update_partnership
+from domain.access import Action, may
 from domain.calendar import LONDON
-from domain.outcome_binding import describe
+from domain.directory import NeedCategory
+from domain.indicators import Direction
+from domain.outcome_binding import BoundMeasure, describe
 from domain.partnership import Stage
+from domain.partnership.actions import action_for
+from domain.partnership.commands import AddOutcome
 from domain.partnership_gates import gates
 from domain.partnership_schedule import overdue_items
+from domain.referral import OutcomeCode
 from store.names import read_names
 from store.partnerships import get_partnership, list_partnerships
 from workflows.partnership import PartnershipWorkflow
 
 pages = PageTable()
+
+ADD_OUTCOME = action_for(AddOutcome)
 
 PER_PAGE = 25
 
@@ -87,6 +95,19 @@ async def partnership_list(call: PageCall) -> web.StreamResponse:
 )
 async def partnership_detail(call: PageCall) -> web.StreamResponse:
     """Stages and what each gate still lacks, indicators with RAG, the next reminders."""
+    return await _detail(call, outcome_form.blank(), added=call.request.query.get("added", ""))
+
+
+async def _detail(
+    call: PageCall,
+    entered: dict[str, Any],
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    added: str = "",
+) -> web.Response:
+    """The partnership's page, with the outcome form holding ``entered`` and its ``errors``;
+    ``added`` names the indicator just added (confirmed only if the workflow holds it)."""
     pid = call.request.match_info["partnership_id"]
     request = call.request
     # The list links only what the read model holds; anything else is not asked of Temporal.
@@ -102,6 +123,7 @@ async def partnership_detail(call: PageCall) -> web.StreamResponse:
     return render(
         call,
         "partnership.html",
+        status=status,
         state=state,
         summary=summary,
         gates=gates(state, now.astimezone(LONDON).date()),
@@ -114,7 +136,46 @@ async def partnership_detail(call: PageCall) -> web.StreamResponse:
         reminders=upcoming.reminders,
         workflow_id=partnership_workflow_id(state.id),
         now=now,
+        may_add_outcome=may(call.me().principal, ADD_OUTCOME.access),
+        outcome=entered,
+        outcome_errors=errors or {},
+        outcome_added=next((i.name for i in state.indicators if added and i.id == added), ""),
+        measures=list(BoundMeasure),
+        directions=list(Direction),
+        outcome_codes=list(OutcomeCode),
+        categories=list(NeedCategory),
+        wards=sorted(names.wards.items(), key=lambda w: w[1]),
     )
+
+
+@pages.page(
+    "POST",
+    "/partnerships/{partnership_id}/outcomes",
+    summary="Add a SMART outcome with an indicator, optionally fed by referral outcomes",
+    action=ADD_OUTCOME.access,
+)
+async def add_outcome_form(call: PageCall) -> web.StreamResponse:
+    """The add_outcome Update, as the JSON API runs it; a refusal (the command's validation
+    or the workflow's rules) is shown beside the form, which keeps what was entered."""
+    form = await require_form(call)
+    posted = await call.request.post()
+    entered = outcome_form.entered(
+        form, {name: [str(v) for v in posted.getall(name, [])] for name in outcome_form.LISTS}
+    )
+    pid = call.request.match_info["partnership_id"]
+    if await get_partnership(call.request.app[SESSIONS], pid) is None:
+        raise web.HTTPNotFound(reason=f"no partnership {pid}")
+    try:
+        command = outcome_form.command_from(entered)
+    except ValidationError as exc:
+        return await _detail(call, entered, status=422, errors=outcome_form.field_errors(exc))
+    client = await connect(call.request.app[TEMPORAL])
+    try:
+        await update_partnership(client, checked_id(pid), ADD_OUTCOME, command)
+    except WorkflowRefused as exc:
+        return await _detail(call, entered, status=409, errors={"form": exc.reason})
+    added = urlencode({"added": command.indicators[0].id})
+    raise web.HTTPSeeOther(f"/partnerships/{pid}?{added}#indicators")
 
 
 @pages.page(

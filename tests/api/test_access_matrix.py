@@ -127,6 +127,7 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/partnerships/{partnership_id}/indicators/{indicator_id}.svg"): frozenset({A, C, OPS}),
     ("GET", "/partnerships"): frozenset({A, C, OPS}),
     ("GET", "/partnerships/{partnership_id}"): frozenset({A, C, OPS}),
+    ("POST", "/partnerships/{partnership_id}/outcomes"): frozenset({A, C}),
 }
 
 

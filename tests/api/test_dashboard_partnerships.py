@@ -16,6 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.web.pages import SESSION_COOKIE
 from domain.access import Role
+from domain.directory import NeedCategory
+from domain.outcome_binding import BoundMeasure, OutcomeBinding
 from domain.partnership import Stage
 from domain.partnership_schedule import PartnershipSummary
 from store.db import Sessions
@@ -23,9 +25,10 @@ from store.partnerships import save_partnership
 from store.staff import create_user, sign_in
 from tests.conftest import StaticTemporal
 from tests.helpers import partnership_scenario as sc
-from tests.helpers.partnership_pages import EXPECTED_RAG, implementing
+from tests.helpers.partnership_pages import EXPECTED_RAG, implementing, planning
 from tests.helpers.partnership_support import act, idle, partnership_worker, start
 from tests.helpers.sinks import SmtpSink
+from workflows.partnership import PartnershipWorkflow
 
 PASSWORD = "a long enough password"
 
@@ -116,6 +119,16 @@ async def test_partnership_list_detail_and_overview(
                 assert "Nothing the partnership waits on is past its deadline." in page
                 assert "stakeholder meeting 1" in page
                 assert f'/workflows/partnership-{running_id}"' in page
+                # Past Plan the outcome form still posts, and shows the rule's refusal.
+                mine = await site.get(f"/partnerships/{running_id}", cookies=coordinator)
+                token = csrf_of(await mine.text())
+                form = [("csrf_token", token), *AWARDS_FORM.items(), *AWARDS_LISTS]
+                resp = await site.post(
+                    f"/partnerships/{running_id}/outcomes", data=form, cookies=coordinator
+                )
+                late_form = outcome_section(await resp.text())
+                assert resp.status == 409, late_form
+                assert "Not added: the partnership is in implement; this needs plan" in late_form
 
                 # Unknown partnerships are 404 pages; agencies and referrers may not look.
                 missing = await site.get("/partnerships/no-such-one", cookies=ops)
@@ -170,3 +183,130 @@ async def test_partnership_list_pages_through_the_read_model(
     assert second.count('<a href="/partnerships/p-') == 2
     assert "p-29" in second
     assert "p-10" not in second + first
+
+
+def csrf_of(page: str) -> str:
+    """The form's CSRF token, as the browser would send it back."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def outcome_section(page: str) -> str:
+    return page.split('id="add-outcome"')[1].split("</section>")[0]
+
+
+AWARDS_FORM = {
+    "outcome_id": "more-income",
+    "statement": "Residents of Pier claim the benefits they are owed",
+    "indicator_id": "cab-awards",
+    "indicator_name": "Benefit awards won through referrals",
+    "unit": "GBP",
+    "baseline": "0",
+    "target": "50000",
+    "direction": "higher_is_better",
+    "measure": "sum_of_values",
+    "binding_unit": "GBP",
+}
+AWARDS_LISTS = [
+    ("outcome_codes", "got_help"),
+    ("wards", "pier"),
+    ("categories", "benefits_debt"),
+]
+
+
+async def test_coordinator_adds_a_bound_indicator_from_the_partnership_page(
+    time_skipping_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink
+) -> None:
+    env = time_skipping_env
+    async with partnership_worker(env.client, sessions, smtp_sink) as worker:
+        handle = await planning(env, worker)
+        await idle(handle)
+        pid = handle.id.removeprefix("partnership-")
+        try:
+            app = create_app(
+                sessions=sessions, temporal=StaticTemporal(env.client), task_queue=worker.task_queue
+            )
+            async with TestClient(TestServer(app)) as site:
+                coordinator = await signed_in(sessions, "cora", Role.COORDINATOR)
+                ops = await signed_in(sessions, "olu", Role.OPERATIONS)
+                page = await (await site.get(f"/partnerships/{pid}", cookies=coordinator)).text()
+                form = outcome_section(page)
+                assert f'action="/partnerships/{pid}/outcomes"' in form
+                assert 'value="sum_of_values"' in form
+                assert '<input type="checkbox" name="wards" value="pier"> Pier' in form
+                token = csrf_of(page)
+                before = await handle.query(PartnershipWorkflow.state)
+
+                # A bad value: the command's own validation, shown beside its field, kept.
+                bad = [
+                    ("csrf_token", token),
+                    *{**AWARDS_FORM, "target": "lots", "binding_unit": ""}.items(),
+                    *AWARDS_LISTS,
+                ]
+                resp = await site.post(
+                    f"/partnerships/{pid}/outcomes", data=bad, cookies=coordinator
+                )
+                shown = outcome_section(await resp.text())
+                assert resp.status == 422, shown
+                assert re.search(r'id="err-target">[^<]*valid number', shown)
+                assert re.search(r'id="err-measure">[^<]*needs the unit it adds up', shown)
+                assert 'value="Benefit awards won through referrals"' in shown
+                assert 'value="pier" checked' in shown
+                assert 'value="lots"' in shown
+                assert (await handle.query(PartnershipWorkflow.state)) == before
+
+                # Operations staff read the page but get no form, and may not post it.
+                ops_page = await (await site.get(f"/partnerships/{pid}", cookies=ops)).text()
+                assert 'id="add-outcome"' not in ops_page
+                good = [("csrf_token", token), *AWARDS_FORM.items(), *AWARDS_LISTS]
+                refused = await site.post(f"/partnerships/{pid}/outcomes", data=good, cookies=ops)
+                assert refused.status == 403
+                assert (await handle.query(PartnershipWorkflow.state)) == before
+                # Without the session's CSRF token nothing is added either.
+                forged = [("csrf_token", "forged"), *AWARDS_FORM.items()]
+                resp = await site.post(
+                    f"/partnerships/{pid}/outcomes", data=forged, cookies=coordinator
+                )
+                assert resp.status == 403
+
+                # The good form: the add_outcome Update, then the page shows the binding.
+                resp = await site.post(
+                    f"/partnerships/{pid}/outcomes",
+                    data=good,
+                    cookies=coordinator,
+                    allow_redirects=False,
+                )
+                assert resp.status == 303, await resp.text()
+                location = resp.headers["Location"]
+                assert location == f"/partnerships/{pid}?added=cab-awards#indicators"
+                page = await (await site.get(location, cookies=coordinator)).text()
+                assert "Added the indicator Benefit awards won through referrals." in page
+                row = row_of(page, "Benefit awards won through referrals")
+                assert (
+                    "Fed by referral outcomes: sum of got help outcome values in GBP, "
+                    "from Pier; needs: benefits debt" in row
+                )
+                state = await handle.query(PartnershipWorkflow.state)
+                indicator = next(i for i in state.indicators if i.id == "cab-awards")
+                assert indicator.target == 50_000
+                assert indicator.binding == OutcomeBinding(
+                    measure=BoundMeasure.SUM_OF_VALUES,
+                    unit="GBP",
+                    wards=["pier"],
+                    categories=[NeedCategory.BENEFITS_DEBT],
+                )
+                assert [o.id for o in state.outcomes] == ["more-income"]
+
+                # Again: the workflow's rule refuses it (409), shown by the form, unchanged.
+                resp = await site.post(
+                    f"/partnerships/{pid}/outcomes", data=good, cookies=coordinator
+                )
+                shown = outcome_section(await resp.text())
+                assert resp.status == 409, shown
+                assert "Not added: outcome more-income already exists" in shown
+                assert 'value="cab-awards"' in shown
+                assert (await handle.query(PartnershipWorkflow.state)) == state
+        finally:
+            with contextlib.suppress(RPCError):
+                await handle.terminate()

@@ -8,7 +8,8 @@ from datetime import timedelta
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from domain.partnership import RecordIndicatorActual
+from domain.partnership import CompleteNegotiation, RecordIndicatorActual
+from tests.helpers import partnership_scenario as sc
 from tests.helpers.partnership_support import Handle, act, start, through_planning
 
 # Benefit awards far beyond their £100,000 target; quality of life 12 % short of 75 % but up
@@ -33,4 +34,14 @@ async def implementing(env: WorkflowEnvironment, worker: Worker) -> Handle:
             for i, v in ACTUALS.items()
         ],
     )
+    return handle
+
+
+async def planning(env: WorkflowEnvironment, worker: Worker) -> Handle:
+    """A partnership negotiated and established, now in Plan with no outcomes yet."""
+    handle = await start(env, worker)
+    await act(handle, sc.invitations())
+    await act(handle, [sc.commitment(a) for a in sc.PARTNERS])
+    await act(handle, [*sc.negotiation_rest(), sc.member_approval(), CompleteNegotiation()])
+    await act(handle, sc.establishment())
     return handle
