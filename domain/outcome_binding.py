@@ -38,7 +38,19 @@ class BoundMeasure(StrEnum):
 class OutcomeBinding(BaseModel):
     """Which referral outcomes feed an indicator, and how."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        # The published schema states the rule the validator applies below, so a client
+        # (and a fuzzer) reads the same contract the API enforces.
+        json_schema_extra={
+            "if": {"properties": {"measure": {"const": "sum_of_values"}}},
+            "then": {
+                "required": ["unit"],
+                "properties": {"unit": {"type": "string", "minLength": 1}},
+            },
+        },
+    )
 
     measure: BoundMeasure
     outcome_codes: list[OutcomeCode] = Field(
