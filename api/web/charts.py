@@ -103,6 +103,9 @@ def referrals_chart(weeks: list[WeekOfReferrals], *, narrow: bool) -> str:
             x_labels_major_every=6 if narrow else 4,
             show_minor_x_labels=False,
             x_label_rotation=0,
+            # One legend row when wide: pygal underestimates a row at this font size.
+            legend_at_bottom_columns=1 if narrow else 3,
+            y_labels=_whole_steps(max((sum(w.by_source.values()) for w in weeks), default=0)),
         )
     )
     chart.x_labels = [w.week.strftime("%d %b") for w in weeks]
@@ -134,14 +137,19 @@ def open_legs_chart(lines: list[WaitingLine], *, narrow: bool) -> str:
             narrow,
             "Open referrals by agency and state",
             (RED, AMBER, BLUE, GREY),
-            height=(260 if narrow else 220) + 56 * max(len(names), 1),
+            # The legend sits under the bars, right of the long agency names: one column,
+            # with room for its four rows.
+            height=(380 if narrow else 340) + 56 * max(len(names), 1),
+            legend_at_bottom_columns=1,
             y_labels=_whole_steps(widest),
         )
     )
-    chart.x_labels = names
+    # On a phone a long agency name would push the bars off the chart; the full names are
+    # in the table beneath it.
+    chart.x_labels = [_shortened(n, 16) for n in names] if narrow else names
     for key, label in (
         ("breached", "Breached"),
-        ("soon", "Due within a working day"),
+        ("soon", "Due in a working day" if narrow else "Due within a working day"),
         ("in_time", "To answer, in time"),
         ("outcome", "Outcome to record"),
     ):
@@ -222,6 +230,10 @@ def indicator_chart(indicator: Indicator, *, narrow: bool) -> str:
         + (f", {status.value}" if status else "")
         + ".",
     )
+
+
+def _shortened(name: str, most: int = 18) -> str:
+    return name if len(name) <= most else name[: most - 1].rstrip() + "…"
 
 
 def _whole_steps(top: int) -> list[int]:

@@ -93,3 +93,30 @@ def test_charts_are_svg_with_a_description_and_no_script() -> None:
     assert "Breached" in legs_svg
     assert "£285,360" in awards_svg
     assert "Actual: green" in awards_svg
+
+
+def test_counts_are_whole_on_the_axis_and_long_names_fit_a_phone() -> None:
+    from domain.trends import WeekOfReferrals
+
+    weeks = [
+        WeekOfReferrals(week=start, by_source={"reach_out": 2} if i == 2 else {})
+        for i, start in enumerate(week_starts(NOW, 3))
+    ]
+    svg = referrals_chart(weeks, narrow=False)
+    # A count of two is drawn on 0, 1, 2..., never on 0.2, 0.4...
+    assert ">0.2<" not in svg
+    assert ">1<" in svg
+    long_name = WaitingLine(
+        party=Party.AGENCY,
+        who="tdc-housing",
+        name="Tendring District Council Housing Services",
+        work="referrals to accept",
+        total=1,
+        link="/",
+    )
+    phone = open_legs_chart([long_name], narrow=True)
+    assert "Tendring District Council Housing Services" not in phone
+    assert "Tendring Distri…" in phone
+    assert "Tendring District Council Housing Services" in open_legs_chart(
+        [long_name], narrow=False
+    )
