@@ -7,7 +7,7 @@ import contextlib
 import random
 import string
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -238,20 +238,21 @@ def referral_activities_with(sessions: Sessions, notifier: Notifier) -> list[Cal
     return referral_activities(sessions, notifier, NoticeConfig(coordinator_email=COORDINATOR))
 
 
-async def run_world(
+@contextlib.asynccontextmanager
+async def open_world(
     client: Client,
     sessions: Sessions,
     smtp: SmtpSink,
     webhooks: WebhookSink,
-    body: Callable[[World], Awaitable[None]],
     *,
     max_cached_workflows: int = 1000,
     borough: Directory | None = None,
     workflows: Sequence[type] = (),
     activities: Sequence[Callable[..., Any]] = (),
-) -> None:
+) -> AsyncIterator[World]:
     """Load the directory (``borough``, or the small one above), run a worker with the referral
-    workflows and activities (and any ``workflows``/``activities`` given), run ``body``."""
+    workflows and activities (and any ``workflows``/``activities`` given), yield the world;
+    referrals left open are withdrawn before the worker stops."""
     async with sessions.begin() as session:
         await save_directory(session, borough or directory(webhooks.url))
     notifier = Notifier(
@@ -269,9 +270,35 @@ async def run_world(
     ):
         world = World(client, sessions, smtp, webhooks, task_queue)
         try:
-            await body(world)
+            yield world
         finally:
             await _end(world)
+
+
+async def run_world(
+    client: Client,
+    sessions: Sessions,
+    smtp: SmtpSink,
+    webhooks: WebhookSink,
+    body: Callable[[World], Awaitable[None]],
+    *,
+    max_cached_workflows: int = 1000,
+    borough: Directory | None = None,
+    workflows: Sequence[type] = (),
+    activities: Sequence[Callable[..., Any]] = (),
+) -> None:
+    """Run ``body`` in a world opened as :func:`open_world` does."""
+    async with open_world(
+        client,
+        sessions,
+        smtp,
+        webhooks,
+        max_cached_workflows=max_cached_workflows,
+        borough=borough,
+        workflows=workflows,
+        activities=activities,
+    ) as world:
+        await body(world)
 
 
 async def _end(world: World) -> None:

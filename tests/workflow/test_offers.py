@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.testing import WorkflowEnvironment
 
 from domain.agency_stats import LegFacts, counts_in_statistics, tally
 from domain.directory import NeedCategory
@@ -25,16 +24,13 @@ from domain.referral import (
     Need,
     NeedState,
 )
-from store.db import Sessions
 from store.referral_stats import agency_tallies
 from tests.helpers.referral_world import (
     RESIDENT_NAME,
     World,
     eventually,
-    run_world,
     submission,
 )
-from tests.helpers.sinks import SmtpSink, WebhookSink
 from workers.settings import Settings
 
 OFFERED = submission(Need(category=NeedCategory.BENEFITS_DEBT, offer=Offer(max_services=3)))
@@ -48,130 +44,94 @@ async def _offered(world: World) -> tuple[Any, dict[str, LegView]]:
     return handle, {leg.agency_id: leg for leg in view.legs}
 
 
-async def test_the_first_accept_wins_and_the_other_offers_are_withdrawn(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-) -> None:
-    async def body(world: World) -> None:
-        handle, legs = await _offered(world)
-        assert all(leg.offered for leg in legs.values())
-        # An offered leg is accepted only through its referral.
-        with pytest.raises(WorkflowUpdateFailedError):
-            await world.client.get_workflow_handle(legs["cab"].leg_id).execute_update(
-                ACCEPT_UPDATE, AgencyAction(agency_id="cab", actor="cab-user")
-            )
-        won = await handle.execute_update(
+async def test_the_first_accept_wins_and_the_other_offers_are_withdrawn(world: World) -> None:
+    handle, legs = await _offered(world)
+    assert all(leg.offered for leg in legs.values())
+    # An offered leg is accepted only through its referral.
+    with pytest.raises(WorkflowUpdateFailedError):
+        await world.client.get_workflow_handle(legs["cab"].leg_id).execute_update(
+            ACCEPT_UPDATE, AgencyAction(agency_id="cab", actor="cab-user")
+        )
+    won = await handle.execute_update(
+        ACCEPT_OFFER_UPDATE,
+        OfferAcceptance(leg_id=legs["charity"].leg_id, agency_id="charity", actor="c"),
+        result_type=LegView,
+    )
+    assert won.state is LegState.ACCEPTED
+    with pytest.raises(WorkflowUpdateFailedError) as late:
+        await handle.execute_update(
             ACCEPT_OFFER_UPDATE,
-            OfferAcceptance(leg_id=legs["charity"].leg_id, agency_id="charity", actor="c"),
-            result_type=LegView,
+            OfferAcceptance(leg_id=legs["cab"].leg_id, agency_id="cab", actor="cab-user"),
         )
-        assert won.state is LegState.ACCEPTED
-        with pytest.raises(WorkflowUpdateFailedError) as late:
-            await handle.execute_update(
-                ACCEPT_OFFER_UPDATE,
-                OfferAcceptance(leg_id=legs["cab"].leg_id, agency_id="cab", actor="cab-user"),
-            )
-        assert "another service has taken" in str(late.value.cause)
-        view = await world.until(
-            handle, lambda v: any(leg.state is LegState.WITHDRAWN for leg in v.legs)
-        )
-        lost = next(leg for leg in view.legs if leg.agency_id == "cab")
-        assert (lost.state, lost.offer_lost, lost.reroute) == (LegState.WITHDRAWN, True, False)
-        assert view.needs[0].state is NeedState.REFERRED
-        # The CAB is told another service took it, without the resident's details.
-        await eventually(
-            lambda: any(
-                "Stop work" in str(m["Subject"]) for m in smtp_sink.to("intake@cab.example")
-            )
-        )
-        stop = next(
-            m for m in smtp_sink.to("intake@cab.example") if "Stop work" in str(m["Subject"])
-        )
-        text = stop.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-        assert "Another service has taken this referral: delete the resident's details." in text
-        assert RESIDENT_NAME not in text
-        # The lost offer counts neither as a decline nor as a non-response.
-        tallies = await agency_tallies(world.sessions, now=datetime.now(UTC))
-        assert "cab" not in tallies
-        assert (tallies["charity"].received, tallies["charity"].accepted) == (1, 1)
-
-    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+    assert "another service has taken" in str(late.value.cause)
+    view = await world.until(
+        handle, lambda v: any(leg.state is LegState.WITHDRAWN for leg in v.legs)
+    )
+    lost = next(leg for leg in view.legs if leg.agency_id == "cab")
+    assert (lost.state, lost.offer_lost, lost.reroute) == (LegState.WITHDRAWN, True, False)
+    assert view.needs[0].state is NeedState.REFERRED
+    # The CAB is told another service took it, without the resident's details.
+    await eventually(
+        lambda: any("Stop work" in str(m["Subject"]) for m in world.smtp.to("intake@cab.example"))
+    )
+    stop = next(m for m in world.smtp.to("intake@cab.example") if "Stop work" in str(m["Subject"]))
+    text = stop.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Another service has taken this referral: delete the resident's details." in text
+    assert RESIDENT_NAME not in text
+    # The lost offer counts neither as a decline nor as a non-response.
+    tallies = await agency_tallies(world.sessions, now=datetime.now(UTC))
+    assert "cab" not in tallies
+    assert (tallies["charity"].received, tallies["charity"].accepted) == (1, 1)
 
 
-async def test_two_accepts_arriving_together_give_exactly_one_winner(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-) -> None:
-    async def body(world: World) -> None:
-        for _ in range(5):
-            handle, legs = await _offered(world)
-
-            async def accept(agency: str, handle: Any = handle, legs: Any = legs) -> bool:
-                try:
-                    await handle.execute_update(
-                        ACCEPT_OFFER_UPDATE,
-                        OfferAcceptance(leg_id=legs[agency].leg_id, agency_id=agency, actor="a"),
-                    )
-                except WorkflowUpdateFailedError:
-                    return False
-                return True
-
-            results = await asyncio.gather(accept("cab"), accept("charity"))
-            assert sorted(results) == [False, True]
-            view = await world.until(
-                handle,
-                lambda v: {leg.state for leg in v.legs} == {LegState.ACCEPTED, LegState.WITHDRAWN},
-            )
-            winner = next(leg for leg in view.legs if leg.state is LegState.ACCEPTED)
-            assert results == [winner.agency_id == "cab", winner.agency_id == "charity"]
-
-    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
-
-
-async def test_offers_that_all_decline_route_on(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-) -> None:
-    async def body(world: World) -> None:
+async def test_two_accepts_arriving_together_give_exactly_one_winner(world: World) -> None:
+    for _ in range(5):
         handle, legs = await _offered(world)
-        for agency, leg in legs.items():
-            await world.client.get_workflow_handle(leg.leg_id).execute_update(
-                DECLINE_UPDATE, Decline(agency_id=agency, actor="x", reason="full")
-            )
-        view = await world.until(handle, lambda v: v.needs[0].state is NeedState.UNALLOCATED)
-        assert sorted(view.needs[0].tried_service_ids) == ["cab-debt", "charity-debt"]
-        # Declines count as declines: only a lost offer is left out of the figures.
-        tallies = await agency_tallies(world.sessions, now=datetime.now(UTC))
-        assert [(a, t.received, t.declined) for a, t in sorted(tallies.items())] == [
-            ("cab", 1, 1),
-            ("charity", 1, 1),
-        ]
 
-    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+        async def accept(agency: str, handle: Any = handle, legs: Any = legs) -> bool:
+            try:
+                await handle.execute_update(
+                    ACCEPT_OFFER_UPDATE,
+                    OfferAcceptance(leg_id=legs[agency].leg_id, agency_id=agency, actor="a"),
+                )
+            except WorkflowUpdateFailedError:
+                return False
+            return True
+
+        results = await asyncio.gather(accept("cab"), accept("charity"))
+        assert sorted(results) == [False, True]
+        view = await world.until(
+            handle,
+            lambda v: {leg.state for leg in v.legs} == {LegState.ACCEPTED, LegState.WITHDRAWN},
+        )
+        winner = next(leg for leg in view.legs if leg.state is LegState.ACCEPTED)
+        assert results == [winner.agency_id == "cab", winner.agency_id == "charity"]
 
 
-async def test_a_category_default_offers_a_need_without_an_offer_of_its_own(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-) -> None:
-    async def body(world: World) -> None:
-        policy = Settings(referral_offer_defaults={"benefits_debt": 2}).referral_policy()
-        handle = await world.submit(submission(), policy)
-        view = await world.until(handle, lambda v: len(v.legs) == 2)
-        assert {(leg.agency_id, leg.offered) for leg in view.legs} == {
-            ("cab", True),
-            ("charity", True),
-        }
+async def test_offers_that_all_decline_route_on(world: World) -> None:
+    handle, legs = await _offered(world)
+    for agency, leg in legs.items():
+        await world.client.get_workflow_handle(leg.leg_id).execute_update(
+            DECLINE_UPDATE, Decline(agency_id=agency, actor="x", reason="full")
+        )
+    view = await world.until(handle, lambda v: v.needs[0].state is NeedState.UNALLOCATED)
+    assert sorted(view.needs[0].tried_service_ids) == ["cab-debt", "charity-debt"]
+    # Declines count as declines: only a lost offer is left out of the figures.
+    tallies = await agency_tallies(world.sessions, now=datetime.now(UTC))
+    assert [(a, t.received, t.declined) for a, t in sorted(tallies.items())] == [
+        ("cab", 1, 1),
+        ("charity", 1, 1),
+    ]
 
-    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+
+async def test_a_category_default_offers_a_need_without_an_offer_of_its_own(world: World) -> None:
+    policy = Settings(referral_offer_defaults={"benefits_debt": 2}).referral_policy()
+    handle = await world.submit(submission(), policy)
+    view = await world.until(handle, lambda v: len(v.legs) == 2)
+    assert {(leg.agency_id, leg.offered) for leg in view.legs} == {
+        ("cab", True),
+        ("charity", True),
+    }
 
 
 def test_a_lost_offer_is_left_out_of_the_response_figures() -> None:

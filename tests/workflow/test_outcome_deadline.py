@@ -115,21 +115,13 @@ async def test_an_accepted_leg_without_an_outcome_is_reminded_then_escalated(
     )
 
 
-async def test_the_default_outcome_deadline_is_the_policys(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-) -> None:
-    async def body(world: World) -> None:
-        handle = await world.submit(submission(), ReferralPolicy(outcome_days=20))
-        view = await world.until(handle, lambda v: len(v.legs) == 1)
-        leg = world.client.get_workflow_handle(view.legs[0].leg_id, result_type=LegView)
-        accepted = await leg.execute_update(
-            ACCEPT_UPDATE, AgencyAction(agency_id="cab", actor="cab-user"), result_type=LegView
-        )
-        assert accepted.accepted_at is not None
-        state = await world.until(handle, lambda v: v.legs[0].outcome_due_at is not None)
-        assert state.legs[0].outcome_due_at == add_working_days(accepted.accepted_at, 20)
-
-    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+async def test_the_default_outcome_deadline_is_the_policys(world: World) -> None:
+    handle = await world.submit(submission(), ReferralPolicy(outcome_days=20))
+    view = await world.until(handle, lambda v: len(v.legs) == 1)
+    leg = world.client.get_workflow_handle(view.legs[0].leg_id, result_type=LegView)
+    accepted = await leg.execute_update(
+        ACCEPT_UPDATE, AgencyAction(agency_id="cab", actor="cab-user"), result_type=LegView
+    )
+    assert accepted.accepted_at is not None
+    state = await world.until(handle, lambda v: v.legs[0].outcome_due_at is not None)
+    assert state.legs[0].outcome_due_at == add_working_days(accepted.accepted_at, 20)

@@ -119,87 +119,71 @@ async def test_an_unallocated_need_waits_for_the_coordinator_and_breaches_its_sl
     await run_world(env.client, sessions, smtp_sink, webhook_sink, body)
 
 
-async def test_assigning_needs_consent_and_sends_a_leg(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-) -> None:
-    async def body(world: World) -> None:
-        handle = await _unallocated(world)
-        await world.until(handle, lambda v: v.needs[0].unallocated_at is not None)
-        # The police are not in the resident's consent.
-        reason = await _refused(
-            handle,
-            ASSIGN_NEED_UPDATE,
-            AssignNeed(need_id="N1", actor="coord", service_id="police-safety", agency_id="police"),
-        )
-        assert "has not consented to police" in reason
-        assert "no need N9" in await _refused(
-            handle,
-            CLOSE_NEED_UPDATE,
-            CloseNeed(need_id="N9", actor="coord", reason="x"),
-        )
-        # Refused: nothing changed.
-        view = await world.state(handle)
-        assert view.needs[0].state is NeedState.UNALLOCATED
-        assert "police" not in view.consent_agency_ids
-        consent = NewConsent(
-            method=ConsentMethod.VERBAL,
-            given_at=datetime(2026, 11, 30, 10, tzinfo=UTC),
-            note="phoned the resident",
-        )
-        assigned = await handle.execute_update(
-            ASSIGN_NEED_UPDATE,
-            AssignNeed(
-                need_id="N1",
-                actor="coord",
-                service_id="police-safety",
-                agency_id="police",
-                consent=consent,
-            ),
-            result_type=ReferralView,
-        )
-        assert assigned.needs[0].state is NeedState.REFERRED
-        view = await world.until(handle, lambda v: len(v.legs) == 1)
-        assert (view.legs[0].service_id, view.legs[0].state) == ("police-safety", LegState.SENT)
-        assert "police" in await consented_agencies(world.sessions, view.number)
-        assert ("consent_recorded", "police by verbal on 2026-11-30: phoned the resident") in [
-            (e.kind, e.detail) for e in (await get_referral(world.sessions, view.number)).events
-        ]
-        # The newly consented agency receives the resident's details.
-        await eventually(lambda: len(smtp_sink.to("safer@police.example")) == 1)
-        (sent,) = smtp_sink.to("safer@police.example")
-        assert RESIDENT_NAME in sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-        # No longer unallocated: queue actions are refused.
-        assert "not unallocated" in await _refused(
-            handle, CLOSE_NEED_UPDATE, CloseNeed(need_id="N1", actor="coord", reason="x")
-        )
-
-    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+async def test_assigning_needs_consent_and_sends_a_leg(world: World) -> None:
+    handle = await _unallocated(world)
+    await world.until(handle, lambda v: v.needs[0].unallocated_at is not None)
+    # The police are not in the resident's consent.
+    reason = await _refused(
+        handle,
+        ASSIGN_NEED_UPDATE,
+        AssignNeed(need_id="N1", actor="coord", service_id="police-safety", agency_id="police"),
+    )
+    assert "has not consented to police" in reason
+    assert "no need N9" in await _refused(
+        handle,
+        CLOSE_NEED_UPDATE,
+        CloseNeed(need_id="N9", actor="coord", reason="x"),
+    )
+    # Refused: nothing changed.
+    view = await world.state(handle)
+    assert view.needs[0].state is NeedState.UNALLOCATED
+    assert "police" not in view.consent_agency_ids
+    consent = NewConsent(
+        method=ConsentMethod.VERBAL,
+        given_at=datetime(2026, 11, 30, 10, tzinfo=UTC),
+        note="phoned the resident",
+    )
+    assigned = await handle.execute_update(
+        ASSIGN_NEED_UPDATE,
+        AssignNeed(
+            need_id="N1",
+            actor="coord",
+            service_id="police-safety",
+            agency_id="police",
+            consent=consent,
+        ),
+        result_type=ReferralView,
+    )
+    assert assigned.needs[0].state is NeedState.REFERRED
+    view = await world.until(handle, lambda v: len(v.legs) == 1)
+    assert (view.legs[0].service_id, view.legs[0].state) == ("police-safety", LegState.SENT)
+    assert "police" in await consented_agencies(world.sessions, view.number)
+    assert ("consent_recorded", "police by verbal on 2026-11-30: phoned the resident") in [
+        (e.kind, e.detail) for e in (await get_referral(world.sessions, view.number)).events
+    ]
+    # The newly consented agency receives the resident's details.
+    await eventually(lambda: len(world.smtp.to("safer@police.example")) == 1)
+    (sent,) = world.smtp.to("safer@police.example")
+    assert RESIDENT_NAME in sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # No longer unallocated: queue actions are refused.
+    assert "not unallocated" in await _refused(
+        handle, CLOSE_NEED_UPDATE, CloseNeed(need_id="N1", actor="coord", reason="x")
+    )
 
 
-async def test_signposting_sends_the_chosen_services_contact_details(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-) -> None:
-    async def body(world: World) -> None:
-        handle = await _unallocated(world)
-        await world.until(handle, lambda v: v.needs[0].unallocated_at is not None)
-        view = await handle.execute_update(
-            SIGNPOST_NEED_UPDATE,
-            SignpostNeed(need_id="N1", actor="coord", service_ids=["police-safety", "cab-debt"]),
-            result_type=ReferralView,
-        )
-        need = view.needs[0]
-        assert need.state is NeedState.SIGNPOSTED
-        assert need.signposted_service_ids == ["police-safety", "cab-debt"]
-        await eventually(lambda: len(smtp_sink.to(REFERRER)) == 1)
-        text = smtp_sink.to(REFERRER)[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
-        assert "Phone: 101" in text
-        assert "Email: intake@cab.example" in text
-        assert (await handle.result()).status is ReferralStatus.CLOSED
-
-    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+async def test_signposting_sends_the_chosen_services_contact_details(world: World) -> None:
+    handle = await _unallocated(world)
+    await world.until(handle, lambda v: v.needs[0].unallocated_at is not None)
+    view = await handle.execute_update(
+        SIGNPOST_NEED_UPDATE,
+        SignpostNeed(need_id="N1", actor="coord", service_ids=["police-safety", "cab-debt"]),
+        result_type=ReferralView,
+    )
+    need = view.needs[0]
+    assert need.state is NeedState.SIGNPOSTED
+    assert need.signposted_service_ids == ["police-safety", "cab-debt"]
+    await eventually(lambda: len(world.smtp.to(REFERRER)) == 1)
+    text = world.smtp.to(REFERRER)[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Phone: 101" in text
+    assert "Email: intake@cab.example" in text
+    assert (await handle.result()).status is ReferralStatus.CLOSED
