@@ -64,106 +64,96 @@ async def _leg_state(world: World, leg_id: str) -> LegState:
     return next(leg.state for leg in view.legs if leg.leg_id == leg_id)
 
 
-async def test_a_signed_callback_acts_once_and_only_for_its_own_agency(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-) -> None:
-    async def body(world: World) -> None:
-        leg_id = await _sent_leg(world)
-        accept = {"event": "leg.accepted", "leg_id": leg_id, "actor": "cab-caseworker-7"}
-        async with serve(world) as api:
-            # Another agency, signing with its own secret, cannot touch cab's leg.
-            data, headers = signed("charity", accept)
-            resp = await api.post("/api/callbacks/charity", data=data, headers=headers)
-            assert resp.status == 404, await resp.text()
-            # Cab's body, signed by cab but sent as another agency, fails the signature.
-            data, headers = signed("cab", accept)
-            resp = await api.post("/api/callbacks/charity", data=data, headers=headers)
-            assert resp.status == 401
-            assert "does not match" in (await resp.json())["error"]
-            # Signed an hour ago: outside the replay window.
-            data, headers = signed("cab", accept, age=3600)
-            resp = await api.post("/api/callbacks/cab", data=data, headers=headers)
-            assert resp.status == 401
-            assert "replay window" in (await resp.json())["error"]
-            # No signature at all.
-            resp = await api.post("/api/callbacks/cab", data=data, headers={"Idempotency-Key": "x"})
-            assert resp.status == 401
-            assert SIGNATURE_HEADER in (await resp.json())["error"]
-            assert await _leg_state(world, leg_id) is LegState.SENT
+async def test_a_signed_callback_acts_once_and_only_for_its_own_agency(world: World) -> None:
+    leg_id = await _sent_leg(world)
+    accept = {"event": "leg.accepted", "leg_id": leg_id, "actor": "cab-caseworker-7"}
+    async with serve(world) as api:
+        # Another agency, signing with its own secret, cannot touch cab's leg.
+        data, headers = signed("charity", accept)
+        resp = await api.post("/api/callbacks/charity", data=data, headers=headers)
+        assert resp.status == 404, await resp.text()
+        # Cab's body, signed by cab but sent as another agency, fails the signature.
+        data, headers = signed("cab", accept)
+        resp = await api.post("/api/callbacks/charity", data=data, headers=headers)
+        assert resp.status == 401
+        assert "does not match" in (await resp.json())["error"]
+        # Signed an hour ago: outside the replay window.
+        data, headers = signed("cab", accept, age=3600)
+        resp = await api.post("/api/callbacks/cab", data=data, headers=headers)
+        assert resp.status == 401
+        assert "replay window" in (await resp.json())["error"]
+        # No signature at all.
+        resp = await api.post("/api/callbacks/cab", data=data, headers={"Idempotency-Key": "x"})
+        assert resp.status == 401
+        assert SIGNATURE_HEADER in (await resp.json())["error"]
+        assert await _leg_state(world, leg_id) is LegState.SENT
 
-            # Signed by cab, fresh: accepted.
-            data, headers = signed("cab", accept, key="cab-evt-1")
-            resp = await api.post("/api/callbacks/cab", data=data, headers=headers)
-            assert resp.status == 200, await resp.text()
-            receipt = await resp.json()
-            assert receipt["duplicate"] is False
-            assert receipt["leg"]["state"] == "accepted"
+        # Signed by cab, fresh: accepted.
+        data, headers = signed("cab", accept, key="cab-evt-1")
+        resp = await api.post("/api/callbacks/cab", data=data, headers=headers)
+        assert resp.status == 200, await resp.text()
+        receipt = await resp.json()
+        assert receipt["duplicate"] is False
+        assert receipt["leg"]["state"] == "accepted"
 
-            # The very same request again (a replay within the window): acknowledged, not acted.
-            resp = await api.post("/api/callbacks/cab", data=data, headers=headers)
-            assert resp.status == 200
-            again = await resp.json()
-            assert (again["duplicate"], again["first_status"], again["leg"]) == (True, 200, None)
-            # The same key re-signed later (a partner's retry): still not acted on.
-            data2, headers2 = signed("cab", accept, key="cab-evt-1")
-            assert (
-                await api.post("/api/callbacks/cab", data=data2, headers=headers2)
-            ).status == 200
-            assert await _events(world.sessions, leg_id, "accepted") == 1
+        # The very same request again (a replay within the window): acknowledged, not acted.
+        resp = await api.post("/api/callbacks/cab", data=data, headers=headers)
+        assert resp.status == 200
+        again = await resp.json()
+        assert (again["duplicate"], again["first_status"], again["leg"]) == (True, 200, None)
+        # The same key re-signed later (a partner's retry): still not acted on.
+        data2, headers2 = signed("cab", accept, key="cab-evt-1")
+        assert (await api.post("/api/callbacks/cab", data=data2, headers=headers2)).status == 200
+        assert await _events(world.sessions, leg_id, "accepted") == 1
 
-            # The same key for a different action is refused, not mistaken for a repeat.
-            start = {"event": "leg.started", "leg_id": leg_id, "actor": "cab-caseworker-7"}
-            data, headers = signed("cab", start, key="cab-evt-1")
-            assert (await api.post("/api/callbacks/cab", data=data, headers=headers)).status == 422
+        # The same key for a different action is refused, not mistaken for a repeat.
+        start = {"event": "leg.started", "leg_id": leg_id, "actor": "cab-caseworker-7"}
+        data, headers = signed("cab", start, key="cab-evt-1")
+        assert (await api.post("/api/callbacks/cab", data=data, headers=headers)).status == 422
 
-            # A transition the leg refuses: 409 with the reason; nothing changes.
-            close = {"event": "leg.closed", "leg_id": leg_id, "actor": "cab-caseworker-7"}
-            close_data, close_headers = signed("cab", close, key="cab-evt-close")
-            resp = await api.post("/api/callbacks/cab", data=close_data, headers=close_headers)
-            assert resp.status == 409
-            assert "accepted" in (await resp.json())["error"]
-            assert await _leg_state(world, leg_id) is LegState.ACCEPTED
+        # A transition the leg refuses: 409 with the reason; nothing changes.
+        close = {"event": "leg.closed", "leg_id": leg_id, "actor": "cab-caseworker-7"}
+        close_data, close_headers = signed("cab", close, key="cab-evt-close")
+        resp = await api.post("/api/callbacks/cab", data=close_data, headers=close_headers)
+        assert resp.status == 409
+        assert "accepted" in (await resp.json())["error"]
+        assert await _leg_state(world, leg_id) is LegState.ACCEPTED
 
-            # A signed but malformed body: 422, and its key is not used up.
-            bad = {"event": "leg.declined", "leg_id": leg_id, "actor": "cab-caseworker-7"}
-            data, headers = signed("cab", bad, key="cab-evt-2")
-            assert (await api.post("/api/callbacks/cab", data=data, headers=headers)).status == 422
-            # A signed body without an Idempotency-Key: 400.
-            data, headers = signed("cab", start)
-            del headers["Idempotency-Key"]
-            assert (await api.post("/api/callbacks/cab", data=data, headers=headers)).status == 400
+        # A signed but malformed body: 422, and its key is not used up.
+        bad = {"event": "leg.declined", "leg_id": leg_id, "actor": "cab-caseworker-7"}
+        data, headers = signed("cab", bad, key="cab-evt-2")
+        assert (await api.post("/api/callbacks/cab", data=data, headers=headers)).status == 422
+        # A signed body without an Idempotency-Key: 400.
+        data, headers = signed("cab", start)
+        del headers["Idempotency-Key"]
+        assert (await api.post("/api/callbacks/cab", data=data, headers=headers)).status == 400
 
-            # Started, then an outcome, by callback.
-            data, headers = signed("cab", start, key="cab-evt-2")
-            resp = await api.post("/api/callbacks/cab", data=data, headers=headers)
-            assert (await resp.json())["leg"]["state"] == "in_progress", await resp.text()
-            outcome = {
-                "event": "leg.outcome_recorded",
-                "leg_id": leg_id,
-                "actor": "cab-caseworker-7",
-                "outcome": {"code": "got_help", "value": 1240, "unit": "GBP"},
-            }
-            data, headers = signed("cab", outcome)
-            resp = await api.post("/api/callbacks/cab", data=data, headers=headers)
-            assert (await resp.json())["leg"]["state"] == "outcome_recorded", await resp.text()
-            # The refused close did not use up its key: the partner's retry of it now acts.
-            close_data, close_headers = signed("cab", close, key="cab-evt-close")
-            resp = await api.post("/api/callbacks/cab", data=close_data, headers=close_headers)
-            assert resp.status == 200, await resp.text()
-            assert (await resp.json())["leg"]["state"] == "closed"
-
-        _, trail = await read_audit(world.sessions, limit=100)
-        mine = [e for e in trail if e.action == "partner_callback"]
-        assert {(e.subject, e.role, e.agency_id) for e in mine if e.status == 200} == {
-            ("callback:cab", "agency", "cab")
+        # Started, then an outcome, by callback.
+        data, headers = signed("cab", start, key="cab-evt-2")
+        resp = await api.post("/api/callbacks/cab", data=data, headers=headers)
+        assert (await resp.json())["leg"]["state"] == "in_progress", await resp.text()
+        outcome = {
+            "event": "leg.outcome_recorded",
+            "leg_id": leg_id,
+            "actor": "cab-caseworker-7",
+            "outcome": {"code": "got_help", "value": 1240, "unit": "GBP"},
         }
-        # Refused signatures are on the trail too, with no one behind them.
-        assert {e.status for e in mine if e.subject is None} == {401}
+        data, headers = signed("cab", outcome)
+        resp = await api.post("/api/callbacks/cab", data=data, headers=headers)
+        assert (await resp.json())["leg"]["state"] == "outcome_recorded", await resp.text()
+        # The refused close did not use up its key: the partner's retry of it now acts.
+        close_data, close_headers = signed("cab", close, key="cab-evt-close")
+        resp = await api.post("/api/callbacks/cab", data=close_data, headers=close_headers)
+        assert resp.status == 200, await resp.text()
+        assert (await resp.json())["leg"]["state"] == "closed"
 
-    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+    _, trail = await read_audit(world.sessions, limit=100)
+    mine = [e for e in trail if e.action == "partner_callback"]
+    assert {(e.subject, e.role, e.agency_id) for e in mine if e.status == 200} == {
+        ("callback:cab", "agency", "cab")
+    }
+    # Refused signatures are on the trail too, with no one behind them.
+    assert {e.status for e in mine if e.subject is None} == {401}
 
 
 async def test_admins_read_an_agencys_callback_secret(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from domain.referral import ReferralPolicy
 from store.db import Sessions
 from store.tokens import issue_token
 from tests.conftest import StaticTemporal
-from tests.helpers.referral_world import World, run_world, submission
+from tests.helpers.referral_world import World, open_world, submission
 from tests.helpers.sinks import SmtpSink, WebhookSink
 
 Headers = dict[str, str]
@@ -68,6 +69,30 @@ class ReferralApi:
                 await asyncio.sleep(0.1)
 
 
+@contextlib.asynccontextmanager
+async def open_api(
+    env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp: SmtpSink,
+    webhooks: WebhookSink,
+    *,
+    policy: ReferralPolicy | None = None,
+    borough: Directory | None = None,
+) -> AsyncIterator[ReferralApi]:
+    """Run a worker with the referral workflows, serve the API over its client, yield both."""
+    async with open_world(env.client, sessions, smtp, webhooks, borough=borough) as world:
+        app = create_app(
+            sessions=sessions,
+            temporal=StaticTemporal(world.client),
+            task_queue=world.task_queue,
+            referral_config=ReferralConfig(
+                number_prefix=world.prefix, policy=policy or ReferralPolicy()
+            ),
+        )
+        async with TestClient(TestServer(app)) as http:
+            yield ReferralApi(http, world)
+
+
 async def run_api(
     env: WorkflowEnvironment,
     sessions: Sessions,
@@ -78,18 +103,6 @@ async def run_api(
     policy: ReferralPolicy | None = None,
     borough: Directory | None = None,
 ) -> None:
-    """Run a worker with the referral workflows, serve the API over its client, run ``body``."""
-
-    async def with_http(world: World) -> None:
-        app = create_app(
-            sessions=sessions,
-            temporal=StaticTemporal(world.client),
-            task_queue=world.task_queue,
-            referral_config=ReferralConfig(
-                number_prefix=world.prefix, policy=policy or ReferralPolicy()
-            ),
-        )
-        async with TestClient(TestServer(app)) as http:
-            await body(ReferralApi(http, world))
-
-    await run_world(env.client, sessions, smtp, webhooks, with_http, borough=borough)
+    """Run ``body`` with the API opened as :func:`open_api` does."""
+    async with open_api(env, sessions, smtp, webhooks, policy=policy, borough=borough) as api:
+        await body(api)

@@ -1,22 +1,5 @@
 """Fixtures for referral workflow tests."""
 
-from collections.abc import AsyncIterator
+from tests.helpers.referral_fixtures import world
 
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
-
-from store.db import Sessions
-from tests.helpers.referral_world import World, open_world
-from tests.helpers.sinks import SmtpSink, WebhookSink
-
-
-@pytest_asyncio.fixture
-async def world(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-) -> AsyncIterator[World]:
-    """The small borough with a running referral worker on the time-skipping server."""
-    async with open_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink) as world:
-        yield world
+__all__ = ["world"]
