@@ -7,11 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from domain.access import Role
 from domain.referral import STATE_QUERY, LegState, LegView
 from store.db import Sessions
@@ -20,7 +18,7 @@ from store.demo.history import HistoryShape, seed_history, services_of
 from store.staff import create_user
 from tests.browser.conftest import ARTIFACTS, screenshot
 from tests.browser.test_referral_pages import PASSWORD, sign_in_as
-from tests.conftest import StaticTemporal
+from tests.helpers.referral_server import serve_dashboard
 from tests.helpers.referral_world import World, directory, run_world, submission
 from tests.helpers.sinks import SmtpSink, WebhookSink
 
@@ -69,16 +67,7 @@ async def test_overview_worklist_and_agencies_at_desktop_and_phone_widths(
                 days=180,
             ),
         )
-        server = TestServer(
-            create_app(
-                sessions=sessions,
-                temporal=StaticTemporal(time_skipping_env.client),
-                task_queue=world.task_queue,
-            )
-        )
-        await server.start_server()
-        site = str(server.make_url("")).rstrip("/")
-        try:
+        async with serve_dashboard(sessions, time_skipping_env.client, world.task_queue) as site:
             for width, viewport in WIDTHS.items():
                 context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
                 ops = await context.new_page()
@@ -157,7 +146,5 @@ async def test_overview_worklist_and_agencies_at_desktop_and_phone_widths(
             )
             assert (accepted.state, declined.state) == (LegState.ACCEPTED, LegState.DECLINED)
             assert declined.decline_reason == "No adviser free this month"
-        finally:
-            await server.close()
 
     await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)

@@ -7,21 +7,19 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, expect
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from domain.access import Role
 from store.db import Sessions
 from store.staff import create_user
 from tests.browser.conftest import screenshot
 from tests.browser.test_operations_pages import _charts_drawn
 from tests.browser.test_referral_pages import PASSWORD, sign_in_as
-from tests.conftest import StaticTemporal
 from tests.helpers.partnership_pages import implementing, planning
 from tests.helpers.partnership_support import idle, partnership_worker
+from tests.helpers.referral_server import serve_dashboard
 from tests.helpers.sinks import SmtpSink
 
 pytestmark = pytest.mark.browser
@@ -38,16 +36,7 @@ async def test_coordinator_opens_a_partnership_and_sees_indicator_rag(
     async with partnership_worker(env.client, sessions, smtp_sink) as worker:
         handle = await implementing(env, worker)
         await idle(handle)
-        server = TestServer(
-            create_app(
-                sessions=sessions,
-                temporal=StaticTemporal(env.client),
-                task_queue=worker.task_queue,
-            )
-        )
-        await server.start_server()
-        site = str(server.make_url("")).rstrip("/")
-        try:
+        async with serve_dashboard(sessions, env.client, worker.task_queue) as site:
             for name, viewport in (
                 ("partnership-desktop", {"width": 1366, "height": 900}),
                 ("partnership-phone", {"width": 375, "height": 812}),
@@ -87,8 +76,6 @@ async def test_coordinator_opens_a_partnership_and_sees_indicator_rag(
                 await _charts_drawn(page, name)
                 await screenshot(page, name)
                 await context.close()
-        finally:
-            await server.close()
             with contextlib.suppress(RPCError):
                 await handle.terminate()
 
@@ -105,16 +92,7 @@ async def test_coordinator_adds_an_indicator_bound_to_referral_outcomes(
         handle = await planning(env, worker)
         await idle(handle)
         pid = handle.id.removeprefix("partnership-")
-        server = TestServer(
-            create_app(
-                sessions=sessions,
-                temporal=StaticTemporal(env.client),
-                task_queue=worker.task_queue,
-            )
-        )
-        await server.start_server()
-        site = str(server.make_url("")).rstrip("/")
-        try:
+        async with serve_dashboard(sessions, env.client, worker.task_queue) as site:
             context = await browser.new_context(
                 viewport={"width": 1366, "height": 900},
                 java_script_enabled=False,  # the form needs none
@@ -148,7 +126,5 @@ async def test_coordinator_adds_an_indicator_bound_to_referral_outcomes(
             ).to_contain_text("Fed by referral outcomes: sum of got help outcome values in GBP")
             await screenshot(page, "partnership-outcome-added")
             await context.close()
-        finally:
-            await server.close()
             with contextlib.suppress(RPCError):
                 await handle.terminate()

@@ -6,17 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from domain.access import Role
 from domain.referral import STATE_QUERY, LegState, LegView, Need
 from store.db import Sessions
 from store.staff import create_user
 from tests.browser.conftest import screenshot
-from tests.conftest import StaticTemporal
+from tests.helpers.referral_server import serve_dashboard
 from tests.helpers.referral_world import World, run_world, submission
 from tests.helpers.sinks import SmtpSink, WebhookSink
 
@@ -56,16 +54,7 @@ async def test_breached_referral_timeline_and_agency_accept(
         await world.until(late, lambda v: v.breached)
         await world.until(fresh, lambda v: bool(v.legs))
 
-        server = TestServer(
-            create_app(
-                sessions=sessions,
-                temporal=StaticTemporal(time_skipping_env.client),
-                task_queue=world.task_queue,
-            )
-        )
-        await server.start_server()
-        site = str(server.make_url("")).rstrip("/")
-        try:
+        async with serve_dashboard(sessions, time_skipping_env.client, world.task_queue) as site:
             ops = await (await browser.new_context()).new_page()
             await sign_in_as(ops, site, "olu")
             await ops.get_by_role("link", name="Referrals").click()
@@ -89,8 +78,6 @@ async def test_breached_referral_timeline_and_agency_accept(
                 STATE_QUERY, result_type=LegView
             )
             assert leg.state is LegState.ACCEPTED
-        finally:
-            await server.close()
 
     await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
 
@@ -117,16 +104,7 @@ async def test_each_agency_reads_only_the_notes_written_for_it(
             )
         )
         await world.until(two, lambda v: len(v.legs) == 2)
-        server = TestServer(
-            create_app(
-                sessions=sessions,
-                temporal=StaticTemporal(time_skipping_env.client),
-                task_queue=world.task_queue,
-            )
-        )
-        await server.start_server()
-        site = str(server.make_url("")).rstrip("/")
-        try:
+        async with serve_dashboard(sessions, time_skipping_env.client, world.task_queue) as site:
             for username, shown, hidden in (
                 ("cab-2", [debt], [housing]),
                 ("council-2", [housing], [debt]),
@@ -142,7 +120,5 @@ async def test_each_agency_reads_only_the_notes_written_for_it(
                 for note in hidden:
                     await expect(page.get_by_text(note)).to_have_count(0)
                 await page.context.close()
-        finally:
-            await server.close()
 
     await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)

@@ -6,8 +6,10 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp.test_utils import TestClient, TestServer
+from temporalio.client import Client
 
 from api.app import create_app
+from store.db import Sessions
 from tests.conftest import StaticTemporal
 from tests.helpers.referral_world import World
 
@@ -25,3 +27,18 @@ async def serve(world: World) -> AsyncIterator[TestClient[object, object]]:
     )
     async with TestClient(TestServer(app)) as client:
         yield client
+
+
+@contextlib.asynccontextmanager
+async def serve_dashboard(
+    sessions: Sessions, client: Client, task_queue: str
+) -> AsyncIterator[str]:
+    """The dashboard and API served on a local port for a browser: its base URL."""
+    server = TestServer(
+        create_app(sessions=sessions, temporal=StaticTemporal(client), task_queue=task_queue)
+    )
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
