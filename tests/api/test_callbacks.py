@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
-from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from domain.access import Role
@@ -22,8 +21,7 @@ from store.db import Sessions
 from store.schema import ReferralEventRow
 from tests.conftest import UnreachableTemporal
 from tests.helpers.referral_server import CALLBACK_MASTER, serve
-from tests.helpers.referral_world import World, run_world, submission
-from tests.helpers.sinks import SmtpSink, WebhookSink
+from tests.helpers.referral_world import World, submission
 
 Bearer = Callable[..., Awaitable[dict[str, str]]]
 
@@ -156,27 +154,18 @@ async def test_a_signed_callback_acts_once_and_only_for_its_own_agency(world: Wo
     assert {e.status for e in mine if e.subject is None} == {401}
 
 
-async def test_admins_read_an_agencys_callback_secret(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-    bearer: Bearer,
-) -> None:
-    async def body(world: World) -> None:
-        async with serve(world) as api:
-            admin = await bearer(Role.ADMIN)
-            resp = await api.get("/api/callbacks/cab/secret", headers=admin)
-            assert resp.status == 200
-            assert resp.headers["Cache-Control"] == "no-store"
-            shown = await resp.json()
-            assert shown["secret"] == callback_secret(CALLBACK_MASTER, "cab")
-            assert shown["url_path"] == "/api/callbacks/cab"
-            assert (await api.get("/api/callbacks/nobody/secret", headers=admin)).status == 404
-            agency = await bearer(Role.AGENCY, "cab")
-            assert (await api.get("/api/callbacks/cab/secret", headers=agency)).status == 403
-
-    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+async def test_admins_read_an_agencys_callback_secret(world: World, bearer: Bearer) -> None:
+    async with serve(world) as api:
+        admin = await bearer(Role.ADMIN)
+        resp = await api.get("/api/callbacks/cab/secret", headers=admin)
+        assert resp.status == 200
+        assert resp.headers["Cache-Control"] == "no-store"
+        shown = await resp.json()
+        assert shown["secret"] == callback_secret(CALLBACK_MASTER, "cab")
+        assert shown["url_path"] == "/api/callbacks/cab"
+        assert (await api.get("/api/callbacks/nobody/secret", headers=admin)).status == 404
+        agency = await bearer(Role.AGENCY, "cab")
+        assert (await api.get("/api/callbacks/cab/secret", headers=agency)).status == 403
 
 
 async def test_callbacks_are_refused_when_no_secret_is_configured(api: TestClient) -> None:

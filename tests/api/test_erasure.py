@@ -76,28 +76,19 @@ async def _erase_and_check(
 
 
 async def test_erasure_of_a_running_referral_goes_through_its_workflow(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-    bearer: Bearer,
+    world: World, bearer: Bearer
 ) -> None:
-    async def body(world: World) -> None:
-        handle = await world.submit(submission())
-        view = await world.until(
-            handle, lambda v: any(leg.state is LegState.SENT for leg in v.legs)
-        )
-        await _erase_and_check(
-            world, bearer, view.number, erased_by="workflow", status="consent_withdrawn"
-        )
-        final = await handle.result()
-        assert final.status is ReferralStatus.CONSENT_WITHDRAWN
-        assert {leg.state for leg in final.legs} == {LegState.WITHDRAWN}
-        # The agency was told to stop and delete the resident's details.
-        stop = [m for m in smtp_sink.to("intake@cab.example") if "Stop work" in str(m["Subject"])]
-        assert stop
-
-    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+    handle = await world.submit(submission())
+    view = await world.until(handle, lambda v: any(leg.state is LegState.SENT for leg in v.legs))
+    await _erase_and_check(
+        world, bearer, view.number, erased_by="workflow", status="consent_withdrawn"
+    )
+    final = await handle.result()
+    assert final.status is ReferralStatus.CONSENT_WITHDRAWN
+    assert {leg.state for leg in final.legs} == {LegState.WITHDRAWN}
+    # The agency was told to stop and delete the resident's details.
+    stop = [m for m in world.smtp.to("intake@cab.example") if "Stop work" in str(m["Subject"])]
+    assert stop
 
 
 async def test_erasure_of_a_finished_referral_goes_to_the_store(

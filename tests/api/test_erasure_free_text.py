@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment
 
 from activities.retention import Retention
 from domain.access import Role
@@ -27,8 +27,7 @@ from domain.referral import (
 from domain.retention import RetentionBatch
 from store.db import Sessions
 from tests.helpers.referral_server import serve
-from tests.helpers.referral_world import World, run_world, submission
-from tests.helpers.sinks import SmtpSink, WebhookSink
+from tests.helpers.referral_world import World, submission
 
 Bearer = Callable[..., Awaitable[dict[str, str]]]
 NOTES = "Quixotic-notes-7781"
@@ -56,83 +55,69 @@ async def _declined_then_sent(world: World) -> Any:
 
 
 async def test_consent_withdrawal_erases_every_free_text_from_the_files(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-    bearer: Bearer,
+    world: World, bearer: Bearer
 ) -> None:
-    async def body(world: World) -> None:
-        handle = await _declined_then_sent(world)
-        number = handle.id
-        view = await world.state(handle)
-        charity = world.client.get_workflow_handle(view.legs[1].leg_id)
-        await charity.execute_update(
-            ACCEPT_UPDATE, AgencyAction(agency_id="charity", actor="charity-user")
+    handle = await _declined_then_sent(world)
+    number = handle.id
+    view = await world.state(handle)
+    charity = world.client.get_workflow_handle(view.legs[1].leg_id)
+    await charity.execute_update(
+        ACCEPT_UPDATE, AgencyAction(agency_id="charity", actor="charity-user")
+    )
+    coordinator, ops = await bearer(Role.COORDINATOR), await bearer(Role.OPERATIONS)
+    async with serve(world) as api:
+        # Before erasure the co-ordinator reads the decline reason; operations never do.
+        seen = await (await api.get(f"/api/referrals/{number}", headers=coordinator)).text()
+        assert DECLINE in seen
+        hidden = await (await api.get(f"/api/referrals/{number}", headers=ops)).text()
+        assert DECLINE not in hidden
+        assert "(withheld)" in hidden
+        page = await api.get(f"/referrals/{number}", headers=ops)
+        assert DECLINE not in await page.text()
+        resp = await api.post(
+            f"/api/referrals/{number}/withdraw-consent",
+            json={"reason": WITHDRAW},
+            headers=coordinator,
         )
-        coordinator, ops = await bearer(Role.COORDINATOR), await bearer(Role.OPERATIONS)
-        async with serve(world) as api:
-            # Before erasure the co-ordinator reads the decline reason; operations never do.
-            seen = await (await api.get(f"/api/referrals/{number}", headers=coordinator)).text()
-            assert DECLINE in seen
-            hidden = await (await api.get(f"/api/referrals/{number}", headers=ops)).text()
-            assert DECLINE not in hidden
-            assert "(withheld)" in hidden
-            page = await api.get(f"/referrals/{number}", headers=ops)
-            assert DECLINE not in await page.text()
-            resp = await api.post(
-                f"/api/referrals/{number}/withdraw-consent",
-                json={"reason": WITHDRAW},
-                headers=coordinator,
-            )
-            assert resp.status == 200, await resp.text()
-            final = await handle.result()
-            assert final.status is ReferralStatus.CONSENT_WITHDRAWN
-            after = await (await api.get(f"/api/referrals/{number}", headers=coordinator)).text()
-        for text in EVERY:
-            assert text not in after, text
-            assert not _on_disk(world.sessions, text), text
-
-    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+        assert resp.status == 200, await resp.text()
+        final = await handle.result()
+        assert final.status is ReferralStatus.CONSENT_WITHDRAWN
+        after = await (await api.get(f"/api/referrals/{number}", headers=coordinator)).text()
+    for text in EVERY:
+        assert text not in after, text
+        assert not _on_disk(world.sessions, text), text
 
 
 async def test_erasure_on_request_and_at_retention_erase_every_free_text(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-    bearer: Bearer,
+    world: World, bearer: Bearer
 ) -> None:
-    async def body(world: World) -> None:
-        numbers = []
-        for _ in range(2):
-            handle = await _declined_then_sent(world)
-            await handle.execute_update(
-                WITHDRAW_UPDATE, Withdrawal(actor="reach-out-1", reason=WITHDRAW)
-            )
-            final = await handle.result()
-            assert final.status is ReferralStatus.WITHDRAWN
-            assert {leg.state for leg in final.legs} == {LegState.DECLINED, LegState.WITHDRAWN}
-            numbers.append(final.number)
-        for text in EVERY:
-            assert _on_disk(world.sessions, text), text
-        requested, retained = numbers
-        async with serve(world) as api:
-            resp = await api.post(
-                f"/api/referrals/{requested}/erasure",
-                json={"reason": "subject access erasure"},
-                headers=await bearer(Role.COORDINATOR),
-            )
-            assert resp.status == 200, await resp.text()
-        # Referral times are the test server's, which skips ahead: any cut-off far enough on.
-        result = await ActivityEnvironment().run(
-            Retention(world.sessions).anonymise_closed_referrals,
-            RetentionBatch(
-                closed_before=datetime.now(UTC) + timedelta(days=3650), limit=10, run_id="test"
-            ),
+    numbers = []
+    for _ in range(2):
+        handle = await _declined_then_sent(world)
+        await handle.execute_update(
+            WITHDRAW_UPDATE, Withdrawal(actor="reach-out-1", reason=WITHDRAW)
         )
-        assert result.anonymised == [retained]
-        for text in EVERY:
-            assert not _on_disk(world.sessions, text), text
-
-    await run_world(time_skipping_env.client, sessions, smtp_sink, webhook_sink, body)
+        final = await handle.result()
+        assert final.status is ReferralStatus.WITHDRAWN
+        assert {leg.state for leg in final.legs} == {LegState.DECLINED, LegState.WITHDRAWN}
+        numbers.append(final.number)
+    for text in EVERY:
+        assert _on_disk(world.sessions, text), text
+    requested, retained = numbers
+    async with serve(world) as api:
+        resp = await api.post(
+            f"/api/referrals/{requested}/erasure",
+            json={"reason": "subject access erasure"},
+            headers=await bearer(Role.COORDINATOR),
+        )
+        assert resp.status == 200, await resp.text()
+    # Referral times are the test server's, which skips ahead: any cut-off far enough on.
+    result = await ActivityEnvironment().run(
+        Retention(world.sessions).anonymise_closed_referrals,
+        RetentionBatch(
+            closed_before=datetime.now(UTC) + timedelta(days=3650), limit=10, run_id="test"
+        ),
+    )
+    assert result.anonymised == [retained]
+    for text in EVERY:
+        assert not _on_disk(world.sessions, text), text
