@@ -10,13 +10,11 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
-from domain.access import Role
 from domain.referral import STATE_QUERY, LegState, LegView
 from store.demo import demo_wards
 from store.demo.history import HistoryShape, seed_history, services_of
-from store.staff import create_user
 from tests.browser.conftest import ARTIFACTS, screenshot
-from tests.browser.test_referral_pages import PASSWORD, sign_in_as
+from tests.browser.test_referral_pages import create_olu_and_cab_1, sign_in_as
 from tests.helpers.referral_server import serve_dashboard
 from tests.helpers.referral_world import World, directory, submission
 
@@ -41,10 +39,7 @@ async def _charts_drawn(page: Page, name: str) -> None:
 async def test_overview_worklist_and_agencies_at_desktop_and_phone_widths(
     world: World, time_skipping_env: WorkflowEnvironment, browser: Browser
 ) -> None:
-    await create_user(world.sessions, username="olu", password=PASSWORD, role=Role.OPERATIONS)
-    await create_user(
-        world.sessions, username="cab-1", password=PASSWORD, role=Role.AGENCY, agency_id="cab"
-    )
+    await create_olu_and_cab_1(world.sessions)
     to_accept = await world.submit(submission())
     to_decline = await world.submit(submission())
     for handle in (to_accept, to_decline):

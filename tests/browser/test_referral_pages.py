@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.access import Role
 from domain.referral import STATE_QUERY, LegState, LegView, Need
+from store.db import Sessions
 from store.staff import create_user
 from tests.browser.conftest import screenshot
 from tests.helpers.referral_server import serve_dashboard
@@ -29,13 +30,18 @@ async def sign_in_as(page: Page, site: str, username: str) -> None:
     await expect(page.get_by_role("heading", name="Overview")).to_be_visible()
 
 
+async def create_olu_and_cab_1(sessions: Sessions) -> None:
+    """Olu of operations staff and cab-1 of the CAB, both signing in with ``PASSWORD``."""
+    await create_user(sessions, username="olu", password=PASSWORD, role=Role.OPERATIONS)
+    await create_user(
+        sessions, username="cab-1", password=PASSWORD, role=Role.AGENCY, agency_id="cab"
+    )
+
+
 async def test_breached_referral_timeline_and_agency_accept(
     world: World, time_skipping_env: WorkflowEnvironment, browser: Browser
 ) -> None:
-    await create_user(world.sessions, username="olu", password=PASSWORD, role=Role.OPERATIONS)
-    await create_user(
-        world.sessions, username="cab-1", password=PASSWORD, role=Role.AGENCY, agency_id="cab"
-    )
+    await create_olu_and_cab_1(world.sessions)
     late = await world.submit(submission())
     fresh = await world.submit(submission())
     view = await world.until(late, lambda v: v.next_deadline is not None)
