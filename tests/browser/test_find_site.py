@@ -61,6 +61,20 @@ async def offline_site(sessions: Sessions) -> AsyncIterator[str]:
         yield site
 
 
+@contextlib.asynccontextmanager
+async def live_site(world: World) -> AsyncIterator[str]:
+    """The website over the world's borough and worker, so self-referrals really run."""
+    app = create_app(
+        sessions=world.sessions,
+        temporal=StaticTemporal(world.client),
+        task_queue=world.task_queue,
+        referral_config=ReferralConfig(number_prefix=world.prefix),
+        find_config=find_config(),
+    )
+    async with serving(app) as site:
+        yield site
+
+
 async def tab_to(page: Page, selector: str, limit: int = 120) -> None:
     """Press Tab until ``selector`` has the focus (it must be reachable by keyboard)."""
     for _ in range(limit):
@@ -189,14 +203,7 @@ async def test_whole_journey_with_the_keyboard_then_tracked_and_withdrawn(
     browser: Browser,
 ) -> None:
     async def body(world: World) -> None:
-        app = create_app(
-            sessions=world.sessions,
-            temporal=StaticTemporal(world.client),
-            task_queue=world.task_queue,
-            referral_config=ReferralConfig(number_prefix=world.prefix),
-            find_config=find_config(),
-        )
-        async with serving(app) as site:
+        async with live_site(world) as site:
             context = await browser.new_context(**DESKTOP)  # type: ignore[arg-type]
             page = await context.new_page()
             await page.goto(f"{site}/find/")
@@ -271,14 +278,7 @@ async def test_journey_without_javascript_and_without_consent(
     browser: Browser,
 ) -> None:
     async def body(world: World) -> None:
-        app = create_app(
-            sessions=world.sessions,
-            temporal=StaticTemporal(world.client),
-            task_queue=world.task_queue,
-            referral_config=ReferralConfig(number_prefix=world.prefix),
-            find_config=find_config(),
-        )
-        async with serving(app) as site:
+        async with live_site(world) as site:
             context = await browser.new_context(java_script_enabled=False, **DESKTOP)  # type: ignore[arg-type]
             page = await context.new_page()
             await page.goto(f"{site}/find/refer")
