@@ -7,16 +7,11 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
-from api.app import create_app
-from api.web.pages import WebConfig
 from store.db import Sessions
-from store.demo import load_demo_directory, load_demo_postcodes
 from store.schema import FindOutboxRow, ReferralRow
-from tests.conftest import UnreachableTemporal
-from tests.helpers.find_site import find_config
+from tests.helpers.find_site import find_config, offline_site_client
 from tests.helpers.find_visitor import Visitor, text_of
 
 ABOUT = {
@@ -174,16 +169,8 @@ async def test_unavailable_workflow_service_keeps_nothing_and_the_answers(
 
 
 async def test_submissions_and_emails_are_rate_limited_per_address(sessions: Sessions) -> None:
-    await load_demo_directory(sessions)
-    await load_demo_postcodes(sessions)
-    app = create_app(
-        sessions=sessions,
-        temporal=UnreachableTemporal(),
-        task_queue="unused",
-        web_config=WebConfig(secure_cookies=False),
-        find_config=find_config(submissions_per_hour=2, emails_per_hour=2),
-    )
-    async with TestClient(TestServer(app)) as client:
+    limited = find_config(submissions_per_hour=2, emails_per_hour=2)
+    async with offline_site_client(sessions, limited) as client:
         visitor = Visitor(client)
         await _complete(visitor)
         for _ in range(2):

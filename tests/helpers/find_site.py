@@ -18,8 +18,8 @@ from api.referrals import ReferralConfig
 from api.web.pages import WebConfig
 from domain.tracking_link import link_key
 from store.db import Sessions
-from store.demo import demo_directory, load_demo_postcodes
-from tests.conftest import StaticTemporal
+from store.demo import demo_directory, load_demo_directory, load_demo_postcodes
+from tests.conftest import StaticTemporal, UnreachableTemporal
 from tests.helpers.referral_world import World, run_world
 from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows.resident_notice import ResidentNoticeWorkflow
@@ -32,6 +32,24 @@ TRACK_LINK = re.compile(r"http://public\.example(/find/track/[A-Za-z0-9_.-]+)")
 def find_config(**overrides: object) -> FindConfig:
     """The website's settings for tests: the key the worker's notices sign links with."""
     return FindConfig(**{"link_key": LINK_KEY, **overrides})  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def offline_site_client(
+    sessions: Sessions, find: FindConfig | None = None
+) -> AsyncIterator[TestClient[object, object]]:
+    """The API app with the website over the demo borough, Temporal unreachable: a client."""
+    await load_demo_directory(sessions)
+    await load_demo_postcodes(sessions)
+    app = create_app(
+        sessions=sessions,
+        temporal=UnreachableTemporal(),
+        task_queue="unused",
+        web_config=WebConfig(secure_cookies=False),
+        find_config=find,
+    )
+    async with TestClient(TestServer(app)) as client:
+        yield client
 
 
 async def run_site_world(
