@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,16 +33,6 @@ def _use(monkeypatch: pytest.MonkeyPatch, db: Path) -> None:
     monkeypatch.setenv("PARTNERFLOW_DATABASE_URL", f"sqlite+aiosqlite:///{db}")
     monkeypatch.setenv("PARTNERFLOW_TEMPORAL_ADDRESS", f"127.0.0.1:{free_port()}")
     monkeypatch.setenv("PARTNERFLOW_LOG_LEVEL", "WARNING")
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    """The loosest umask, under which files would be created world-writable."""
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def test_import_dry_run_then_import_then_export_round_trips(

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import smtplib
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from store.db import create_engine
@@ -21,16 +18,6 @@ from workers.private_files import make_private
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    """The most careless umask: every file would be world-writable."""
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 async def test_sqlite_database_wal_and_shm_are_private(tmp_path: Path, open_umask: None) -> None:
