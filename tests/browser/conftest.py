@@ -10,9 +10,9 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.helpers.referral_fixtures import world
+from tests.helpers.referral_fixtures import site_world, world
 
-__all__ = ["world"]
+__all__ = ["site_world", "world"]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 

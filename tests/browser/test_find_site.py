@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, expect
-from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.referrals import ReferralConfig
@@ -23,9 +22,8 @@ from store.demo import load_demo_directory, load_demo_postcodes
 from store.referrals import get_referral
 from tests.conftest import StaticTemporal, UnreachableTemporal
 from tests.helpers.find_checks import check_page
-from tests.helpers.find_site import TRACK_LINK, find_config, run_site_world
+from tests.helpers.find_site import TRACK_LINK, find_config
 from tests.helpers.referral_world import World, eventually
-from tests.helpers.sinks import SmtpSink, WebhookSink
 
 pytestmark = pytest.mark.browser
 
@@ -196,115 +194,99 @@ async def test_every_page_and_error_state_is_accessible(
 
 
 async def test_whole_journey_with_the_keyboard_then_tracked_and_withdrawn(
-    dev_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-    browser: Browser,
+    site_world: World, browser: Browser
 ) -> None:
-    async def body(world: World) -> None:
-        async with live_site(world) as site:
-            context = await browser.new_context(**DESKTOP)  # type: ignore[arg-type]
-            page = await context.new_page()
-            await page.goto(f"{site}/find/")
-            await tab_to(page, "#need")
-            await page.keyboard.type("Money")
-            await type_into(page, "#location", "CO15 6JQ")
-            await press_on(page, "button[type=submit]")
-            await expect(page.get_by_role("heading", name="3 services")).to_be_visible()
-            await press_on(page, "a[href='/find/refer']")
-            await press_on(page, "a.govuk-button--start")
-            await press_on(page, "#needs", "Space")
-            await press_on(page, "#urgency", "ArrowDown")  # the second choice: in a few days
-            await type_into(page, "#details", "Rent arrears since May")
-            await press_on(page, "main button[type=submit]")
-            await type_into(page, "#name", "Edna Pettigrew")
-            await type_into(page, "#dob-day", "14")
-            await type_into(page, "#dob-month", "3")
-            await type_into(page, "#dob-year", "1951")
-            await type_into(page, "#address", "14 Marine Parade East, Clacton")
-            await type_into(page, "#postcode", "CO15 6JQ")
-            await type_into(page, "#email", RESIDENT)
-            await type_into(page, "#phone", "01255 000000")
-            await press_on(page, "#contact_by", "ArrowDown")  # by phone
-            await press_on(page, "main button[type=submit]")
-            await expect(page.get_by_role("heading", name="Who can we share")).to_be_visible()
-            await press_on(page, "#consent", "Space")  # the council's housing services
-            await press_on(page, "main button[type=submit]")
-            await expect(page.get_by_role("heading", name="Check your answers")).to_be_visible()
-            await expect(page.get_by_text("I need help in the next few days")).to_be_visible()
-            await expect(page.get_by_text("By phone")).to_be_visible()
-            await press_on(page, "main form button[type=submit]")
-            await expect(page.get_by_role("heading", name="Request sent")).to_be_visible()
-            await check_page(page, "find-keyboard-confirmation")
-            number = (await page.locator(".govuk-panel__body strong").inner_text()).strip()
+    async with live_site(site_world) as site:
+        context = await browser.new_context(**DESKTOP)  # type: ignore[arg-type]
+        page = await context.new_page()
+        await page.goto(f"{site}/find/")
+        await tab_to(page, "#need")
+        await page.keyboard.type("Money")
+        await type_into(page, "#location", "CO15 6JQ")
+        await press_on(page, "button[type=submit]")
+        await expect(page.get_by_role("heading", name="3 services")).to_be_visible()
+        await press_on(page, "a[href='/find/refer']")
+        await press_on(page, "a.govuk-button--start")
+        await press_on(page, "#needs", "Space")
+        await press_on(page, "#urgency", "ArrowDown")  # the second choice: in a few days
+        await type_into(page, "#details", "Rent arrears since May")
+        await press_on(page, "main button[type=submit]")
+        await type_into(page, "#name", "Edna Pettigrew")
+        await type_into(page, "#dob-day", "14")
+        await type_into(page, "#dob-month", "3")
+        await type_into(page, "#dob-year", "1951")
+        await type_into(page, "#address", "14 Marine Parade East, Clacton")
+        await type_into(page, "#postcode", "CO15 6JQ")
+        await type_into(page, "#email", RESIDENT)
+        await type_into(page, "#phone", "01255 000000")
+        await press_on(page, "#contact_by", "ArrowDown")  # by phone
+        await press_on(page, "main button[type=submit]")
+        await expect(page.get_by_role("heading", name="Who can we share")).to_be_visible()
+        await press_on(page, "#consent", "Space")  # the council's housing services
+        await press_on(page, "main button[type=submit]")
+        await expect(page.get_by_role("heading", name="Check your answers")).to_be_visible()
+        await expect(page.get_by_text("I need help in the next few days")).to_be_visible()
+        await expect(page.get_by_text("By phone")).to_be_visible()
+        await press_on(page, "main form button[type=submit]")
+        await expect(page.get_by_role("heading", name="Request sent")).to_be_visible()
+        await check_page(page, "find-keyboard-confirmation")
+        number = (await page.locator(".govuk-panel__body strong").inner_text()).strip()
 
-            await eventually(lambda: bool(world.smtp.to(RESIDENT)))
-            text = world.smtp.to(RESIDENT)[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
-            found = TRACK_LINK.search(text)
-            assert found is not None
-            await page.goto(f"{site}{found.group(1)}")
-            await expect(
-                page.get_by_role("heading", name="How your request is going")
-            ).to_be_visible()
-            await check_page(page, "find-tracking")
+        await eventually(lambda: bool(site_world.smtp.to(RESIDENT)))
+        text = site_world.smtp.to(RESIDENT)[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        found = TRACK_LINK.search(text)
+        assert found is not None
+        await page.goto(f"{site}{found.group(1)}")
+        await expect(page.get_by_role("heading", name="How your request is going")).to_be_visible()
+        await check_page(page, "find-tracking")
 
-            await world.client.get_workflow_handle(f"{number}-L1").execute_update(
-                ACCEPT_UPDATE, AgencyAction(agency_id="tdc-housing", actor="intake")
-            )
-            for _ in range(150):
-                stored = await get_referral(world.sessions, number)
-                if stored is not None and stored.legs[0].state == LegState.ACCEPTED.value:
-                    break
-                await asyncio.sleep(0.1)
-            await page.reload()
-            await expect(page.get_by_text("Accepted: the service will contact you")).to_be_visible()
-            await check_page(page, "find-tracking-accepted")
-            await press_on(page, "a.govuk-button--warning")
-            await check_page(page, "find-tracking-withdraw-question")
-            await press_on(page, "main form button[type=submit]")
-            await expect(page.get_by_text("Your consent is withdrawn")).to_be_visible()
-            await check_page(page, "find-tracking-withdrawn")
-            await context.close()
-
-    await run_site_world(dev_env.client, sessions, smtp_sink, webhook_sink, body)
+        await site_world.client.get_workflow_handle(f"{number}-L1").execute_update(
+            ACCEPT_UPDATE, AgencyAction(agency_id="tdc-housing", actor="intake")
+        )
+        for _ in range(150):
+            stored = await get_referral(site_world.sessions, number)
+            if stored is not None and stored.legs[0].state == LegState.ACCEPTED.value:
+                break
+            await asyncio.sleep(0.1)
+        await page.reload()
+        await expect(page.get_by_text("Accepted: the service will contact you")).to_be_visible()
+        await check_page(page, "find-tracking-accepted")
+        await press_on(page, "a.govuk-button--warning")
+        await check_page(page, "find-tracking-withdraw-question")
+        await press_on(page, "main form button[type=submit]")
+        await expect(page.get_by_text("Your consent is withdrawn")).to_be_visible()
+        await check_page(page, "find-tracking-withdrawn")
+        await context.close()
 
 
 async def test_journey_without_javascript_and_without_consent(
-    dev_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
-    browser: Browser,
+    site_world: World, browser: Browser
 ) -> None:
-    async def body(world: World) -> None:
-        async with live_site(world) as site:
-            context = await browser.new_context(java_script_enabled=False, **DESKTOP)  # type: ignore[arg-type]
-            page = await context.new_page()
-            await page.goto(f"{site}/find/refer")
-            await page.get_by_role("button", name="Start now").click()
-            await page.get_by_label("Feeling lonely").check()
-            await page.get_by_label("It can wait a week or two").check()
-            await page.get_by_role("button", name="Continue").click()
-            await page.get_by_label("Full name").fill("Albert Finch")
-            await page.get_by_label("Postcode", exact=True).fill("CO14 8AA")
-            await page.get_by_label("Email address (optional)").fill("albert@home.example")
-            await page.get_by_label("Either is fine").check()
-            await page.get_by_role("button", name="Continue").click()
-            await page.get_by_label("No, do not share my details").check()
-            await page.get_by_role("button", name="Continue").click()
-            await expect(
-                page.get_by_text("Nobody: send me the services' contact details")
-            ).to_be_visible()
-            await page.get_by_role("button", name="Send request").click()
-            await expect(page.get_by_role("heading", name="Request sent")).to_be_visible()
-            await page.screenshot(path="test-artifacts/screenshots/find-nojs-confirmation.png")
-            await eventually(
-                lambda: any(
-                    "Where to get help" in m["Subject"]
-                    for m in world.smtp.to("albert@home.example")
-                )
+    async with live_site(site_world) as site:
+        context = await browser.new_context(java_script_enabled=False, **DESKTOP)  # type: ignore[arg-type]
+        page = await context.new_page()
+        await page.goto(f"{site}/find/refer")
+        await page.get_by_role("button", name="Start now").click()
+        await page.get_by_label("Feeling lonely").check()
+        await page.get_by_label("It can wait a week or two").check()
+        await page.get_by_role("button", name="Continue").click()
+        await page.get_by_label("Full name").fill("Albert Finch")
+        await page.get_by_label("Postcode", exact=True).fill("CO14 8AA")
+        await page.get_by_label("Email address (optional)").fill("albert@home.example")
+        await page.get_by_label("Either is fine").check()
+        await page.get_by_role("button", name="Continue").click()
+        await page.get_by_label("No, do not share my details").check()
+        await page.get_by_role("button", name="Continue").click()
+        await expect(
+            page.get_by_text("Nobody: send me the services' contact details")
+        ).to_be_visible()
+        await page.get_by_role("button", name="Send request").click()
+        await expect(page.get_by_role("heading", name="Request sent")).to_be_visible()
+        await page.screenshot(path="test-artifacts/screenshots/find-nojs-confirmation.png")
+        await eventually(
+            lambda: any(
+                "Where to get help" in m["Subject"]
+                for m in site_world.smtp.to("albert@home.example")
             )
-            await context.close()
-
-    await run_site_world(dev_env.client, sessions, smtp_sink, webhook_sink, body)
+        )
+        await context.close()

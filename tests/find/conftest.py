@@ -10,6 +10,9 @@ from aiohttp.test_utils import TestClient
 from store.db import Sessions
 from tests.helpers.find_site import offline_site_client
 from tests.helpers.find_visitor import Visitor
+from tests.helpers.referral_fixtures import site_world
+
+__all__ = ["site_world"]
 
 
 @pytest_asyncio.fixture

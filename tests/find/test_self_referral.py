@@ -8,15 +8,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from domain.referral import ACCEPT_UPDATE, AgencyAction, LegState
-from store.db import Sessions
 from store.referrals import get_referral, load_personal_data
-from tests.helpers.find_site import TRACK_LINK, run_site_world, serve_site
+from tests.helpers.find_site import TRACK_LINK, serve_site
 from tests.helpers.find_visitor import Visitor, text_of
 from tests.helpers.referral_world import World, eventually
-from tests.helpers.sinks import SmtpSink, WebhookSink
 
 pytestmark = pytest.mark.e2e
 
@@ -48,144 +45,129 @@ async def answer_up_to_consent(visitor: Visitor) -> str:
     return text_of(visitor.last)
 
 
-async def test_refer_yourself_with_consent_then_track_and_withdraw(
-    dev_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink, webhook_sink: WebhookSink
-) -> None:
-    async def body(world: World) -> None:
-        async with serve_site(world) as client:
-            visitor = Visitor(client)
-            consent = await answer_up_to_consent(visitor)
-            # Every agency routing would use for a debt need in Pier ward, in plain words.
-            assert "Tendring District Council Housing Services" in consent
-            assert "Tendring Citizens Advice" in consent
-            assert "your date of birth" in consent
-            assert "your phone number" in consent
-            await visitor.post("/find/refer/consent", {"consent": "tdc-housing"})
-            check = text_of(visitor.last)
-            assert "Money and debt" in check
-            assert "14 March 1951" in check
-            assert "Share with Tendring District Council Housing Services" in check
-            assert "Contact you By phone, weekday mornings" in check
-            await visitor.post("/find/refer/check", {})
-            assert visitor.url.endswith("/find/refer/done")
-            done = text_of(visitor.last)
-            assert "Request sent" in done
-            assert "within 1 working day" in done
-            number = done.split("Your reference number ")[1].split(" ")[0]
+async def test_refer_yourself_with_consent_then_track_and_withdraw(site_world: World) -> None:
+    async with serve_site(site_world) as client:
+        visitor = Visitor(client)
+        consent = await answer_up_to_consent(visitor)
+        # Every agency routing would use for a debt need in Pier ward, in plain words.
+        assert "Tendring District Council Housing Services" in consent
+        assert "Tendring Citizens Advice" in consent
+        assert "your date of birth" in consent
+        assert "your phone number" in consent
+        await visitor.post("/find/refer/consent", {"consent": "tdc-housing"})
+        check = text_of(visitor.last)
+        assert "Money and debt" in check
+        assert "14 March 1951" in check
+        assert "Share with Tendring District Council Housing Services" in check
+        assert "Contact you By phone, weekday mornings" in check
+        await visitor.post("/find/refer/check", {})
+        assert visitor.url.endswith("/find/refer/done")
+        done = text_of(visitor.last)
+        assert "Request sent" in done
+        assert "within 1 working day" in done
+        number = done.split("Your reference number ")[1].split(" ")[0]
 
-            stored = await get_referral(world.sessions, number)
-            assert stored is not None
-            assert stored.summary.source == "signposting_web"
-            assert stored.submitted_by == "web-signposting"
-            assert stored.consent_agency_ids == ["tdc-housing"]
-            personal = await load_personal_data(world.sessions, number)
-            assert personal is not None
-            assert personal.resident.postcode == "CO15 6JQ"
-            assert "best time: weekday mornings" in personal.need_notes["N1"]
+        stored = await get_referral(site_world.sessions, number)
+        assert stored is not None
+        assert stored.summary.source == "signposting_web"
+        assert stored.submitted_by == "web-signposting"
+        assert stored.consent_agency_ids == ["tdc-housing"]
+        personal = await load_personal_data(site_world.sessions, number)
+        assert personal is not None
+        assert personal.resident.postcode == "CO15 6JQ"
+        assert "best time: weekday mornings" in personal.need_notes["N1"]
 
-            # The agency is told, as for any referral; the resident gets the confirmation.
-            await eventually(lambda: bool(world.smtp.to("housing@tendring-dc.example.org")))
-            await eventually(lambda: bool(world.smtp.to(RESIDENT)))
-            confirmation = world.smtp.to(RESIDENT)[0]
-            text = confirmation.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-            assert number in confirmation["Subject"]
-            assert "Edna Pettigrew" in text
-            found = TRACK_LINK.search(text)
-            assert found is not None
-            link = found.group(1)
-            assert "Edna" not in link
-            assert "CO15" not in link
+        # The agency is told, as for any referral; the resident gets the confirmation.
+        await eventually(lambda: bool(site_world.smtp.to("housing@tendring-dc.example.org")))
+        await eventually(lambda: bool(site_world.smtp.to(RESIDENT)))
+        confirmation = site_world.smtp.to(RESIDENT)[0]
+        text = confirmation.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert number in confirmation["Subject"]
+        assert "Edna Pettigrew" in text
+        found = TRACK_LINK.search(text)
+        assert found is not None
+        link = found.group(1)
+        assert "Edna" not in link
+        assert "CO15" not in link
 
+        tracked = text_of(await visitor.get(link))
+        assert "Money and debt" in tracked
+        for _ in range(150):  # until the referral has recorded its leg
+            if "Sent: waiting for the service" in tracked:
+                break
+            await asyncio.sleep(0.1)
             tracked = text_of(await visitor.get(link))
-            assert "Money and debt" in tracked
-            for _ in range(150):  # until the referral has recorded its leg
-                if "Sent: waiting for the service" in tracked:
-                    break
-                await asyncio.sleep(0.1)
-                tracked = text_of(await visitor.get(link))
-            assert "Money and debt Tenancy sustainment Sent: waiting for the service" in tracked
+        assert "Money and debt Tenancy sustainment Sent: waiting for the service" in tracked
 
-            leg_id = f"{number}-L1"
-            await world.client.get_workflow_handle(leg_id).execute_update(
-                ACCEPT_UPDATE, AgencyAction(agency_id="tdc-housing", actor="intake")
+        leg_id = f"{number}-L1"
+        await site_world.client.get_workflow_handle(leg_id).execute_update(
+            ACCEPT_UPDATE, AgencyAction(agency_id="tdc-housing", actor="intake")
+        )
+
+        # The page reads the store, which the referral records as the leg moves.
+        for _ in range(150):
+            stored = await get_referral(site_world.sessions, number)
+            if stored is not None and stored.legs[0].state == LegState.ACCEPTED.value:
+                break
+            await asyncio.sleep(0.1)
+        assert "Accepted: the service will contact you" in text_of(await visitor.get(link))
+
+        question = text_of(await visitor.get(f"{link}/withdraw"))
+        assert "Are you sure you want to withdraw your consent?" in question
+        await visitor.post(f"{link}/withdraw", {})
+        after = text_of(visitor.last)
+        assert "Your consent is withdrawn" in after
+        assert "Your personal details have been deleted" in after
+        assert await load_personal_data(site_world.sessions, number) is None
+        # The agency is told to stop and delete, exactly as through the API.
+        await eventually(
+            lambda: any(
+                "Stop work" in m["Subject"]
+                for m in site_world.smtp.to("housing@tendring-dc.example.org")
             )
-
-            # The page reads the store, which the referral records as the leg moves.
-            for _ in range(150):
-                stored = await get_referral(world.sessions, number)
-                if stored is not None and stored.legs[0].state == LegState.ACCEPTED.value:
-                    break
-                await asyncio.sleep(0.1)
-            assert "Accepted: the service will contact you" in text_of(await visitor.get(link))
-
-            question = text_of(await visitor.get(f"{link}/withdraw"))
-            assert "Are you sure you want to withdraw your consent?" in question
-            await visitor.post(f"{link}/withdraw", {})
-            after = text_of(visitor.last)
-            assert "Your consent is withdrawn" in after
-            assert "Your personal details have been deleted" in after
-            assert await load_personal_data(world.sessions, number) is None
-            # The agency is told to stop and delete, exactly as through the API.
-            await eventually(
-                lambda: any(
-                    "Stop work" in m["Subject"]
-                    for m in world.smtp.to("housing@tendring-dc.example.org")
-                )
-            )
-
-    await run_site_world(dev_env.client, sessions, smtp_sink, webhook_sink, body)
+        )
 
 
-async def test_refer_yourself_without_consent_is_signposted(
-    dev_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink, webhook_sink: WebhookSink
-) -> None:
-    async def body(world: World) -> None:
-        async with serve_site(world) as client:
-            visitor = Visitor(client)
-            await answer_up_to_consent(visitor)
-            await visitor.post("/find/refer/consent", {"consent": "none"})
-            assert "Nobody: send me the services' contact details" in text_of(visitor.last)
-            await visitor.post("/find/refer/check", {})
-            done = text_of(visitor.last)
-            assert "You did not agree to share your details" in done
-            number = done.split("Your reference number ")[1].split(" ")[0]
-            stored = await get_referral(world.sessions, number)
-            assert stored is not None
-            assert stored.consent_agency_ids == []
-            # Signposted: the resident is emailed the service's contact details; no agency is.
-            await eventually(
-                lambda: any("Where to get help" in m["Subject"] for m in world.smtp.to(RESIDENT))
-            )
-            signpost = next(
-                m for m in world.smtp.to(RESIDENT) if "Where to get help" in m["Subject"]
-            )
-            text = signpost.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-            # The service's contact details and its public page, not the staff dashboard.
-            assert "Email: housing@tendring-dc.example.org" in text
-            assert "/find/services/" in text
-            assert f"/referrals/{number}" not in text
-            assert world.smtp.to("housing@tendring-dc.example.org") == []
-
-    await run_site_world(dev_env.client, sessions, smtp_sink, webhook_sink, body)
+async def test_refer_yourself_without_consent_is_signposted(site_world: World) -> None:
+    async with serve_site(site_world) as client:
+        visitor = Visitor(client)
+        await answer_up_to_consent(visitor)
+        await visitor.post("/find/refer/consent", {"consent": "none"})
+        assert "Nobody: send me the services' contact details" in text_of(visitor.last)
+        await visitor.post("/find/refer/check", {})
+        done = text_of(visitor.last)
+        assert "You did not agree to share your details" in done
+        number = done.split("Your reference number ")[1].split(" ")[0]
+        stored = await get_referral(site_world.sessions, number)
+        assert stored is not None
+        assert stored.consent_agency_ids == []
+        # Signposted: the resident is emailed the service's contact details; no agency is.
+        await eventually(
+            lambda: any("Where to get help" in m["Subject"] for m in site_world.smtp.to(RESIDENT))
+        )
+        signpost = next(
+            m for m in site_world.smtp.to(RESIDENT) if "Where to get help" in m["Subject"]
+        )
+        text = signpost.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        # The service's contact details and its public page, not the staff dashboard.
+        assert "Email: housing@tendring-dc.example.org" in text
+        assert "/find/services/" in text
+        assert f"/referrals/{number}" not in text
+        assert site_world.smtp.to("housing@tendring-dc.example.org") == []
 
 
-async def test_shortlist_emailed_to_yourself(
-    dev_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink, webhook_sink: WebhookSink
-) -> None:
-    async def body(world: World) -> None:
-        async with serve_site(world) as client:
-            visitor = Visitor(client)
-            await visitor.get("/find/services/cab-benefits-debt")
-            await visitor.post("/find/shortlist/add", {"service_id": "cab-benefits-debt"})
-            await visitor.post("/find/shortlist/add", {"service_id": "acm-befriending"})
-            await visitor.post("/find/shortlist/email", {"email": "me@home.example"})
-            assert visitor.url.endswith("/find/shortlist")
-            assert "We are emailing your shortlist to me@home.example" in text_of(visitor.last)
-            await eventually(lambda: bool(world.smtp.to("me@home.example")))
-            [message] = world.smtp.to("me@home.example")
-            text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-            assert "Benefits and debt advice" in text
-            assert "01255 000101" in text
-            assert "Befriending and lunch clubs" in text
-
-    await run_site_world(dev_env.client, sessions, smtp_sink, webhook_sink, body)
+async def test_shortlist_emailed_to_yourself(site_world: World) -> None:
+    async with serve_site(site_world) as client:
+        visitor = Visitor(client)
+        await visitor.get("/find/services/cab-benefits-debt")
+        await visitor.post("/find/shortlist/add", {"service_id": "cab-benefits-debt"})
+        await visitor.post("/find/shortlist/add", {"service_id": "acm-befriending"})
+        await visitor.post("/find/shortlist/email", {"email": "me@home.example"})
+        assert visitor.url.endswith("/find/shortlist")
+        assert "We are emailing your shortlist to me@home.example" in text_of(visitor.last)
+        await eventually(lambda: bool(site_world.smtp.to("me@home.example")))
+        [message] = site_world.smtp.to("me@home.example")
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "Benefits and debt advice" in text
+        assert "01255 000101" in text
+        assert "Befriending and lunch clubs" in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp.test_utils import TestClient, TestServer
 from temporalio.client import Client
@@ -20,7 +20,7 @@ from domain.tracking_link import link_key
 from store.db import Sessions
 from store.demo import demo_directory, load_demo_directory, load_demo_postcodes
 from tests.conftest import StaticTemporal, UnreachableTemporal
-from tests.helpers.referral_world import World, run_world
+from tests.helpers.referral_world import World, open_world
 from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows.resident_notice import ResidentNoticeWorkflow
 
@@ -52,14 +52,11 @@ async def offline_site_client(
         yield client
 
 
-async def run_site_world(
-    client: Client,
-    sessions: Sessions,
-    smtp: SmtpSink,
-    webhooks: WebhookSink,
-    body: Callable[[World], Awaitable[None]],
-) -> None:
-    """Run ``body`` with the demo borough loaded and a worker that also sends residents' emails."""
+@contextlib.asynccontextmanager
+async def open_site_world(
+    client: Client, sessions: Sessions, smtp: SmtpSink, webhooks: WebhookSink
+) -> AsyncIterator[World]:
+    """The demo borough loaded and a worker that also sends residents' emails: the world."""
     await load_demo_postcodes(sessions)
     notifier = Notifier(NotifierConfig(smtp_port=smtp.port, sender="pf@test"), sessions)
     notices = ResidentNotices(
@@ -67,16 +64,16 @@ async def run_site_world(
         sessions,
         ResidentNoticeConfig(public_url=PUBLIC_URL, council_name="Test Council", link_key=LINK_KEY),
     )
-    await run_world(
+    async with open_world(
         client,
         sessions,
         smtp,
         webhooks,
-        body,
         borough=demo_directory(),
         workflows=[ResidentNoticeWorkflow],
         activities=[notices.notify_resident],
-    )
+    ) as world:
+        yield world
 
 
 @contextlib.asynccontextmanager
