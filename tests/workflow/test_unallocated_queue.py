@@ -34,7 +34,6 @@ from domain.unallocated import (
     NewConsent,
     SignpostNeed,
 )
-from store.db import Sessions
 from store.overview import read_overview
 from store.referrals import consented_agencies, get_referral
 from store.schema import ReferralNeedRow
@@ -44,10 +43,8 @@ from tests.helpers.referral_world import (
     RESIDENT_NAME,
     World,
     eventually,
-    run_world,
     submission,
 )
-from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows import search_attributes as sa
 
 
@@ -79,44 +76,37 @@ async def _refused(handle: WorkflowHandle[Any, Any], update: str, arg: object) -
 
 
 async def test_an_unallocated_need_waits_for_the_coordinator_and_breaches_its_sla(
-    time_skipping_env: WorkflowEnvironment,
-    sessions: Sessions,
-    smtp_sink: SmtpSink,
-    webhook_sink: WebhookSink,
+    world: World, time_skipping_env: WorkflowEnvironment
 ) -> None:
     env = time_skipping_env
-
-    async def body(world: World) -> None:
-        handle = await _unallocated(world, ReferralPolicy(unallocated_remind_after_days=2))
-        view = await world.until(handle, lambda v: v.needs[0].unallocated_at is not None)
-        assert view.status is ReferralStatus.OPEN
-        assert await search_attribute(world.client, handle, sa.WAITING_ON) == ["coordinator"]
-        await env.sleep(timedelta(days=5))
-        view = await world.until(handle, lambda v: v.needs[0].queue_overdue)
-        await eventually(
-            lambda: any(
-                "an unallocated need on referral" in str(m["Subject"])
-                for m in smtp_sink.to(COORDINATOR)
-            )
+    handle = await _unallocated(world, ReferralPolicy(unallocated_remind_after_days=2))
+    view = await world.until(handle, lambda v: v.needs[0].unallocated_at is not None)
+    assert view.status is ReferralStatus.OPEN
+    assert await search_attribute(world.client, handle, sa.WAITING_ON) == ["coordinator"]
+    await env.sleep(timedelta(days=5))
+    view = await world.until(handle, lambda v: v.needs[0].queue_overdue)
+    await eventually(
+        lambda: any(
+            "an unallocated need on referral" in str(m["Subject"])
+            for m in world.smtp.to(COORDINATOR)
         )
-        assert await search_attribute(world.client, handle, sa.BREACHED) is True
-        async with world.sessions() as session:
-            row = await session.get(ReferralNeedRow, (view.number, "N1"))
-        assert row is not None
-        assert row.queue_overdue
-        assert row.unallocated_at is not None
-        assert (await read_overview(world.sessions)).unallocated_overdue == 1
-        # Closed with a reason: the referral closes.
-        closed = await handle.execute_update(
-            CLOSE_NEED_UPDATE,
-            CloseNeed(need_id="N1", actor="coord", reason="resident moved away"),
-            result_type=ReferralView,
-        )
-        assert closed.needs[0].state is NeedState.CLOSED
-        final = await handle.result()
-        assert final.status is ReferralStatus.CLOSED
-
-    await run_world(env.client, sessions, smtp_sink, webhook_sink, body)
+    )
+    assert await search_attribute(world.client, handle, sa.BREACHED) is True
+    async with world.sessions() as session:
+        row = await session.get(ReferralNeedRow, (view.number, "N1"))
+    assert row is not None
+    assert row.queue_overdue
+    assert row.unallocated_at is not None
+    assert (await read_overview(world.sessions)).unallocated_overdue == 1
+    # Closed with a reason: the referral closes.
+    closed = await handle.execute_update(
+        CLOSE_NEED_UPDATE,
+        CloseNeed(need_id="N1", actor="coord", reason="resident moved away"),
+        result_type=ReferralView,
+    )
+    assert closed.needs[0].state is NeedState.CLOSED
+    final = await handle.result()
+    assert final.status is ReferralStatus.CLOSED
 
 
 async def test_assigning_needs_consent_and_sends_a_leg(world: World) -> None:
