@@ -65,6 +65,9 @@ RESIDENT_NAME = "Edna Quillfeather"
 
 
 _QUERY_ATTEMPTS = 3
+# How long a test waits for a workflow to reach a state: generous, since on a loaded machine a
+# step that takes a second alone can take many (a wait only ends early, never makes it pass).
+WAIT = 45.0
 
 
 def directory(webhook_url: str) -> Directory:
@@ -194,7 +197,7 @@ class World:
         self,
         handle: WorkflowHandle[Any, Any],
         check: Callable[[ReferralView], bool],
-        within: float = 15.0,
+        within: float = WAIT,
     ) -> ReferralView:
         """Query until ``check`` holds."""
         async with asyncio.timeout(within):
@@ -205,7 +208,7 @@ class World:
                 await asyncio.sleep(0.1)
 
     async def close_loop(
-        self, handle: WorkflowHandle[Any, ReferralView], leg_id: str, within: float = 15.0
+        self, handle: WorkflowHandle[Any, ReferralView], leg_id: str, within: float = WAIT
     ) -> ReferralView:
         """The CAB accepts the leg and records that the resident got help, the referrer records
         the follow-up: the referral's view once it has closed."""
@@ -224,7 +227,7 @@ class World:
         return await handle.result()
 
 
-async def eventually(check: Callable[[], bool], within: float = 15.0) -> None:
+async def eventually(check: Callable[[], bool], within: float = WAIT) -> None:
     """Wait until ``check`` holds (e.g. an email an activity sends has arrived)."""
     async with asyncio.timeout(within):
         while True:
