@@ -122,17 +122,23 @@ class AgencyStatistics(BaseModel):
     name: str
     received: int = Field(description="Referrals (legs) sent to the agency.")
     answered: int = Field(description="Of those, accepted or declined.")
-    accepted_percent: float = Field(description="Accepted, % of received.")
-    declined_percent: float = Field(description="Declined, % of received.")
-    late_percent: float = Field(
+    accepted_percent: float | None = Field(
+        description="Accepted, % of received; null when none received."
+    )
+    declined_percent: float | None = Field(
+        description="Declined, % of received; null when none received."
+    )
+    late_percent: float | None = Field(
         description="Not answered by the deadline (answered late, or not at all once it "
-        "passed), % of received."
+        "passed), % of received; null when none received."
     )
     median_working_days: float | None = Field(description="Median working days to answer.")
     p90_working_days: float | None = Field(
         description="90th percentile working days to answer: nine in ten answered within it."
     )
-    outcome_percent: float = Field(description="Accepted legs with an outcome, % of accepted.")
+    outcome_percent: float | None = Field(
+        description="Accepted legs with an outcome, % of accepted; null when none accepted."
+    )
 
 
 def agency_statistics(
@@ -162,5 +168,6 @@ def agency_statistics(
     return sorted(result, key=lambda s: (s.name.casefold(), s.agency_id))
 
 
-def _percent(part: int, whole: int) -> float:
-    return round(100 * part / whole, 1) if whole else 0.0
+def _percent(part: int, whole: int) -> float | None:
+    # "0 %" of nothing would read as a verdict on an agency that was never asked.
+    return round(100 * part / whole, 1) if whole else None

@@ -23,7 +23,7 @@ CATEGORY_NAMES: dict[str, str] = {
     NeedCategory.MENTAL_HEALTH: "Mental health",
     NeedCategory.SUBSTANCE_MISUSE: "Substance misuse",
 }
-SOURCE_NAMES = {"reach_out": "Reach Out", "signposting_web": "Web", "agency": "Agency"}
+SOURCE_NAMES = {"reach_out": "Reach Out", "web_signposting": "Web", "agency": "Agency"}
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 

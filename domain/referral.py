@@ -66,8 +66,14 @@ class ReferralSource(StrEnum):
     """Where a referral came from."""
 
     REACH_OUT = "reach_out"
-    SIGNPOSTING_WEB = "signposting_web"
+    WEB_SIGNPOSTING = "web_signposting"
     AGENCY = "agency"
+
+    @classmethod
+    def _missing_(cls, value: object) -> ReferralSource | None:
+        # Referrals started before the public website named this source "signposting_web";
+        # their workflow inputs still carry it.
+        return cls.WEB_SIGNPOSTING if value == "signposting_web" else None
 
 
 class ConsentMethod(StrEnum):

@@ -12,7 +12,7 @@ from domain.trends import MonthOfAnswers, WeekOfReferrals, month_starts, week_st
 from store.db import Sessions
 from store.schema import ReferralLegRow, ReferralRow
 
-SOURCES = ("reach_out", "signposting_web", "agency")
+SOURCES = ("reach_out", "web_signposting", "agency")
 
 
 # Counts of weeks already over, per store: referrals keep their creation time and source for

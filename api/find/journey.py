@@ -2,7 +2,7 @@
 
 One question page after another (GOV.UK Design System patterns), the answers kept in the
 visitor's session so nothing is asked twice and every change link returns to the check page.
-The submission is an ordinary referral (source ``signposting_web``) started by the same
+The submission is an ordinary referral (source ``web_signposting``) started by the same
 function as ``POST /api/referrals``: same validation, numbering, workflow, routing and SLA.
 """
 
@@ -290,7 +290,7 @@ def submission_of(
         contact += f", best time: {answers['contact_when']}"
     notes = "\n".join(p for p in (answers.get("details", ""), contact + ".") if p)
     return ReferralSubmission(
-        source=ReferralSource.SIGNPOSTING_WEB,
+        source=ReferralSource.WEB_SIGNPOSTING,
         ward=answers["ward"],
         resident=Resident(
             name=answers["name"],

@@ -50,7 +50,7 @@ class HistoryShape(BaseModel):
 async def seed_history(sessions: Sessions, shape: HistoryShape) -> int:
     """Write ``shape.referrals`` referrals with one leg each; the number written."""
     rng = random.Random(shape.seed)
-    sources = ["reach_out"] * 5 + ["signposting_web"] * 3 + ["agency"] * 2
+    sources = ["reach_out"] * 5 + ["web_signposting"] * 3 + ["agency"] * 2
     urgencies = [Urgency.ROUTINE] * 7 + [Urgency.URGENT] * 2 + [Urgency.EMERGENCY]
     span = timedelta(days=shape.days)
     rows: dict[str, list[dict[str, Any]]] = {"r": [], "n": [], "l": [], "o": []}

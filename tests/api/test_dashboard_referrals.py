@@ -164,5 +164,8 @@ async def test_roles_see_their_share_and_agencies_act_from_the_worklist(
         api = await site.get("/api/agencies/stats", headers={"Authorization": f"Bearer {token}"})
         figures = {a["agency_id"]: a for a in (await api.json())["items"]}
         assert (figures["cab"]["received"], figures["cab"]["accepted_percent"]) == (1, 100.0)
-        assert figures["police"]["received"] == 0
+        # Nothing received: no percentages, rather than a "0 %" verdict.
+        police = figures["police"]
+        assert (police["received"], police["accepted_percent"]) == (0, None)
+        assert (police["late_percent"], police["outcome_percent"]) == (None, None)
         assert (await site.get("/agencies", cookies=cab)).status == 403

@@ -69,7 +69,7 @@ async def test_refer_yourself_with_consent_then_track_and_withdraw(site_world: W
 
         stored = await get_referral(site_world.sessions, number)
         assert stored is not None
-        assert stored.summary.source == "signposting_web"
+        assert stored.summary.source == "web_signposting"
         assert stored.submitted_by == "web-signposting"
         assert stored.consent_agency_ids == ["tdc-housing"]
         personal = await load_personal_data(site_world.sessions, number)

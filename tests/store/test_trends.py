@@ -35,7 +35,7 @@ async def test_referrals_per_week_by_source_and_answers_per_month(sessions: Sess
             [
                 (0, "reach_out"),
                 (1, "reach_out"),
-                (2, "signposting_web"),
+                (2, "web_signposting"),
                 (9, "agency"),
                 (400, "agency"),
             ]
@@ -50,7 +50,7 @@ async def test_referrals_per_week_by_source_and_answers_per_month(sessions: Sess
             session.add(leg)
     weeks = await referrals_by_week(sessions, now=NOW, weeks=26)
     assert len(weeks) == 26
-    assert weeks[-1].by_source == {"reach_out": 2, "signposting_web": 1, "agency": 0}
+    assert weeks[-1].by_source == {"reach_out": 2, "web_signposting": 1, "agency": 0}
     assert weeks[-2].by_source["agency"] == 1
     assert sum(sum(w.by_source.values()) for w in weeks) == 4  # the 400-day-old one is out
     months = await answers_by_month(sessions, now=NOW, agency_id="cab", months=6)

@@ -112,7 +112,12 @@ def test_figures_per_agency_including_agencies_never_sent_anything() -> None:
     )
     assert [s.name for s in stats] == ["Active Tendring", "Tendring Citizens Advice"]
     leisure, cab = stats
-    assert (leisure.received, leisure.median_working_days, leisure.accepted_percent) == (0, None, 0)
+    assert (leisure.received, leisure.median_working_days, leisure.accepted_percent) == (
+        0,
+        None,
+        None,
+    )
+    assert leisure.outcome_percent is None
     assert (cab.received, cab.answered) == (8, 4)
     assert cab.accepted_percent == 37.5  # 3 of 8
     assert cab.declined_percent == 12.5

@@ -25,6 +25,7 @@ from domain.referral import (
     referral_input,
     response_deadline,
 )
+from tests.helpers.referral_world import submission
 
 
 def uk(*args: int) -> datetime:
@@ -132,7 +133,7 @@ def test_highest_urgency() -> None:
 
 def test_workflow_input_carries_no_personal_data() -> None:
     submission = ReferralSubmission(
-        source=ReferralSource.SIGNPOSTING_WEB,
+        source=ReferralSource.WEB_SIGNPOSTING,
         ward="pier",
         resident=Resident(
             name="Edna Quillfeather",
@@ -179,3 +180,12 @@ def test_submission_refuses_unknown_fields_naive_consent_time_and_no_needs() -> 
         ReferralSubmission.model_validate({**base, "needs": []})
     with pytest.raises(ValueError, match="Input should be"):
         ReferralSubmission.model_validate({**base, "needs": [{"category": "astrology"}]})
+
+
+def test_the_old_name_of_the_web_source_still_reads() -> None:
+    """Workflows started before the rename carry ``signposting_web`` in their input."""
+    assert ReferralSource("signposting_web") is ReferralSource.WEB_SIGNPOSTING
+    old = submission().model_dump(mode="json") | {"source": "signposting_web"}
+    assert ReferralSubmission.model_validate(old).source is ReferralSource.WEB_SIGNPOSTING
+    with pytest.raises(ValueError, match="source"):
+        ReferralSubmission.model_validate(old | {"source": "web"})

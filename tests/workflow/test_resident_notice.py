@@ -72,7 +72,7 @@ async def test_confirmation_carries_a_link_to_the_referral_and_goes_once(
         sessions,
         number,
         ReferralSubmission(
-            source=ReferralSource.SIGNPOSTING_WEB,
+            source=ReferralSource.WEB_SIGNPOSTING,
             ward="pier",
             resident=Resident(name="Edna Pettigrew", email="edna@home.example"),
             needs=[Need(category="social_isolation")],
