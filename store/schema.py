@@ -319,7 +319,12 @@ class ReferralLegRow(Base):
         # The agencies page, each figure read from an index alone: counts per agency, answer
         # times per agency, answer times by month (every agency, one agency).
         Index(
-            "ix_referral_legs_agency_id_answers", "agency_id", "state", "answer", "answered_late"
+            "ix_referral_legs_agency_id_answers",
+            "agency_id",
+            "state",
+            "answer",
+            "answered_late",
+            "offer_lost",  # lost offers are left out; without it each row is a table read
         ),
         Index("ix_referral_legs_agency_id_answer_days", "agency_id", "answer_working_days"),
         Index("ix_referral_legs_answered_at_days", "answered_at", "answer_working_days"),
