@@ -5,7 +5,6 @@ with JavaScript off. Screenshots land in test-artifacts/screenshots/find-*.png."
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
@@ -16,13 +15,10 @@ from playwright.async_api import Browser, Page, expect
 
 from api.app import create_app
 from api.referrals import ReferralConfig
-from domain.referral import ACCEPT_UPDATE, AgencyAction, LegState
 from store.db import Sessions
-from store.demo import load_demo_directory, load_demo_postcodes
-from store.referrals import get_referral
-from tests.conftest import StaticTemporal, UnreachableTemporal
+from tests.conftest import StaticTemporal
 from tests.helpers.find_checks import check_page
-from tests.helpers.find_site import TRACK_LINK, find_config
+from tests.helpers.find_site import TRACK_LINK, accept_first_leg, find_config, offline_site_app
 from tests.helpers.referral_world import World, eventually
 
 pytestmark = pytest.mark.browser
@@ -47,15 +43,7 @@ async def serving(app: object) -> AsyncIterator[str]:
 @contextlib.asynccontextmanager
 async def offline_site(sessions: Sessions) -> AsyncIterator[str]:
     """The website over the demo borough, with Temporal unreachable (nothing is submitted)."""
-    await load_demo_directory(sessions)
-    await load_demo_postcodes(sessions)
-    app = create_app(
-        sessions=sessions,
-        temporal=UnreachableTemporal(),
-        task_queue="unused",
-        find_config=find_config(),
-    )
-    async with serving(app) as site:
+    async with serving(await offline_site_app(sessions, find_config())) as site:
         yield site
 
 
@@ -240,14 +228,7 @@ async def test_whole_journey_with_the_keyboard_then_tracked_and_withdrawn(
         await expect(page.get_by_role("heading", name="How your request is going")).to_be_visible()
         await check_page(page, "find-tracking")
 
-        await site_world.client.get_workflow_handle(f"{number}-L1").execute_update(
-            ACCEPT_UPDATE, AgencyAction(agency_id="tdc-housing", actor="intake")
-        )
-        for _ in range(150):
-            stored = await get_referral(site_world.sessions, number)
-            if stored is not None and stored.legs[0].state == LegState.ACCEPTED.value:
-                break
-            await asyncio.sleep(0.1)
+        await accept_first_leg(site_world, number, "tdc-housing")
         await page.reload()
         await expect(page.get_by_text("Accepted: the service will contact you")).to_be_visible()
         await check_page(page, "find-tracking-accepted")

@@ -9,9 +9,8 @@ import asyncio
 
 import pytest
 
-from domain.referral import ACCEPT_UPDATE, AgencyAction, LegState
 from store.referrals import get_referral, load_personal_data
-from tests.helpers.find_site import TRACK_LINK, serve_site
+from tests.helpers.find_site import TRACK_LINK, accept_first_leg, serve_site
 from tests.helpers.find_visitor import Visitor, text_of
 from tests.helpers.referral_world import World, eventually
 
@@ -99,17 +98,8 @@ async def test_refer_yourself_with_consent_then_track_and_withdraw(site_world: W
             tracked = text_of(await visitor.get(link))
         assert "Money and debt Tenancy sustainment Sent: waiting for the service" in tracked
 
-        leg_id = f"{number}-L1"
-        await site_world.client.get_workflow_handle(leg_id).execute_update(
-            ACCEPT_UPDATE, AgencyAction(agency_id="tdc-housing", actor="intake")
-        )
-
         # The page reads the store, which the referral records as the leg moves.
-        for _ in range(150):
-            stored = await get_referral(site_world.sessions, number)
-            if stored is not None and stored.legs[0].state == LegState.ACCEPTED.value:
-                break
-            await asyncio.sleep(0.1)
+        await accept_first_leg(site_world, number, "tdc-housing")
         assert "Accepted: the service will contact you" in text_of(await visitor.get(link))
 
         question = text_of(await visitor.get(f"{link}/withdraw"))

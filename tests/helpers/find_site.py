@@ -3,10 +3,12 @@ workflow and the residents' notices, real SMTP, the API app on a real HTTP serve
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
 
+from aiohttp import web as web_app
 from aiohttp.test_utils import TestClient, TestServer
 from temporalio.client import Client
 
@@ -16,9 +18,11 @@ from api.app import create_app
 from api.find.site import FindConfig
 from api.referrals import ReferralConfig
 from api.web.pages import WebConfig
+from domain.referral import ACCEPT_UPDATE, AgencyAction, LegState
 from domain.tracking_link import link_key
 from store.db import Sessions
 from store.demo import demo_directory, load_demo_directory, load_demo_postcodes
+from store.referrals import get_referral
 from tests.conftest import StaticTemporal, UnreachableTemporal
 from tests.helpers.referral_world import World, open_world
 from tests.helpers.sinks import SmtpSink, WebhookSink
@@ -34,22 +38,43 @@ def find_config(**overrides: object) -> FindConfig:
     return FindConfig(**{"link_key": LINK_KEY, **overrides})  # type: ignore[arg-type]
 
 
+async def offline_site_app(
+    sessions: Sessions, find: FindConfig | None = None, web: WebConfig | None = None
+) -> web_app.Application:
+    """The API app with the website over the demo borough, Temporal unreachable."""
+    await load_demo_directory(sessions)
+    await load_demo_postcodes(sessions)
+    return create_app(
+        sessions=sessions,
+        temporal=UnreachableTemporal(),
+        task_queue="unused",
+        web_config=web,
+        find_config=find,
+    )
+
+
 @contextlib.asynccontextmanager
 async def offline_site_client(
     sessions: Sessions, find: FindConfig | None = None
 ) -> AsyncIterator[TestClient[object, object]]:
     """The API app with the website over the demo borough, Temporal unreachable: a client."""
-    await load_demo_directory(sessions)
-    await load_demo_postcodes(sessions)
-    app = create_app(
-        sessions=sessions,
-        temporal=UnreachableTemporal(),
-        task_queue="unused",
-        web_config=WebConfig(secure_cookies=False),
-        find_config=find,
-    )
+    app = await offline_site_app(sessions, find, WebConfig(secure_cookies=False))
     async with TestClient(TestServer(app)) as client:
         yield client
+
+
+async def accept_first_leg(world: World, number: str, agency_id: str) -> None:
+    """The agency accepts the referral's first leg; returns once the store has recorded it
+    (the resident's tracking page reads the store)."""
+    await world.client.get_workflow_handle(f"{number}-L1").execute_update(
+        ACCEPT_UPDATE, AgencyAction(agency_id=agency_id, actor="intake")
+    )
+    for _ in range(150):
+        stored = await get_referral(world.sessions, number)
+        if stored is not None and stored.legs[0].state == LegState.ACCEPTED.value:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{number}-L1 was not recorded as accepted")
 
 
 @contextlib.asynccontextmanager
