@@ -63,7 +63,9 @@ class NotifierConfig:
     smtp_password: str | None = None
     smtp_starttls: bool = False
     sender: str = "partnerflow@localhost"
-    webhook_secret: str = "change-me"  # noqa: S105 - dev default, overridden by settings
+    # The webhook secret's values, newest first. None by default: a webhook is then refused
+    # rather than signed with a value anyone could know.
+    webhook_secrets: tuple[str, ...] = ()
     webhook_timeout_seconds: float = 10.0
 
 
@@ -140,7 +142,7 @@ class Notifier:
             "Content-Type": "application/json",
             "Idempotency-Key": message.idempotency_key,
             "X-Partnerflow-Event": message.event,
-            SIGNATURE_HEADER: sign(self._config.webhook_secret, int(time.time()), body),
+            SIGNATURE_HEADER: sign(self._config.webhook_secrets, int(time.time()), body),
         }
 
         async def send(window: float) -> None:

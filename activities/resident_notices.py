@@ -24,7 +24,7 @@ from domain.resident_notice import (
     ResidentNoticeKind,
     ResidentNoticeResult,
 )
-from domain.tracking_link import LINK_LIFETIME, sign_link
+from domain.signed_link import TRACK_PURPOSE, TRACKING_LINK_LIFETIME, LinkKeys, sign_link
 from store.db import Sessions
 from store.find_visits import drop_email, queued_email
 from store.referrals import get_referral, load_personal_data
@@ -38,7 +38,7 @@ class ResidentNoticeConfig:
 
     public_url: str
     council_name: str
-    link_key: bytes
+    link_keys: LinkKeys
 
 
 class ResidentNotices:
@@ -80,7 +80,12 @@ class ResidentNotices:
         if personal is None or stored is None or personal.resident.email is None:
             log.info("no address for the confirmation", referral=number)
             return ResidentNoticeResult()
-        token = sign_link(self._config.link_key, number, expires=datetime.now(UTC) + LINK_LIFETIME)
+        token = sign_link(
+            self._config.link_keys,
+            number,
+            purpose=TRACK_PURPOSE,
+            expires=datetime.now(UTC) + TRACKING_LINK_LIFETIME,
+        )
         link = f"{self._config.public_url.rstrip('/')}/find/track/{token}"
         needs = [need_label(NeedCategory(n.category)) for n in stored.needs]
         shared = bool(stored.consent_agency_ids)

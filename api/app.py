@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from aiohttp import web
@@ -23,7 +23,7 @@ from api import (
     tokens,
 )
 from api.audit import audit_trail
-from api.callbacks import CALLBACK_MASTER_SECRET
+from api.callbacks import CALLBACK_MASTER_SECRETS
 from api.codec import CODEC, CORS_ORIGINS, codec_cors
 from api.find import add_website
 from api.find.site import FIND_CONFIG, FindConfig
@@ -100,7 +100,7 @@ def create_app(
     cors_origins: Iterable[str] = (),
     web_config: WebConfig | None = None,
     referral_config: ReferralConfig | None = None,
-    callback_secret: str | None = None,
+    callback_secrets: Sequence[str] = (),
     find_config: FindConfig | None = None,
     call_deadline: timedelta | None = None,
 ) -> web.Application:
@@ -109,8 +109,8 @@ def create_app(
     ``codec`` is the payload codec the codec endpoint serves to the Temporal UI;
     ``cors_origins`` are the browser origins (the Temporal UI) allowed to call it;
     ``referral_config`` numbers new referrals and sets their timings.
-    ``callback_secret`` is the master secret partner callbacks' secrets derive from
-    (without it, callbacks are refused).
+    ``callback_secrets`` are the master secret's values (newest first) partner callbacks'
+    secrets derive from (without one, callbacks are refused).
     ``find_config`` sets up the public signposting website under ``/find/``.
     ``call_deadline`` is how long an Update or a query waits for the workflow's answer.
     """
@@ -132,8 +132,8 @@ def create_app(
     app[CORS_ORIGINS] = frozenset(cors_origins)
     app[WEB_CONFIG] = web_config or WebConfig()
     app[REFERRAL_CONFIG] = referral_config or ReferralConfig()
-    if callback_secret:
-        app[CALLBACK_MASTER_SECRET] = callback_secret
+    if callback_secrets:
+        app[CALLBACK_MASTER_SECRETS] = tuple(callback_secrets)
     app[SESSIONS] = sessions
     app[TEMPORAL] = temporal
     app[TASK_QUEUE] = task_queue

@@ -51,7 +51,8 @@ from store.directory import organisation_exists
 routes = RouteTable("callbacks")
 log = structlog.get_logger(__name__)
 
-CALLBACK_MASTER_SECRET = web.AppKey("callback_master_secret", str)
+# The master callback secret's values, newest first (several only while it is rotated).
+CALLBACK_MASTER_SECRETS = web.AppKey("callback_master_secrets", tuple[str, ...])
 _CHALLENGE = {"WWW-Authenticate": f'{SIGNATURE_HEADER} realm="partnerflow callbacks"'}
 
 
@@ -61,8 +62,8 @@ def _refuse(reason: str) -> web.HTTPUnauthorized:
 
 async def verify_callback(request: web.Request) -> Principal:
     """The agency in the path, if the body is signed with its secret within the window."""
-    master = request.app.get(CALLBACK_MASTER_SECRET)
-    if not master:
+    masters = request.app.get(CALLBACK_MASTER_SECRETS)
+    if not masters:
         raise _refuse("inbound callbacks are not configured")
     agency_id = request.match_info["agency_id"]
     if len(agency_id) > 100:
@@ -72,7 +73,8 @@ async def verify_callback(request: web.Request) -> Principal:
         raise _refuse(f"the {SIGNATURE_HEADER} header is missing")
     body = await request.read()
     try:
-        verify(callback_secret(master, agency_id), header, body, now=int(time.time()))
+        secrets = [callback_secret(master, agency_id) for master in masters]
+        verify(secrets, header, body, now=int(time.time()))
     except ValueError as exc:
         raise _refuse(str(exc)) from None
     return Principal(subject=callback_subject(agency_id), role=Role.AGENCY, agency_id=agency_id)
@@ -208,12 +210,12 @@ async def callback_signing_secret(call: Call) -> web.StreamResponse:
     every agency's secret at once.
     """
     agency_id = call.path("agency_id")
-    master = call.request.app.get(CALLBACK_MASTER_SECRET)
-    if not master:
+    masters = call.request.app.get(CALLBACK_MASTER_SECRETS)
+    if not masters:
         raise web.HTTPNotFound(reason="inbound callbacks are not configured")
     if not await organisation_exists(call.request.app[SESSIONS], agency_id):
         raise web.HTTPNotFound(reason="no such agency in the directory")
-    secret = callback_secret(master, agency_id)
+    secret = callback_secret(masters[0], agency_id)
     shown = CallbackSecret(
         agency_id=agency_id,
         secret=secret,

@@ -30,6 +30,7 @@ from domain.referral import (
 from store.db import Sessions, create_engine, sessionmaker
 from store.demo import load_demo_directory
 from store.migrate import upgrade
+from workers import deployment_secrets
 from workers.logs import configure_logging
 from workers.mail import start_mail_sink
 from workers.settings import LogFormat, Settings
@@ -72,6 +73,8 @@ async def bench_stack() -> AsyncIterator[tuple[Sessions, Settings]]:
             log_format=LogFormat.JSON,
             log_level="WARNING",
         )
+        # A benchmark's own secrets, made into its var/ as `up` makes them.
+        settings = deployment_secrets.with_secrets(settings, deployment_secrets.embedded(settings))
         configure_logging(settings)
         try:
             yield sessions, settings

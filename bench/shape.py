@@ -30,6 +30,7 @@ from store.demo import load_demo_directory
 from store.schema import NotificationRecord, ReferralLegRow
 from tests.helpers.postgres import PostgresServer
 from tests.helpers.processes import Process, wait_ready
+from workers import deployment_secrets
 from workers.mail import start_mail_sink
 from workers.settings import LogFormat, Settings
 from workers.temporal import connect
@@ -152,6 +153,10 @@ async def production_shape() -> AsyncIterator[Shape]:
                     "PARTNERFLOW_LOG_FORMAT": "json",
                     "PARTNERFLOW_LOG_LEVEL": "WARNING",
                 }
+                # The signing secrets every process shares, made as `up` makes them.
+                made = deployment_secrets.embedded(settings)
+                settings = deployment_secrets.with_secrets(settings, made)
+                environ.update(made)
                 migrate = await asyncio.to_thread(
                     subprocess.run,
                     [str(SCRIPTS / "partnerflow"), "migrate"],

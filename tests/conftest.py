@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 import sysconfig
 import uuid
@@ -23,7 +25,19 @@ from store.db import Sessions, create_engine, sessionmaker
 from store.migrate import upgrade
 from store.tokens import issue_token
 from tests.helpers.sinks import SmtpSink, WebhookSink
+from workers.codec import Keyring
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+# Every process a test starts, and every Settings() it builds, holds the deployment's secrets
+# as a deployment does: from the environment, made afresh for each run so none is in the code.
+DEPLOYMENT_SECRETS = {
+    "PARTNERFLOW_ENCRYPTION_KEYS": Keyring.new_spec(),
+    "PARTNERFLOW_WEBHOOK_SECRET": secrets.token_urlsafe(48),
+    "PARTNERFLOW_CALLBACK_SECRET": secrets.token_urlsafe(48),
+    "PARTNERFLOW_LINK_SECRET": secrets.token_urlsafe(48),
+}
+for _name, _value in DEPLOYMENT_SECRETS.items():
+    os.environ.setdefault(_name, _value)
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 TEMPORAL_CLI = SCRIPTS / "temporal"

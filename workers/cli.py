@@ -17,7 +17,7 @@ from store.db import create_engine, sessionmaker
 from store.migrate import upgrade
 from store.staff import create_user
 from store.tokens import issue_token, revoke_token
-from workers import directory, geo, status
+from workers import deployment_secrets, directory, geo, status
 from workers.embedded import (
     AlreadyRunning,
     StartupFailed,
@@ -181,10 +181,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 with exclusive(settings.var_dir):
                     asyncio.run(run_embedded(settings))
             case "worker":
+                deployment_secrets.require(settings)
                 if args.processes is not None and args.processes < 1:
                     raise ValueError("--processes must be at least 1")
                 _run_worker(settings, args.processes)
             case "api":
+                deployment_secrets.require(settings)
                 asyncio.run(_api(settings))
             case "migrate":
                 asyncio.run(_migrate(settings))

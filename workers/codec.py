@@ -14,7 +14,6 @@ import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -22,7 +21,6 @@ from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
 
-from workers.private_files import private_folder
 from workers.settings import Settings
 
 ENCODING = b"binary/encrypted"
@@ -114,24 +112,20 @@ class EncryptionCodec(PayloadCodec):
 
 
 def keyring_from_settings(settings: Settings) -> Keyring:
-    """The configured keyring, or on a single machine one kept in ``var/encryption-keys``.
+    """The configured keyring, or the one `partnerflow up` keeps in ``var/encryption-keys``.
 
-    A generated key file is created owner-readable only. Clusters set
-    PARTNERFLOW_ENCRYPTION_KEYS on every worker and API process instead.
+    Clusters set PARTNERFLOW_ENCRYPTION_KEYS on every worker and API process; nothing here
+    makes a key, so two processes can never end up with different ones.
     """
     if settings.encryption_keys is not None:
         return Keyring.parse(settings.encryption_keys.get_secret_value())
     path = settings.var_dir / "encryption-keys"
     if not path.exists():
-        _write_private(path, Keyring.new_spec())
+        raise ValueError(
+            "PARTNERFLOW_ENCRYPTION_KEYS is not set (and no var/encryption-keys from "
+            "`partnerflow up`): set it to `k1=` and 32 random bytes in base64"
+        )
     return Keyring.parse(path.read_text().strip())
-
-
-def _write_private(path: Path, text: str) -> None:
-    private_folder(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text + "\n")
 
 
 def encrypted_converter(codec: PayloadCodec) -> DataConverter:

@@ -27,6 +27,7 @@ from store.demo import load_demo_directory, load_demo_postcodes
 from store.migrate import upgrade
 from store.staff import create_user, has_users
 from store.tokens import has_live_admin, issue_token
+from workers import deployment_secrets
 from workers.codec import EncryptionCodec
 from workers.first_admin import write_first_admin
 from workers.mail import start_mail_sink
@@ -293,6 +294,10 @@ async def run_embedded(settings: Settings) -> None:
     keeps the mail sink, restarts a worker or the API if it dies, and stops the API, then the
     workers, then the dev server on Ctrl-C.
     """
+    # Made once into var/ and handed to every child through its environment.
+    secrets_env = deployment_secrets.embedded(settings)
+    os.environ.update(secrets_env)
+    settings = deployment_secrets.with_secrets(settings, secrets_env)
     ports = {
         "api": settings.api_port,
         "temporal": settings.temporal_port,
@@ -311,7 +316,6 @@ async def run_embedded(settings: Settings) -> None:
                 settings.smtp_host, settings.smtp_port, settings.var_dir / "mail"
             )
         token, password = await _prepare_database(settings)
-        # Made here once, before the children start, so they all read the same key file.
         codec = payload_codec(settings)
         client = await wait_for_temporal(settings, server, codec)
         await ensure_schedules(client, settings)

@@ -17,11 +17,11 @@ from api.find.site import FindConfig
 from api.http.parser_errors import ApiRunner
 from api.referrals import ReferralConfig
 from api.web.pages import WebConfig
-from domain.tracking_link import link_key
+from domain.signed_link import LinkKeys
 from store.db import Sessions
 from workers.codec import EncryptionCodec
 from workers.schedules import ensure_schedules
-from workers.settings import Settings
+from workers.settings import Settings, secret_values
 from workers.temporal import LazyTemporal
 from workers.worker import build_worker
 
@@ -58,7 +58,7 @@ async def api_server(
         referral_config=ReferralConfig(
             number_prefix=settings.referral_number_prefix, policy=settings.referral_policy()
         ),
-        callback_secret=settings.callback_secret.get_secret_value(),
+        callback_secrets=secret_values(settings.callback_secret),
         find_config=find_config(settings),
     )
     runner = ApiRunner(app, access_log=None)
@@ -77,7 +77,7 @@ def find_config(settings: Settings) -> FindConfig:
     return FindConfig(
         council_name=settings.council_name,
         brand_colour=settings.brand_colour,
-        link_key=link_key(settings.callback_secret.get_secret_value()),
+        link_keys=LinkKeys.from_secrets(secret_values(settings.link_secret)),
         submissions_per_hour=settings.find_submissions_per_hour,
         emails_per_hour=settings.find_emails_per_hour,
     )

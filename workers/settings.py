@@ -22,12 +22,20 @@ DEPLOYMENT_REQUIRED: tuple[str, ...] = (
     "encryption_keys",
     "webhook_secret",
     "callback_secret",
+    "link_secret",
     "smtp_host",
     "smtp_port",
     "mail_sender",
     "coordinator_email",
     "public_url",
 )
+
+
+def secret_values(secret: SecretStr | None) -> tuple[str, ...]:
+    """A secret setting's values, newest first (several only while it is being rotated)."""
+    if secret is None:
+        return ()
+    return tuple(v.strip() for v in secret.get_secret_value().split(",") if v.strip())
 
 
 class LogFormat(StrEnum):
@@ -137,15 +145,26 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     mail_sender: str = "partnerflow@localhost"
-    webhook_secret: SecretStr = Field(
-        default=SecretStr("partnerflow-dev-webhook-secret"),
-        description="HMAC key that signs outgoing webhooks; set a long random value in production.",
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key that signs outgoing webhooks: a long random value, no default. "
+        "While rotating, several comma-separated values, newest first: each signs, so partners "
+        "verifying either value accept the webhook. `partnerflow up` makes one in var/.",
     )
-    callback_secret: SecretStr = Field(
-        default=SecretStr("partnerflow-dev-callback-secret"),
+    callback_secret: SecretStr | None = Field(
+        default=None,
         description="Master key each partner agency's callback signing secret is derived from "
         "(HMAC per agency). Not the webhook secret: every agency that receives webhooks holds "
-        "that one, and could then work out every other agency's callback secret.",
+        "that one, and could then work out every other agency's callback secret. While "
+        "rotating, comma-separated values newest first: callbacks signed under any verify. "
+        "`partnerflow up` makes one in var/.",
+    )
+    link_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the signed links sent by email (a resident's tracking link). "
+        "Comma-separated values newest first: the newest signs, every one verifies, so a new "
+        "value can be put in front and the old one dropped once its links may lapse. "
+        "`partnerflow up` makes one in var/.",
     )
 
     referral_number_prefix: str = Field(
@@ -247,7 +266,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _callback_secret_is_not_the_webhook_secret(self) -> Settings:
-        if self.callback_secret.get_secret_value() == self.webhook_secret.get_secret_value():
+        if set(secret_values(self.callback_secret)) & set(secret_values(self.webhook_secret)):
             raise ValueError(
                 "PARTNERFLOW_CALLBACK_SECRET must differ from PARTNERFLOW_WEBHOOK_SECRET "
                 "(every agency receiving webhooks holds the webhook secret)"

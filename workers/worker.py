@@ -25,9 +25,9 @@ from activities.referral_records import ReferralRecords
 from activities.referral_routing import ReferralRouting
 from activities.resident_notices import ResidentNoticeConfig, ResidentNotices
 from activities.retention import Retention
-from domain.tracking_link import link_key
+from domain.signed_link import LinkKeys
 from store.db import Sessions
-from workers.settings import Settings
+from workers.settings import Settings, secret_values
 from workflows.directory_sync import DirectorySyncWorkflow
 from workflows.partnership import PartnershipWorkflow
 from workflows.referral import ReferralWorkflow
@@ -57,7 +57,7 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         smtp_password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
         smtp_starttls=settings.smtp_starttls,
         sender=settings.mail_sender,
-        webhook_secret=settings.webhook_secret.get_secret_value(),
+        webhook_secrets=secret_values(settings.webhook_secret),
     )
 
 
@@ -137,7 +137,7 @@ def resident_notice_config(settings: Settings) -> ResidentNoticeConfig:
     return ResidentNoticeConfig(
         public_url=settings.api_url,
         council_name=settings.council_name,
-        link_key=link_key(settings.callback_secret.get_secret_value()),
+        link_keys=LinkKeys.from_secrets(secret_values(settings.link_secret)),
     )
 
 

@@ -30,6 +30,7 @@ from clients.temporal import TemporalUnavailable
 from domain.directory import Directory
 from domain.find import FinderIndex
 from domain.find_words import need_label
+from domain.signed_link import LinkKeys
 from store.directory import directory_revision, load_directory
 from store.find_visits import load_visit, save_visit, take_allowance
 
@@ -50,7 +51,11 @@ class FindConfig:
 
     council_name: str = "Tendring District Council (demonstration)"
     brand_colour: str = "#005a5b"
-    link_key: bytes = b"partnerflow-dev-tracking-link-key"
+    # The deployment's link keys (workers/serve.py passes them). Unset, a key made at random
+    # for this app alone: no link from elsewhere verifies, and no value is written anywhere.
+    link_keys: LinkKeys = field(
+        default_factory=lambda: LinkKeys.from_secrets([secrets.token_urlsafe(32)])
+    )
     submissions_per_hour: int = 5
     emails_per_hour: int = 5
 
@@ -236,9 +241,9 @@ def is_spam(form: dict[str, list[str]]) -> bool:
     return bool(first(form, HONEYPOT))
 
 
-def _bucket(kind: str, value: str, key: bytes) -> str:
+def _bucket(kind: str, value: str, keys: LinkKeys) -> str:
     # Keyed hash: the table never holds an address, and cannot be reversed by guessing.
-    return f"{kind}:" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:40]
+    return f"{kind}:" + keys.keyed_hash("rate-limit", value)[:40]
 
 
 async def allowed(request: web.Request, kind: str, value: str, limit: int) -> bool:
@@ -246,7 +251,7 @@ async def allowed(request: web.Request, kind: str, value: str, limit: int) -> bo
     an hour, shared by every API process; whether it may go ahead."""
     return await take_allowance(
         request.app[SESSIONS],
-        _bucket(kind, value, request.app[FIND_CONFIG].link_key),
+        _bucket(kind, value, request.app[FIND_CONFIG].link_keys),
         limit=limit,
         window=RATE_WINDOW,
         now=datetime.now(UTC),

@@ -17,7 +17,7 @@ from clients.temporal import WorkflowRefused
 from domain.directory import NeedCategory
 from domain.find_words import LEG_WORDS, NEED_STATE_WORDS, need_label
 from domain.referral import LegState, NeedState, Withdrawal
-from domain.tracking_link import BadLink, verify_link
+from domain.signed_link import TRACK_PURPOSE, BadLink, verify_link
 from store.referrals import StoredReferral, get_referral
 
 log = structlog.get_logger(__name__)
@@ -35,7 +35,9 @@ _BAD_LINK = CalmError(
 async def _referral(request: web.Request) -> tuple[str, StoredReferral]:
     token = request.match_info["token"]
     try:
-        number = verify_link(request.app[FIND_CONFIG].link_key, token, now=datetime.now(UTC))
+        number = verify_link(
+            request.app[FIND_CONFIG].link_keys, token, purpose=TRACK_PURPOSE, now=datetime.now(UTC)
+        )
     except BadLink:
         raise _BAD_LINK from None
     stored = await get_referral(request.app[SESSIONS], number)

@@ -193,7 +193,7 @@ async def test_signed_bad_bodies_are_4xx_and_do_nothing(sessions: Sessions, raw:
         sessions=sessions,
         temporal=UnreachableTemporal(),
         task_queue="unused",
-        callback_secret=CALLBACK_MASTER,
+        callback_secrets=(CALLBACK_MASTER,),
     )
     headers = {
         SIGNATURE_HEADER: sign(callback_secret(CALLBACK_MASTER, "cab"), int(time.time()), raw),

@@ -113,7 +113,7 @@ async def test_a_stored_name_with_a_line_break_still_sends(
 ) -> None:
     """A name stored before the rule (or from elsewhere) goes into a header as one line."""
     notifier = Notifier(
-        NotifierConfig(smtp_port=smtp_sink.port, webhook_secret=WEBHOOK_SECRET, sender="pf@t"),
+        NotifierConfig(smtp_port=smtp_sink.port, webhook_secrets=(WEBHOOK_SECRET,), sender="pf@t"),
         sessions,
     )
     message = EmailMessage(

@@ -30,7 +30,7 @@ async def test_an_attempt_held_past_its_time_leaves_the_send_to_its_retry(
     dev_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink
 ) -> None:
     notifier = Notifier(
-        NotifierConfig(smtp_port=smtp_sink.port, webhook_secret=WEBHOOK_SECRET), sessions
+        NotifierConfig(smtp_port=smtp_sink.port, webhook_secrets=(WEBHOOK_SECRET,)), sessions
     )
     message = EmailMessage(
         idempotency_key=uuid.uuid4().hex,

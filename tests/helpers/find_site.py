@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import secrets
 from collections.abc import AsyncIterator
 
 from aiohttp import web as web_app
@@ -19,7 +20,7 @@ from api.find.site import FindConfig
 from api.referrals import ReferralConfig
 from api.web.pages import WebConfig
 from domain.referral import ACCEPT_UPDATE, AgencyAction, LegState
-from domain.tracking_link import link_key
+from domain.signed_link import LinkKeys
 from store.db import Sessions
 from store.demo import demo_directory, load_demo_directory, load_demo_postcodes
 from store.referrals import get_referral
@@ -28,14 +29,15 @@ from tests.helpers.referral_world import World, open_world
 from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows.resident_notice import ResidentNoticeWorkflow
 
-LINK_KEY = link_key("test-callback-master-secret")
+# Made for each run: no secret is written in the code.
+LINK_KEYS = LinkKeys.from_secrets([secrets.token_urlsafe(32)])
 PUBLIC_URL = "http://public.example"
 TRACK_LINK = re.compile(r"http://public\.example(/find/track/[A-Za-z0-9_.-]+)")
 
 
 def find_config(**overrides: object) -> FindConfig:
     """The website's settings for tests: the key the worker's notices sign links with."""
-    return FindConfig(**{"link_key": LINK_KEY, **overrides})  # type: ignore[arg-type]
+    return FindConfig(**{"link_keys": LINK_KEYS, **overrides})  # type: ignore[arg-type]
 
 
 async def offline_site_app(
@@ -87,7 +89,9 @@ async def open_site_world(
     notices = ResidentNotices(
         notifier,
         sessions,
-        ResidentNoticeConfig(public_url=PUBLIC_URL, council_name="Test Council", link_key=LINK_KEY),
+        ResidentNoticeConfig(
+            public_url=PUBLIC_URL, council_name="Test Council", link_keys=LINK_KEYS
+        ),
     )
     async with open_world(
         client,

@@ -40,7 +40,7 @@ Handle = WorkflowHandle[PartnershipWorkflow, PartnershipState]
 def partnership_worker(client: Client, sessions: Sessions, smtp: SmtpSink) -> Worker:
     """A worker on a fresh task queue with the partnership workflow and its real activities."""
     notifier = Notifier(
-        NotifierConfig(smtp_port=smtp.port, webhook_secret=WEBHOOK_SECRET, sender="pf@test"),
+        NotifierConfig(smtp_port=smtp.port, webhook_secrets=(WEBHOOK_SECRET,), sender="pf@test"),
         sessions,
     )
     records = PartnershipRecords(sessions)

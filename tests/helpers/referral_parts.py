@@ -25,7 +25,7 @@ def referral_activities(
     notifier = Notifier(
         NotifierConfig(
             smtp_port=smtp_port,
-            webhook_secret=WEBHOOK_SECRET,
+            webhook_secrets=(WEBHOOK_SECRET,),
             sender="pf@test",
             webhook_timeout_seconds=webhook_timeout_seconds,
         ),

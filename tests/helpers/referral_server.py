@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import AsyncIterator
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -13,7 +14,8 @@ from store.db import Sessions
 from tests.conftest import StaticTemporal
 from tests.helpers.referral_world import World
 
-CALLBACK_MASTER = "test-callback-master-secret"
+# Made for each run: no secret is written in the code.
+CALLBACK_MASTER = secrets.token_urlsafe(32)
 
 
 @contextlib.asynccontextmanager
@@ -23,7 +25,7 @@ async def serve(world: World) -> AsyncIterator[TestClient[object, object]]:
         sessions=world.sessions,
         temporal=StaticTemporal(world.client),
         task_queue=world.task_queue,
-        callback_secret=CALLBACK_MASTER,
+        callback_secrets=(CALLBACK_MASTER,),
     )
     async with TestClient(TestServer(app)) as client:
         yield client

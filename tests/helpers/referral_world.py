@@ -259,7 +259,7 @@ async def open_world(
     async with sessions.begin() as session:
         await save_directory(session, borough or directory(webhooks.url))
     notifier = Notifier(
-        NotifierConfig(smtp_port=smtp.port, webhook_secret=WEBHOOK_SECRET, sender="pf@test"),
+        NotifierConfig(smtp_port=smtp.port, webhook_secrets=(WEBHOOK_SECRET,), sender="pf@test"),
         sessions,
     )
     task_queue = f"tq-{uuid.uuid4()}"

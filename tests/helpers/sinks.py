@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -15,7 +16,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from domain.signature import SIGNATURE_HEADER, verify
 
-WEBHOOK_SECRET = "test-webhook-secret"
+# Made for each run: no secret is written in the code.
+WEBHOOK_SECRET = secrets.token_urlsafe(32)
 
 
 class SmtpSink:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SCRIPTS, free_port
+from tests.conftest import DEPLOYMENT_SECRETS, SCRIPTS, free_port
 from workers.first_admin import read_first_admin
 
 
@@ -38,7 +38,8 @@ class Stack:
 
     def __init__(self, var_dir: Path, ports: dict[str, int]) -> None:
         self.env = {
-            **os.environ,
+            # `up` makes its own secrets into var/, as on a newcomer's machine.
+            **{k: v for k, v in os.environ.items() if k not in DEPLOYMENT_SECRETS},
             "PARTNERFLOW_VAR_DIR": str(var_dir),
             "PARTNERFLOW_API_PORT": str(ports["api"]),
             "PARTNERFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{ports['temporal']}",

@@ -81,3 +81,6 @@ def test_idempotency_keys_are_printable_and_bounded() -> None:
 def test_the_callback_secret_must_not_be_the_webhook_secret() -> None:
     with pytest.raises(ValidationError, match="must differ"):
         Settings(webhook_secret=SecretStr("same"), callback_secret=SecretStr("same"))
+    # While either is being rotated, no value may be in both.
+    with pytest.raises(ValidationError, match="must differ"):
+        Settings(webhook_secret=SecretStr("new,same"), callback_secret=SecretStr("same,old"))

@@ -1,12 +1,7 @@
-import os
-import stat
-from pathlib import Path
-
 import pytest
 from temporalio.api.common.v1 import Payload
 
-from workers.codec import ENCODING, KEY_ID, EncryptionCodec, Keyring, keyring_from_settings
-from workers.settings import Settings
+from workers.codec import ENCODING, KEY_ID, EncryptionCodec, Keyring
 
 PLAIN = Payload(metadata={"encoding": b"json/plain"}, data=b'{"name":"Edna Clacton"}')
 
@@ -52,11 +47,3 @@ async def test_unencrypted_payloads_pass_through() -> None:
 def test_bad_key_specs_are_refused(spec: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         Keyring.parse(spec)
-
-
-def test_single_machine_key_is_generated_once_and_private(tmp_path: Path) -> None:
-    settings = Settings(var_dir=tmp_path)
-    first = keyring_from_settings(settings)
-    mode = stat.S_IMODE(os.stat(tmp_path / "encryption-keys").st_mode)
-    assert mode == 0o600
-    assert keyring_from_settings(settings).key_ids == first.key_ids == ["k1"]

@@ -20,7 +20,7 @@ from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
 
 def notifier(sessions: Sessions, smtp: SmtpSink) -> Notifier:
     return Notifier(
-        NotifierConfig(smtp_port=smtp.port, webhook_secret=WEBHOOK_SECRET, sender="pf@test"),
+        NotifierConfig(smtp_port=smtp.port, webhook_secrets=(WEBHOOK_SECRET,), sender="pf@test"),
         sessions,
     )
 
@@ -107,7 +107,7 @@ async def test_unreachable_mail_server_is_noted_as_failing(sessions: Sessions) -
 async def test_any_failure_of_a_send_is_noted_not_only_mail_and_partner_errors(
     sessions: Sessions, webhook_sink: WebhookSink
 ) -> None:
-    n = Notifier(NotifierConfig(webhook_secret=WEBHOOK_SECRET), sessions)
+    n = Notifier(NotifierConfig(webhook_secrets=(WEBHOOK_SECRET,)), sessions)
     # An event name no HTTP header can carry: the HTTP client refuses it before sending.
     msg = WebhookMessage(
         idempotency_key="w" * 16,
@@ -135,7 +135,7 @@ async def _failures(sessions: Sessions) -> list[NotificationFailure]:
 async def test_wrong_secret_is_refused_by_the_receiver(
     sessions: Sessions, smtp_sink: SmtpSink, webhook_sink: WebhookSink
 ) -> None:
-    n = Notifier(NotifierConfig(smtp_port=smtp_sink.port, webhook_secret="wrong"), sessions)
+    n = Notifier(NotifierConfig(smtp_port=smtp_sink.port, webhook_secrets=("wrong",)), sessions)
     msg = WebhookMessage(idempotency_key="w" * 16, url=webhook_sink.url, event="e", payload={})  # type: ignore[arg-type]
     with pytest.raises(ApplicationError, match="HTTP 401"):
         await ActivityEnvironment().run(n.send_webhook, msg)

@@ -87,7 +87,7 @@ async def test_outcomes_feed_a_bound_indicator_once_each(
 ) -> None:
     env = time_skipping_env
     notifier = Notifier(
-        NotifierConfig(smtp_port=smtp_sink.port, webhook_secret=WEBHOOK_SECRET, sender="pf@t"),
+        NotifierConfig(smtp_port=smtp_sink.port, webhook_secrets=(WEBHOOK_SECRET,), sender="pf@t"),
         sessions,
     )
     partnership_activities = [

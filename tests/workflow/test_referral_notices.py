@@ -21,7 +21,7 @@ async def notices(sessions: Sessions, smtp: SmtpSink, webhooks: WebhookSink) -> 
     async with sessions.begin() as session:
         await save_directory(session, directory(webhooks.url))
     notifier = Notifier(
-        NotifierConfig(smtp_port=smtp.port, webhook_secret=WEBHOOK_SECRET), sessions
+        NotifierConfig(smtp_port=smtp.port, webhook_secrets=(WEBHOOK_SECRET,)), sessions
     )
     return ReferralNotices(notifier, sessions, NoticeConfig(coordinator_email=COORDINATOR))
 

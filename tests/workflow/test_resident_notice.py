@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from domain.resident_notice import (
     ResidentNoticeKind,
     ResidentNoticeResult,
 )
-from domain.tracking_link import link_key, verify_link
+from domain.signed_link import TRACK_PURPOSE, LinkKeys, verify_link
 from store.db import Sessions
 from store.find_visits import queue_email, queued_email
 from store.referrals import save_referral
@@ -32,7 +33,7 @@ from workers.worker import INTERCEPTORS
 from workflows.resident_notice import ResidentNoticeWorkflow
 
 HISTORY = Path(__file__).with_name("histories") / "resident_notice.json"
-KEY = link_key("test-master")
+KEYS = LinkKeys.from_secrets([secrets.token_urlsafe(32)])
 
 
 async def _run(
@@ -42,7 +43,7 @@ async def _run(
         Notifier(NotifierConfig(smtp_port=smtp.port, sender="pf@test"), sessions),
         sessions,
         ResidentNoticeConfig(
-            public_url="http://site.example", council_name="Council", link_key=KEY
+            public_url="http://site.example", council_name="Council", link_keys=KEYS
         ),
     )
     queue = f"tq-{uuid.uuid4()}"
@@ -90,7 +91,7 @@ async def test_confirmation_carries_a_link_to_the_referral_and_goes_once(
     assert "Feeling lonely" in text
     token = re.search(r"http://site\.example/find/track/(\S+)", text)
     assert token is not None
-    assert verify_link(KEY, token.group(1), now=datetime.now(UTC)) == number
+    assert verify_link(KEYS, token.group(1), purpose=TRACK_PURPOSE, now=datetime.now(UTC)) == number
     if os.environ.get("PARTNERFLOW_RECORD_HISTORIES"):
         history = await time_skipping_env.client.get_workflow_handle(workflow_id).fetch_history()
         HISTORY.write_text(history.to_json())
