@@ -13,6 +13,7 @@ from bench import (
     find,
     open_workflows,
     operations,
+    priority,
     referrals,
     routing,
     scale_out,
@@ -29,6 +30,7 @@ BENCHES: list[Callable[[], Any]] = [
     volume.main,
     operations.main,
     find.main,
+    priority.main,
 ]
 
 

@@ -25,11 +25,17 @@ from temporalio.client import (
     ScheduleAlreadyRunningError,
     ScheduleUpdate,
     ScheduleUpdateInput,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import (
+    Priority,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
@@ -38,7 +44,7 @@ from domain.directory import ServiceWithdrawn
 from domain.offers import OfferAcceptance
 from domain.oruk.sync import DirectorySyncInput
 from domain.partnership import PartnershipAction, PartnershipState, Stage
-from domain.referral import LegView, ReferralInput, ReferralView
+from domain.referral import LegView, ReferralInput, ReferralView, task_priority
 from domain.resident_notice import ResidentNotice, resident_notice_id
 from workflows import search_attributes as sa
 from workflows.directory_sync import DirectorySyncWorkflow
@@ -168,16 +174,19 @@ async def _update(
 
 async def start_referral(
     client: Client, referral: ReferralInput, *, task_queue: str, since: datetime
-) -> None:
-    """Start the referral's workflow (its id is the number, never reused). A start whose
-    answer was lost but that did start counts as started; otherwise
+) -> WorkflowHandle[ReferralWorkflow, ReferralView]:
+    """Start the referral's workflow (its id is the number, never reused); its handle. A start
+    whose answer was lost but that did start counts as started; otherwise
     :class:`TemporalUnavailable`."""
     try:
-        await client.start_workflow(
+        return await client.start_workflow(
             ReferralWorkflow.run,
             referral,
             id=referral.number,
             task_queue=task_queue,
+            # Urgent referrals' tasks go first when the workers are behind; legs and activities
+            # inherit it unless they say otherwise.
+            priority=Priority(priority_key=task_priority([n.urgency for n in referral.needs])),
             # A number names one referral for ever: never a second run under it.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
@@ -186,6 +195,7 @@ async def start_referral(
         if not (lost_answer and await _started_since(client, referral.number, since)):
             log.warning("referral not started", referral=referral.number, error=repr(exc))
             raise TemporalUnavailable("Temporal did not take the referral") from None
+        return client.get_workflow_handle_for(ReferralWorkflow.run, referral.number)
 
 
 async def start_resident_notice(client: Client, notice: ResidentNotice, *, task_queue: str) -> None:

@@ -374,6 +374,17 @@ def highest_urgency(urgencies: list[Urgency]) -> Urgency:
     return max(urgencies, key=URGENCY_RANK.__getitem__, default=Urgency.ROUTINE)
 
 
+# Temporal's task priority keys (1 runs first) by urgency: when the workers are behind, an
+# urgent referral's tasks are taken before routine ones. 3 is the server's default, so routine
+# work is what anything unmarked is, and 4-5 stay free for background jobs.
+TASK_PRIORITY: dict[Urgency, int] = {Urgency.EMERGENCY: 1, Urgency.URGENT: 2, Urgency.ROUTINE: 3}
+
+
+def task_priority(urgencies: list[Urgency]) -> int:
+    """The task priority key of work for needs of ``urgencies``: the most pressing one's."""
+    return TASK_PRIORITY[highest_urgency(urgencies)]
+
+
 # --- Workflow views and messages ---------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
+from temporalio.common import Priority, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
@@ -65,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
         check_transition,
         highest_urgency,
         leg_id,
+        task_priority,
     )
     from domain.referral_records import (
         ERASE_PERSONAL_DATA,
@@ -689,6 +690,8 @@ class ReferralWorkflow:
                 policy=self._input.policy,
             ),
             id=new_leg,
+            # A leg's own need sets its place in a backlog, not the referral's most urgent one.
+            priority=Priority(priority_key=task_priority([need.urgency])),
             result_type=LegView,
             parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
         )

@@ -43,6 +43,17 @@ async def test_referrals_are_listed_by_search_attributes(
         )
         view = await world.until(handle, lambda v: len(v.legs) == 2)
         number = view.number
+        # When the workers are behind, the urgent need's work is taken first (1 runs first,
+        # 3 is the default): the referral at its most urgent need's, each leg at its own.
+        priorities = {
+            workflow_id: (
+                await world.client.get_workflow_handle(workflow_id).describe()
+            ).raw_description.workflow_execution_info.priority.priority_key
+            for workflow_id in (number, *(leg.leg_id for leg in view.legs))
+        }
+        urgent_leg = next(leg.leg_id for leg in view.legs if leg.need_id == "N1")
+        routine_leg = next(leg.leg_id for leg in view.legs if leg.need_id == "N2")
+        assert priorities == {number: 2, urgent_leg: 2, routine_leg: 3}
         await _found(
             world.client,
             'PfKind = "referral" AND PfWaitingOn = "cab-debt" AND PfWard = "pier" '

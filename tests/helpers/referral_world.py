@@ -24,12 +24,12 @@ from temporalio.worker import Worker
 
 from activities.notify import Notifier, NotifierConfig
 from activities.referral_notices import NoticeConfig
+from clients.temporal import start_referral
 from domain.directory import Directory, Organisation, Service
 from domain.referral import (
     ACCEPT_UPDATE,
     RECORD_FOLLOW_UP_UPDATE,
     RECORD_OUTCOME_UPDATE,
-    REFERRAL_WORKFLOW,
     STATE_QUERY,
     WITHDRAW_UPDATE,
     AgencyAction,
@@ -168,13 +168,7 @@ class World:
         )
         if policy is not None:
             inp = inp.model_copy(update={"policy": policy})
-        handle = await self.client.start_workflow(
-            REFERRAL_WORKFLOW,
-            inp,
-            id=number,
-            task_queue=self.task_queue,
-            result_type=ReferralView,
-        )
+        handle = await start_referral(self.client, inp, task_queue=self.task_queue, since=now)
         self.started.append(handle)
         return handle
 
