@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
+from sqlalchemy.engine import make_url
 
 from workers.codec import Keyring
 from workers.private_files import private_folder
@@ -85,12 +86,29 @@ def problems(settings: Settings) -> list[str]:
         if not required.signing:
             continue
         for value in values:
-            if value in PUBLISHED_VALUES or any(mark in value for mark in PLACEHOLDER_MARKS):
+            if _is_published(value):
                 found.append(f"{required.env} holds a published or placeholder value")
                 break
             if len(value) < MIN_SECRET_LENGTH:
                 found.append(f"{required.env} is shorter than {MIN_SECRET_LENGTH} characters")
                 break
+    found.extend(_password_problems(settings))
+    return found
+
+
+def _is_published(value: str) -> bool:
+    return value in PUBLISHED_VALUES or any(mark in value for mark in PLACEHOLDER_MARKS)
+
+
+def _password_problems(settings: Settings) -> list[str]:
+    """Passwords a deployment copied from an example without filling in."""
+    found: list[str] = []
+    password = make_url(settings.database_url).password if settings.database_url else None
+    if isinstance(password, str) and _is_published(password):
+        found.append("PARTNERFLOW_DATABASE_URL holds a published or placeholder password")
+    smtp = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    if smtp is not None and _is_published(smtp):
+        found.append("PARTNERFLOW_SMTP_PASSWORD holds a published or placeholder value")
     return found
 
 

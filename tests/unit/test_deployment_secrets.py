@@ -157,6 +157,28 @@ def test_every_placeholder_of_the_deployment_example_is_refused() -> None:
                 keyring_from_settings(settings)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"database_url": "postgresql+asyncpg://pf:change-me@db/pf"},
+            "PARTNERFLOW_DATABASE_URL holds a published or placeholder password",
+        ),
+        (
+            {"smtp_password": SecretStr("REPLACE_WITH_THE_SMTP_PASSWORD")},
+            "PARTNERFLOW_SMTP_PASSWORD holds a published or placeholder value",
+        ),
+    ],
+)
+def test_a_password_left_as_in_the_example_is_named(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    fit = deployment_secrets.with_secrets(_bare(tmp_path), dict(DEPLOYMENT_SECRETS))
+    assert deployment_secrets.problems(fit.model_copy(update=change)) == [message]
+    real = {"database_url": "postgresql+asyncpg://pf:Kq8v2-long-Zx@db/pf"}
+    assert deployment_secrets.problems(fit.model_copy(update=real)) == []
+
+
 @pytest.mark.parametrize("command", ["api", "worker"])
 @pytest.mark.parametrize(
     ("change", "message"),
