@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: up test lint types pytest bench fuzz system-deps clean
+.PHONY: up test test-fast lint types pytest bench fuzz system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ up: $(STAMP)
 	$(BIN)/partnerflow up
 
 test: lint types pytest
+
+# The quick loop while changing code: lint, types, and the unit, store, workflow and API tests
+# (no browser, no end-to-end run on the dev server). `make test` runs everything.
+test-fast: lint types
+	$(BIN)/pytest tests/unit tests/store tests/workflow tests/api -m "not e2e and not browser" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import sysconfig
 import uuid
@@ -92,11 +93,24 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest_asyncio.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
-    """A fresh, migrated SQLite app database for one test."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite app database migrated once for the whole run, copied by each test."""
+    path = tmp_path_factory.mktemp("template") / "app.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
     await upgrade(engine)
+    # Closing the last connection checkpoints the WAL: the file alone holds the schema.
+    await engine.dispose()
+    return path
+
+
+@pytest_asyncio.fixture
+async def sessions(tmp_path: Path, migrated_sqlite: Path) -> AsyncIterator[Sessions]:
+    """A fresh, migrated SQLite app database for one test (a copy of the migrated one)."""
+    path = tmp_path / "app.db"
+    shutil.copyfile(migrated_sqlite, path)
+    path.chmod(0o600)
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
     yield sessionmaker(engine)
     await engine.dispose()
 
@@ -112,17 +126,33 @@ def postgres_server() -> Iterator[str]:
     server.stop()
 
 
-@pytest_asyncio.fixture
-async def pg_sessions(postgres_server: str) -> AsyncIterator[Sessions]:
-    """A fresh, migrated PostgreSQL database for one test."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(f"{postgres_server}/postgres")
+async def _create_database(server: str, name: str, template: str | None = None) -> None:
+    admin = create_engine(f"{server}/postgres")
     async with admin.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     await admin.dispose()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def migrated_postgres(postgres_server: str) -> str:
+    """A PostgreSQL database migrated once for the run: the template of each test's own."""
+    name = f"template_{uuid.uuid4().hex[:12]}"
+    await _create_database(postgres_server, name)
     engine = create_engine(f"{postgres_server}/{name}")
     await upgrade(engine)
+    # A template must have no connections when it is copied.
+    await engine.dispose()
+    return name
+
+
+@pytest_asyncio.fixture
+async def pg_sessions(postgres_server: str, migrated_postgres: str) -> AsyncIterator[Sessions]:
+    """A fresh, migrated PostgreSQL database for one test (a copy of the migrated template)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    await _create_database(postgres_server, name, template=migrated_postgres)
+    engine = create_engine(f"{postgres_server}/{name}")
     yield sessionmaker(engine)
     await engine.dispose()
 
