@@ -137,6 +137,7 @@ def start_temporal(settings: Settings) -> subprocess.Popen[bytes]:
     ]
     if settings.temporal_namespace != "default":
         args += ["--namespace", settings.temporal_namespace]
+    private_folder(var)
     logfile = append_private(var / "temporal.log")
     # Own session: Ctrl-C reaches us, and we stop the server last, after the worker.
     return subprocess.Popen(  # noqa: S603 - our own fixed argument list
