@@ -6,6 +6,9 @@ product's words and typed by workflow method references. They raise three plain 
 no, with the reason), :class:`WorkflowGone` (no such workflow running) and
 :class:`TemporalUnavailable` (Temporal or the worker could not answer; nothing was changed).
 Every Update and query takes an optional ``wait``: how long the caller waits for the answer.
+
+Longer than 400 lines on purpose: it is the whole door, and its error mapping is shared by
+every call through it; split, each part would need the same mapping again.
 """
 
 from __future__ import annotations
