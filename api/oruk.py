@@ -342,10 +342,10 @@ async def oruk_services(call: Call) -> web.Response:
     index = await oruk_index(call.request.app)
     found = index.select(await _filter(call, query, index))
     if query.minimal:
-        return _page([_minimal(m.listed.record) for m in found], query, whole=True)
+        return _page([_minimal(index.flat(m)) for m in found], query, whole=True)
     if query.full:
-        return _page([index.full(m.listed) for m in found], query)
-    return _page([m.listed.record for m in found], query)
+        return _page([index.full(m) for m in found], query)
+    return _page([index.flat(m) for m in found], query)
 
 
 @routes.route(
@@ -368,7 +368,7 @@ async def oruk_service(call: Call) -> web.Response:
 def _with_services(index: OrukIndex, org: Organisation, *, full: bool) -> dict[str, Any]:
     services = []
     for listed in index.services_of(org):
-        record = dict(index.full(listed) if full else listed.record)
+        record = dict(index.full(listed) if full else index.flat(listed))
         del record["organization"]
         services.append(record)
     return {**index.organisation_record(org), "services": services}
@@ -495,7 +495,7 @@ async def oruk_taxonomy_term(call: Call) -> web.Response:
 
 def _service_at_locations(index: OrukIndex, listed: Listed, *, full: bool) -> list[dict[str, Any]]:
     record = index.full(listed)
-    service = record if full else listed.record
+    service = record if full else index.flat(listed)
     return [{**sal, "service": service} for sal in record["service_at_locations"]]
 
 
@@ -513,7 +513,7 @@ async def oruk_service_at_locations(call: Call) -> web.Response:
     query = call.query_as(ServiceListQuery)
     index = await oruk_index(call.request.app)
     found = index.select(await _filter(call, query, index))
-    items = [sal for m in found for sal in _service_at_locations(index, m.listed, full=query.full)]
+    items = [sal for m in found for sal in _service_at_locations(index, m, full=query.full)]
     return _page(items, query)
 
 

@@ -40,7 +40,7 @@ from domain.oruk.mapping import (
 from domain.service_details import OpeningTime, Weekday
 
 METRES_PER_MILE = 1609.344
-_METRES_PER_DEGREE_LATITUDE = 111_195.0
+_METRES_PER_DEGREE_LATITUDE = 111_000.0  # a little under the true 111,195: bands err wide
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,22 +78,11 @@ class Listed:
     taxonomy_ids: frozenset[str]
     vocabulary: ServiceWords
     point: tuple[float, float] | None
+    areas: frozenset[str]
     minimum_age: int
     maximum_age: int | None
     opening_times: tuple[OpeningTime, ...]
     last_modified: datetime | None
-    record: dict[str, Any]
-    """The flat ``/services`` list item (shared: copy before changing it)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A service that answers the request, with how far it is (metres) and how well its words
-    match."""
-
-    listed: Listed
-    metres: float | None
-    score: int
 
 
 def _opens_as_asked(times: tuple[OpeningTime, ...], f: ServiceFilter) -> bool:
@@ -141,11 +130,11 @@ class OrukIndex:
                     point=(details.latitude, details.longitude)
                     if details.latitude is not None and details.longitude is not None
                     else None,
+                    areas=frozenset(svc.areas),
                     minimum_age=svc.eligibility.minimum_age or 0,
                     maximum_age=svc.eligibility.maximum_age,
                     opening_times=tuple(details.opening_times),
                     last_modified=stamp,
-                    record=service_record(svc, org, mapping, stamp, nested=False),
                 )
             )
         self._by_id = {s.id: s for s in self.services} | {s.service.id: s for s in self.services}
@@ -156,6 +145,17 @@ class OrukIndex:
         located = sorted((s.point[0], s.position) for s in self.services if s.point)
         self._latitudes = [lat for lat, _ in located]
         self._by_latitude = [pos for _, pos in located]
+        # Word → the positions of services with it (or its stem) in the name, or else in the
+        # text: a search adds up scores from these instead of reading every service.
+        self._in_name: dict[str, set[int]] = {}
+        self._in_text: dict[str, set[int]] = {}
+        for s in self.services:
+            v = s.vocabulary
+            for key in v.name_words | v.name_stems:
+                self._in_name.setdefault(key, set()).add(s.position)
+            for key in v.text_words | v.text_stems:
+                self._in_text.setdefault(key, set()).add(s.position)
+        self._flat: dict[str, dict[str, Any]] = {}
         self._full: dict[str, dict[str, Any]] = {}
 
     def __len__(self) -> int:
@@ -172,6 +172,20 @@ class OrukIndex:
     def term(self, wanted: str) -> dict[str, Any] | None:
         """A taxonomy term by id."""
         return self._term_by_id.get(wanted.lower())
+
+    def flat(self, listed: Listed) -> dict[str, Any]:
+        """The ``/services`` list item (made once; shared: copy before changing it)."""
+        record = self._flat.get(listed.id)
+        if record is None:
+            record = service_record(
+                listed.service,
+                listed.organisation,
+                self.mapping,
+                listed.last_modified,
+                nested=False,
+            )
+            self._flat[listed.id] = record
+        return record
 
     def full(self, listed: Listed) -> dict[str, Any]:
         """The full ``/services/{id}`` record (made once; shared: copy before changing it)."""
@@ -191,26 +205,55 @@ class OrukIndex:
         """The services ``org`` offers, in directory order."""
         return [s for s in self.services if s.organisation.id == org.id]
 
-    def _candidates(self, f: ServiceFilter) -> list[Listed]:
-        if f.origin is None or f.proximity is None:
-            return self.services
-        band = f.proximity / _METRES_PER_DEGREE_LATITUDE
-        lo = bisect.bisect_left(self._latitudes, f.origin[0] - band)
-        hi = bisect.bisect_right(self._latitudes, f.origin[0] + band)
-        return [self.services[p] for p in sorted(self._by_latitude[lo:hi])]
+    def _scores(self, wanted: list[tuple[str, str]]) -> dict[int, int]:
+        # The same sums as ServiceWords.score, read from the word → services tables.
+        scores: dict[int, int] = {}
+        empty: set[int] = set()
+        for word, stem in wanted:
+            named = self._in_name.get(word, empty) | self._in_name.get(stem, empty)
+            told = (self._in_text.get(word, empty) | self._in_text.get(stem, empty)) - named
+            for position in named:
+                scores[position] = scores.get(position, 0) + 2
+            for position in told:
+                scores[position] = scores.get(position, 0) + 1
+        return scores
 
-    def select(self, f: ServiceFilter) -> list[Match]:
+    def _candidates(self, f: ServiceFilter, scores: dict[int, int] | None) -> list[Listed]:
+        positions: list[int] | None = None
+        if f.origin is not None and f.proximity is not None:
+            band = f.proximity / _METRES_PER_DEGREE_LATITUDE
+            lo = bisect.bisect_left(self._latitudes, f.origin[0] - band)
+            hi = bisect.bisect_right(self._latitudes, f.origin[0] + band)
+            positions = self._by_latitude[lo:hi]
+        if scores is not None:
+            positions = list(scores) if positions is None else [p for p in positions if p in scores]
+        if positions is None:
+            return self.services
+        return [self.services[p] for p in sorted(positions)]
+
+    def select(self, f: ServiceFilter) -> list[Listed]:
         """The services that answer ``f``: nearest first when a postcode gave a point, best
         word match first for a search, else in directory order."""
         wanted = search_terms(f.search) if f.search else []
         if f.search and not wanted:
             return []
+        scores = self._scores(wanted) if wanted else None
+        if scores is not None and f == ServiceFilter(search=f.search):
+            # Words alone: no other filter to read. Tuples sort without a key function: a
+            # search matching thousands of services stays a few milliseconds.
+            return [self.services[p] for _, p in sorted((-n, p) for p, n in scores.items())]
         term = f.taxonomy_term_id.lower() if f.taxonomy_term_id else None
         taxonomy = f.taxonomy_id.lower() if f.taxonomy_id else None
         org = f.organization_id.lower() if f.organization_id else None
         timed = f.day is not None or f.start_time is not None or f.end_time is not None
-        found: list[Match] = []
-        for s in self._candidates(f):
+        reach = None
+        if f.origin is not None and f.proximity is not None:
+            # The circle's widest longitude is at its edge nearest a pole.
+            edge = min(89.0, abs(f.origin[0]) + f.proximity / _METRES_PER_DEGREE_LATITUDE)
+            cos = math.cos(math.radians(edge))
+            reach = (f.origin[1], f.proximity / (_METRES_PER_DEGREE_LATITUDE * cos))
+        found: list[tuple[float, int, int]] = []
+        for s in self._candidates(f, scores):
             if term is not None and term not in s.term_ids:
                 continue
             if taxonomy is not None and taxonomy not in s.taxonomy_ids:
@@ -221,7 +264,7 @@ class OrukIndex:
                 s.last_modified is None or s.last_modified < f.modified_after
             ):
                 continue
-            if f.covering and (s.service.areas if f.ward is None else not s.service.serves(f.ward)):
+            if f.covering and s.areas and (f.ward is None or f.ward not in s.areas):
                 continue
             if f.minimum_age is not None and s.minimum_age < f.minimum_age:
                 continue
@@ -231,20 +274,18 @@ class OrukIndex:
                 continue
             if timed and not _opens_as_asked(s.opening_times, f):
                 continue
-            metres = None
+            metres = math.inf
+            if reach is not None and (s.point is None or abs(s.point[1] - reach[0]) > reach[1]):
+                continue  # outside the box around the circle: no need to measure
             if f.origin is not None and s.point is not None:
                 metres = distance_miles(f.origin, s.point) * METRES_PER_MILE
-            if f.proximity is not None and (metres is None or metres > f.proximity):
+            if f.proximity is not None and metres > f.proximity:
                 continue
-            score = s.vocabulary.score(wanted) if wanted else 0
-            if wanted and score == 0:
-                continue
-            found.append(Match(listed=s, metres=metres, score=score))
-        if f.origin is not None:
-            found.sort(key=lambda m: (math.inf if m.metres is None else m.metres, -m.score))
-        elif wanted:
-            found.sort(key=lambda m: -m.score)
-        return found
+            score = scores[s.position] if scores is not None else 0
+            found.append((metres if f.origin is not None else 0.0, -score, s.position))
+        if f.origin is not None or scores is not None:
+            found.sort()
+        return [self.services[p] for _, _, p in found]
 
 
 def record_matches(record: dict[str, Any], search: str) -> bool:
