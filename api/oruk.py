@@ -54,25 +54,28 @@ def _day(value: object) -> object:
     day = _BYDAY.get(text.upper()) or next((d for d in Weekday if d.value == text), None)
     if day is None:
         raise ValueError("expected a day of the week, e.g. monday or MO")
-    return day
+    return day.value
 
 
 def _clock(value: object) -> object:
+    # Opening hours are the venue's wall clock: an offset ("09:00Z") is read and dropped.
     if not isinstance(value, str):
         return value
     try:
-        return time.fromisoformat(value.strip())
+        return time.fromisoformat(value.strip()).replace(tzinfo=None)
     except ValueError:
         raise ValueError("expected a time of day, e.g. 09:00 or 17:30:00") from None
 
 
 OrukDateTime = Annotated[AwareDatetime, BeforeValidator(_date_time)]
-OrukDay = Annotated[Weekday, BeforeValidator(_day)]
+# Text in the schema (our OpenAPI lists query parameters without shared definitions).
+OrukDay = Annotated[str, BeforeValidator(_day)]
 OrukTime = Annotated[time, BeforeValidator(_clock)]
 
 routes = RouteTable("oruk")
 
 PREFIX = "/oruk"
+NDJSON = "application/x-ndjson"
 ORUK_OPENAPI = "https://openreferraluk.org/specifications/3.0/openapi.json"
 ORUK_PROFILE = "https://openreferraluk.org/specifications/3.0/"
 _CORS = {
@@ -216,7 +219,7 @@ def _page(items: list[dict[str, Any]], query: ListQuery, *, whole: bool = False)
     ``whole`` when the caller set no page size."""
     if query.format == "ndjson":
         lines = "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items)
-        return web.Response(text=lines, content_type="application/x-ndjson")
+        return web.Response(text=lines, content_type=NDJSON)
     if whole and "per_page" not in query.model_fields_set:
         return _json(page(items, total=len(items), page_number=1, per_page=max(1, len(items))))
     start = query.offset
@@ -287,7 +290,7 @@ async def _filter(call: Call, query: ServiceListQuery, index: OrukIndex) -> Serv
         proximity=query.proximity,
         minimum_age=query.minimum_age,
         maximum_age=query.maximum_age,
-        day=query.day,
+        day=Weekday(query.day) if query.day else None,
         start_time=query.start_time,
         end_time=query.end_time,
     )
@@ -334,6 +337,7 @@ def _minimal(record: dict[str, Any]) -> dict[str, Any]:
     public=True,
     query=ServicesQuery,
     response=OrukPage,
+    also_content_types=(NDJSON,),
 )
 async def oruk_services(call: Call) -> web.Response:
     """Services with their organisation, filtered by every parameter ORUK and its UK profile
@@ -381,6 +385,7 @@ def _with_services(index: OrukIndex, org: Organisation, *, full: bool) -> dict[s
     public=True,
     query=OrganizationsQuery,
     response=OrukPage,
+    also_content_types=(NDJSON,),
 )
 async def oruk_organizations(call: Call) -> web.Response:
     """Every organisation of the directory; ``full`` adds its services, ``full_service``
@@ -424,6 +429,7 @@ async def oruk_organization(call: Call) -> web.Response:
     public=True,
     query=ListQuery,
     response=OrukPage,
+    also_content_types=(NDJSON,),
 )
 async def oruk_taxonomies(call: Call) -> web.Response:
     """The taxonomies our services are classified by: need categories and eligibility."""
@@ -458,6 +464,7 @@ async def oruk_taxonomy(call: Call) -> web.Response:
     public=True,
     query=TermsQuery,
     response=OrukPage,
+    also_content_types=(NDJSON,),
 )
 async def oruk_taxonomy_terms(call: Call) -> web.Response:
     """Every term a service points at: the need categories and each service's eligibility."""
@@ -506,6 +513,7 @@ def _service_at_locations(index: OrukIndex, listed: Listed, *, full: bool) -> li
     public=True,
     query=ServiceListQuery,
     response=OrukPage,
+    also_content_types=(NDJSON,),
 )
 async def oruk_service_at_locations(call: Call) -> web.Response:
     """Each service at the place residents can go to for it, with the service; the filters

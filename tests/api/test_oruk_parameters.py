@@ -349,6 +349,7 @@ async def test_age_day_and_time_against_services_with_and_without_them(
         ("day=monday&start_time=09:00&end_time=17:00", {"near"}),
         ("day=monday&start_time=09:30", set()),
         ("end_time=17:00", {"near", "mid"}),
+        ("start_time=10:00:00Z", {"mid"}),  # an offset is read and dropped: a venue's clock
     ):
         _, items, _ = await _answer(api, f"/oruk/services?{query}")
         assert set(ours(items)) == expected, query
