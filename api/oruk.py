@@ -501,6 +501,8 @@ async def oruk_taxonomy_term(call: Call) -> web.Response:
 
 
 def _service_at_locations(index: OrukIndex, listed: Listed, *, full: bool) -> list[dict[str, Any]]:
+    if listed.place is None:
+        return []
     record = index.full(listed)
     service = record if full else index.flat(listed)
     return [{**sal, "service": service} for sal in record["service_at_locations"]]
@@ -534,11 +536,11 @@ async def oruk_service_at_locations(call: Call) -> web.Response:
     errors=(404,),
 )
 async def oruk_service_at_location(call: Call) -> web.Response:
-    """One service-at-location by id, with its service in full."""
+    """One service-at-location by id, with its service."""
     wanted = call.path("id").lower()
     index = await oruk_index(call.request.app)
-    for listed in index.services:
-        for record in _service_at_locations(index, listed, full=False):
-            if record["id"] == wanted:
-                return _json(record)
+    listed = index.service_at(wanted)
+    for record in _service_at_locations(index, listed, full=False) if listed else []:
+        if record["id"] == wanted:
+            return _json(record)
     raise web.HTTPNotFound(reason="no service at location with that id")

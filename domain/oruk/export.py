@@ -109,8 +109,15 @@ def organisation_record(org: Organisation) -> dict[str, Any]:
     return record
 
 
-def _location(svc: Service) -> dict[str, Any] | None:
+def service_at_location_id(svc: Service) -> str | None:
+    """The id of the one place ``svc`` is offered at; None when it names no place."""
     if not svc.address and not has_location_details(svc.details):
+        return None
+    return _sub_id(svc.id, "service_at_location")
+
+
+def _location(svc: Service) -> dict[str, Any] | None:
+    if service_at_location_id(svc) is None:
         return None
     location_id = _sub_id(svc.id, "location")
     location: dict[str, Any] = {
@@ -205,7 +212,7 @@ def service_record(
     record["service_at_locations"] = (
         [
             {
-                "id": _sub_id(svc.id, "service_at_location"),
+                "id": service_at_location_id(svc),
                 "service_id": sid,
                 "location_id": location["id"],
                 "location": location,

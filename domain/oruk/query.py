@@ -26,6 +26,7 @@ from domain.find import ServiceWords, distance_miles, search_terms
 from domain.oruk.export import (
     eligibility_term_record,
     organisation_record,
+    service_at_location_id,
     service_record,
     taxonomy_records,
     taxonomy_term_records,
@@ -83,6 +84,8 @@ class Listed:
     maximum_age: int | None
     opening_times: tuple[OpeningTime, ...]
     last_modified: datetime | None
+    place: str | None
+    """Its service-at-location's id; None when it names no place."""
 
 
 def _opens_as_asked(times: tuple[OpeningTime, ...], f: ServiceFilter) -> bool:
@@ -135,9 +138,11 @@ class OrukIndex:
                     maximum_age=svc.eligibility.maximum_age,
                     opening_times=tuple(details.opening_times),
                     last_modified=stamp,
+                    place=service_at_location_id(svc),
                 )
             )
         self._by_id = {s.id: s for s in self.services} | {s.service.id: s for s in self.services}
+        self._by_place = {s.place: s for s in self.services if s.place is not None}
         self.terms = list(terms.values())
         self._term_by_id = terms
         self.taxonomies = taxonomy_records()
@@ -164,6 +169,10 @@ class OrukIndex:
     def service(self, wanted: str) -> Listed | None:
         """A service by its ORUK id or our own."""
         return self._by_id.get(wanted.lower())
+
+    def service_at(self, wanted: str) -> Listed | None:
+        """The service offered at the service-at-location ``wanted``."""
+        return self._by_place.get(wanted.lower())
 
     def organisation(self, wanted: str) -> Organisation | None:
         """An organisation by its ORUK id or our own."""
