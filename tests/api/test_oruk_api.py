@@ -159,7 +159,7 @@ async def test_admin_imports_an_oruk_document_and_it_is_served_back(
     assert dry.status == 200
     report = (await dry.json())["report"]
     assert report["created"] == [EXAMPLE_ID]
-    assert [p["field"] for p in report["problems"]] == ["latitude", "name"]
+    assert [p["field"] for p in report["problems"]] == ["latitude", "attributes", "name"]
     assert (await api.get(f"/oruk/services/{EXAMPLE_ID}")).status == 404
 
     done = await api.post("/api/directory/import", json={"document": doc}, headers=admin)

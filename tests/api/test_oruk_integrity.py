@@ -63,6 +63,9 @@ async def test_after_importing_every_reference_is_served(
     for name in EXAMPLES:
         report = await import_feed(sessions, read_document(load(name)), source=name)
         assert report.refused == 0, name
+        # The full examples' term "name" means no need category: not kept, and said so.
+        dropped = [p.outcome for p in report.problems if p.field == "attributes"]
+        assert dropped == (["dropped"] if name.endswith("_full.json") else []), name
     folder = ORUK / "hsds/examples/csv"
     tables = {p.name: list(csv.DictReader(p.open(newline=""))) for p in folder.glob("*.csv")}
     report = await import_feed(sessions, feed_from_tables(tables), source="hsds-csv")
