@@ -34,7 +34,7 @@ from api.http.openapi import build_openapi
 from api.http.routing import Endpoint, RouteTable, wrap
 from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.metrics import request_timing
-from api.oruk import oruk_cors
+from api.oruk import ORUK_INDEX, OrukCache, oruk_cors, oruk_cors_headers
 from api.referrals import REFERRAL_CONFIG, ReferralConfig
 from api.web import charts, overview, session
 from api.web import needs as need_pages
@@ -151,5 +151,7 @@ def create_app(
     app[FIND_CONFIG] = find_config or FindConfig()
     add_website(app)
     app.on_response_prepare.append(security_headers)
+    app.on_response_prepare.append(oruk_cors_headers)
+    app[ORUK_INDEX] = OrukCache()
     app[OPENAPI] = build_openapi(eps, title="partnerflow API", version="0.1.0")
     return app

@@ -13,6 +13,7 @@ from bench import (
     find,
     open_workflows,
     operations,
+    oruk,
     priority,
     referrals,
     routing,
@@ -30,6 +31,7 @@ BENCHES: list[Callable[[], Any]] = [
     volume.main,
     operations.main,
     find.main,
+    oruk.main,
     priority.main,
 ]
 

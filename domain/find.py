@@ -78,13 +78,45 @@ class FinderPage:
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
-    service: Service
-    organisation: str
+class ServiceWords:
+    """A service's searchable words: its name and organisation's, then its description and
+    needs. The finder and the Open Referral UK ``search`` parameter both score with it."""
+
     name_words: frozenset[str]
     text_words: frozenset[str]
     name_stems: frozenset[str]
     text_stems: frozenset[str]
+
+    @classmethod
+    def of(cls, service: Service, organisation: str) -> ServiceWords:
+        """The words of ``service``, offered by the organisation named ``organisation``."""
+        category_words = " ".join(NEED_WORDS[c].search_text for c in service.categories)
+        name_words = frozenset(words(f"{service.name} {organisation}"))
+        text_words = frozenset(words(f"{service.description} {category_words}"))
+        return cls(name_words, text_words, _stems(name_words), _stems(text_words))
+
+    def score(self, wanted: list[tuple[str, str]]) -> int:
+        """How well ``wanted`` (from :func:`search_terms`) matches: 2 a word in the name, 1 in
+        the description; 0 is no match."""
+        score = 0
+        for word, stem in wanted:
+            if word in self.name_words or stem in self.name_stems:
+                score += 2
+            elif word in self.text_words or stem in self.text_stems:
+                score += 1
+        return score
+
+
+def search_terms(keywords: str) -> list[tuple[str, str]]:
+    """The words of a search (one letter ones dropped), each with its stem."""
+    return [(w, _stem(w)) for w in words(keywords) if len(w) > 1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    service: Service
+    organisation: str
+    vocabulary: ServiceWords
     categories: frozenset[NeedCategory]
     capacity_rank: int
     point: tuple[float, float] | None
@@ -111,23 +143,17 @@ class FinderIndex:
             if service.status is not ServiceStatus.ACTIVE:
                 continue
             organisation = names.get(service.organisation_id, "")
-            category_words = " ".join(NEED_WORDS[c].search_text for c in service.categories)
             details = service.details
             point = (
                 (details.latitude, details.longitude)
                 if details.latitude is not None and details.longitude is not None
                 else None
             )
-            name_words = frozenset(words(f"{service.name} {organisation}"))
-            text_words = frozenset(words(f"{service.description} {category_words}"))
             entries.append(
                 _Entry(
                     service=service,
                     organisation=organisation,
-                    name_words=name_words,
-                    text_words=text_words,
-                    name_stems=_stems(name_words),
-                    text_stems=_stems(text_words),
+                    vocabulary=ServiceWords.of(service, organisation),
                     categories=frozenset(service.categories),
                     capacity_rank=_CAPACITY_ORDER[service.capacity],
                     point=point,
@@ -153,7 +179,7 @@ class FinderIndex:
 
     def search(self, query: FinderQuery, place: Place | None = None) -> FinderPage:
         """The page of services matching ``query`` near ``place``, best first."""
-        wanted = [(w, _stem(w)) for w in words(query.keywords) if len(w) > 1]
+        wanted = search_terms(query.keywords)
         ward = place.ward if place else None
         origin = (
             (place.latitude, place.longitude)
@@ -174,11 +200,7 @@ class FinderIndex:
                 continue
             score = 0
             if wanted:
-                for word, stem in wanted:
-                    if word in entry.name_words or stem in entry.name_stems:
-                        score += 2
-                    elif word in entry.text_words or stem in entry.text_stems:
-                        score += 1
+                score = entry.vocabulary.score(wanted)
                 if score == 0:
                     continue
             miles = (

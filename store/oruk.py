@@ -16,7 +16,7 @@ from domain.oruk.mapping import OrukMapping, Ward, default_mapping
 from domain.oruk.validation import RecordProblem
 from store.db import Sessions
 from store.demo import demo_wards
-from store.directory import merge_organisations, service_row
+from store.directory import merge_organisations, raise_revision, service_row
 from store.schema import DirectoryMappingRow, OrganisationRow, ServiceRow
 
 _MAPPING_ID = "default"
@@ -61,8 +61,10 @@ async def get_mapping(sessions: Sessions) -> OrukMapping:
 
 
 async def set_mapping(sessions: Sessions, mapping: OrukMapping, *, by: str | None) -> None:
-    """Replace the mapping (applies from the next import)."""
+    """Replace the mapping (applies from the next import). The directory's revision rises:
+    ward names in the published records come from the mapping."""
     async with sessions.begin() as session:
+        await raise_revision(session)
         await session.merge(
             DirectoryMappingRow(
                 id=_MAPPING_ID,

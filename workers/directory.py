@@ -10,7 +10,7 @@ from pathlib import Path
 
 from activities.directory_sync import read_source
 from clients.temporal import start_rerouting
-from domain.oruk.export import organisation_record, service_record, taxonomy_record
+from domain.oruk.export import organisation_record, service_record, taxonomy_records
 from domain.oruk.importing import oruk_id
 from domain.oruk.tabular import datapackage, tables_from_records
 from store.db import create_engine, sessionmaker
@@ -124,7 +124,7 @@ async def export_command(settings: Settings, args: argparse.Namespace) -> str:
     tables = tables_from_records(
         services,
         [organisation_record(o) for o in snap.directory.organisations],
-        [taxonomy_record()],
+        taxonomy_records(),
         phones,
     )
     folder = Path(args.folder)

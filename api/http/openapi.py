@@ -91,6 +91,8 @@ def build_openapi(endpoints: Iterable[Endpoint], *, title: str, version: str) ->
             }
         elif ep.content_type != "application/json":
             ok["content"] = {ep.content_type: {"schema": {"type": "string"}}}
+        for media in ep.also_content_types:
+            ok.setdefault("content", {})[media] = {"schema": {"type": "string"}}
         op["responses"][str(ep.status)] = ok
         for code in ep.also:
             op["responses"][str(code)] = {**ok, "description": _STATUS_TEXT.get(code, "Error")}

@@ -85,6 +85,8 @@ class Endpoint:
     response: type[BaseModel] | None = None
     status: int = 200
     content_type: str = "application/json"
+    # Other media types its success may carry when asked (ORUK's format=ndjson), as text.
+    also_content_types: tuple[str, ...] = ()
     errors: tuple[int, ...] = ()
     also: tuple[int, ...] = ()  # other statuses that carry the response model
 
@@ -113,6 +115,7 @@ class RouteTable:
         response: type[BaseModel] | None = None,
         status: int = 200,
         content_type: str = "application/json",
+        also_content_types: Iterable[str] = (),
         errors: Iterable[int] = (),
         also: Iterable[int] = (),
     ) -> Callable[[Handler], Handler]:
@@ -137,6 +140,7 @@ class RouteTable:
                     response=response,
                     status=status,
                     content_type=content_type,
+                    also_content_types=tuple(also_content_types),
                     errors=tuple(errors),
                     also=tuple(also),
                 )

@@ -21,6 +21,8 @@ from domain.oruk.details import (
 )
 from domain.oruk.importing import oruk_id, split_address
 from domain.oruk.mapping import (
+    ELIGIBILITY_TAXONOMY_ID,
+    ELIGIBILITY_TAXONOMY_NAME,
     NAMESPACE,
     TAXONOMY_ID,
     TAXONOMY_NAME,
@@ -44,6 +46,35 @@ def taxonomy_record() -> dict[str, Any]:
         "description": "What a resident needs help with, as partnerflow routes referrals.",
         "uri": TAXONOMY_URI,
         "version": "1",
+    }
+
+
+def eligibility_taxonomy_record() -> dict[str, Any]:
+    """The taxonomy of who each service is for: one term per service that says."""
+    return {
+        "id": ELIGIBILITY_TAXONOMY_ID,
+        "name": ELIGIBILITY_TAXONOMY_NAME,
+        "description": "Who a service is for, in the words of its directory entry.",
+        "uri": f"{TAXONOMY_URI}#eligibility",
+        "version": "1",
+    }
+
+
+def taxonomy_records() -> list[dict[str, Any]]:
+    """Every taxonomy the published terms belong to."""
+    return [taxonomy_record(), eligibility_taxonomy_record()]
+
+
+def eligibility_term_record(svc: Service) -> dict[str, Any] | None:
+    """The term saying who ``svc`` is for (its eligibility in words); None when it says not."""
+    if not svc.eligibility.description:
+        return None
+    return {
+        "id": _sub_id(svc.id, "eligibility"),
+        "name": svc.eligibility.description,
+        "description": "Who the service is for.",
+        "taxonomy": ELIGIBILITY_TAXONOMY_NAME,
+        "taxonomy_id": ELIGIBILITY_TAXONOMY_ID,
     }
 
 
@@ -78,8 +109,15 @@ def organisation_record(org: Organisation) -> dict[str, Any]:
     return record
 
 
-def _location(svc: Service) -> dict[str, Any] | None:
+def service_at_location_id(svc: Service) -> str | None:
+    """The id of the one place ``svc`` is offered at; None when it names no place."""
     if not svc.address and not has_location_details(svc.details):
+        return None
+    return _sub_id(svc.id, "service_at_location")
+
+
+def _location(svc: Service) -> dict[str, Any] | None:
+    if service_at_location_id(svc) is None:
         return None
     location_id = _sub_id(svc.id, "location")
     location: dict[str, Any] = {
@@ -147,19 +185,16 @@ def service_record(
         }
         for c in svc.categories
     ]
-    if svc.eligibility.description:
-        term_id = _sub_id(svc.id, "eligibility")
+    eligibility = eligibility_term_record(svc)
+    if eligibility is not None:
+        # A term of its own taxonomy, served by /taxonomy_terms like the need categories.
         attributes.append(
             {
                 "id": _sub_id(svc.id, "attribute", "eligibility"),
                 "link_id": sid,
                 "link_type": "eligibility",
-                "taxonomy_term_id": term_id,
-                "taxonomy_term": {
-                    "id": term_id,
-                    "name": svc.eligibility.description,
-                    "description": "Who the service is for.",
-                },
+                "taxonomy_term_id": eligibility["id"],
+                "taxonomy_term": eligibility,
             }
         )
     record["attributes"] = attributes
@@ -177,7 +212,7 @@ def service_record(
     record["service_at_locations"] = (
         [
             {
-                "id": _sub_id(svc.id, "service_at_location"),
+                "id": service_at_location_id(svc),
                 "service_id": sid,
                 "location_id": location["id"],
                 "location": location,

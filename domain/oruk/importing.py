@@ -317,6 +317,20 @@ def _service(
         for t in _terms(doc, dropped, eligibility=False)
     ]
     categories = mapping.categories(terms, f"{name}\n{description}")
+    # A term that means no need category is not kept: what we publish points only at terms
+    # our /taxonomy_terms serves, so the report names each reference left behind.
+    notes = [
+        RecordProblem(
+            record="service",
+            id=str(doc.get("id", "")),
+            field="attributes",
+            reason=f"taxonomy term {(ref.name or ref.term or ref.id)[:80]!r} means no need "
+            "category of the mapping; the reference is not kept",
+            outcome="dropped",
+        )
+        for ref in terms
+        if not mapping.categories([ref], "")
+    ]
     if not categories:
         raise _Refused(
             "attributes",
@@ -327,7 +341,8 @@ def _service(
     if _text(doc.get("eligibility_description")):
         eligibility_text.append(_text(doc.get("eligibility_description")))
     locations = _locations(doc, dropped)
-    areas, notes = _areas(doc, locations, mapping)
+    areas, area_notes = _areas(doc, locations, mapping)
+    notes += area_notes
     data: dict[str, Any] = {
         "id": existing.id if existing else str(doc["id"]).lower(),
         "organisation_id": org.id,

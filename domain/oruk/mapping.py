@@ -22,6 +22,8 @@ NAMESPACE = uuid.UUID("6f3c8f2e-2d0b-5b8e-9c55-0f6c0e3a9b11")
 
 TAXONOMY_ID = str(uuid.uuid5(NAMESPACE, "taxonomy:need-categories"))
 TAXONOMY_NAME = "partnerflow need categories"
+ELIGIBILITY_TAXONOMY_ID = str(uuid.uuid5(NAMESPACE, "taxonomy:eligibility"))
+ELIGIBILITY_TAXONOMY_NAME = "partnerflow eligibility"
 
 
 def category_term_id(category: NeedCategory) -> str:

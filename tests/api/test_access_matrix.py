@@ -39,6 +39,7 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/api/directory/mapping"): frozenset({A, C}),
     ("PUT", "/api/directory/mapping"): frozenset({A, C}),
     ("GET", "/oruk/"): PUBLIC,
+    ("GET", "/oruk"): PUBLIC,
     ("GET", "/oruk/services"): PUBLIC,
     ("GET", "/oruk/services/{id}"): PUBLIC,
     ("GET", "/oruk/organizations"): PUBLIC,

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-ORUK = Path("/work/shared/oruk")
+# Beside the checkout (../shared/oruk), as CI lays it out; else the development machine's copy.
+_BESIDE = Path(__file__).resolve().parents[3] / "shared" / "oruk"
+ORUK = _BESIDE if _BESIDE.is_dir() else Path("/work/shared/oruk")
 EXAMPLE = ORUK / "uk-profile/examples/service_full.json"
 EXAMPLE_ID = "ac148810-d857-441c-9679-408f346de14b"
 

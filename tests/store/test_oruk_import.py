@@ -22,7 +22,7 @@ async def test_dry_run_reports_and_writes_nothing(sessions: Sessions) -> None:
     feed = await read_source(str(EXAMPLE))
     report = await import_feed(sessions, feed, source="example", dry_run=True)
     assert report.created == [EXAMPLE_ID]
-    assert len(report.problems) == 2
+    assert len(report.problems) == 3  # latitude 100, the term "name", the MyCity area
     assert (await load_directory(sessions)).services == []
 
 
