@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-# Beside the checkout (../shared/oruk), as CI lays it out; else the development machine's copy.
-_BESIDE = Path(__file__).resolve().parents[3] / "shared" / "oruk"
-ORUK = _BESIDE if _BESIDE.is_dir() else Path("/work/shared/oruk")
+# The published ORUK files, in the shared folder beside the checkout (../shared/oruk).
+ORUK = Path(__file__).resolve().parents[3] / "shared" / "oruk"
 EXAMPLE = ORUK / "uk-profile/examples/service_full.json"
 EXAMPLE_ID = "ac148810-d857-441c-9679-408f346de14b"
 
