@@ -498,3 +498,18 @@ class FindOutboxRow(Base):
     text: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SubmissionKey(Base):
+    """An ``Idempotency-Key`` of ``POST /api/referrals``, claimed before the referral is made,
+    so a resent submission (its first answer lost, or two copies racing) makes one referral."""
+
+    __tablename__ = "submission_keys"
+
+    submitted_by: Mapped[str] = mapped_column(String(200), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    number: Mapped[str | None] = mapped_column(String(40), default=None)
+    """The referral the first request made; none while it is being made."""
+    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
