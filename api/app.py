@@ -39,6 +39,7 @@ from api.referrals import REFERRAL_CONFIG, ReferralConfig
 from api.web import charts, overview, session
 from api.web import needs as need_pages
 from api.web import partnerships as partnership_pages
+from api.web import refer as refer_pages
 from api.web import referrals as referral_pages
 from api.web.pages import WEB_CONFIG, Page, PageTable, WebConfig, static_file, wrap_page
 from clients.temporal import set_call_deadline
@@ -64,6 +65,7 @@ PAGE_TABLES: tuple[PageTable, ...] = (
     session.pages,
     overview.pages,
     referral_pages.pages,
+    refer_pages.pages,
     need_pages.pages,
     partnership_pages.pages,
     charts.pages,

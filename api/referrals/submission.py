@@ -18,6 +18,7 @@ from clients import temporal
 from clients.temporal import TemporalUnavailable, connect
 from domain.access import (
     Action,
+    Principal,
     Role,
 )
 from domain.callbacks import IDEMPOTENCY_HEADER, valid_idempotency_key
@@ -76,15 +77,7 @@ async def submit_referral(call: Call) -> web.StreamResponse:
         raise web.HTTPBadRequest(
             reason=f"the {IDEMPOTENCY_HEADER} header must be 1-200 printable ASCII characters"
         )
-    submission = call.body_as(ReferralSubmission)
-    if user.role is Role.AGENCY:
-        if submission.referrer.agency_id not in (None, user.agency_id):
-            raise DomainRefusal("agency staff refer on behalf of their own agency", status=422)
-        submission = submission.model_copy(
-            update={
-                "referrer": submission.referrer.model_copy(update={"agency_id": user.agency_id})
-            }
-        )
+    submission = as_submitted_by(user, call.body_as(ReferralSubmission))
     created, replayed = await take_referral_once(
         call.request.app, submission, submitted_by=user.subject, key=key
     )
@@ -92,6 +85,17 @@ async def submit_referral(call: Call) -> web.StreamResponse:
     if replayed:
         resp.headers["Idempotent-Replayed"] = "true"
     return resp
+
+
+def as_submitted_by(user: Principal, submission: ReferralSubmission) -> ReferralSubmission:
+    """The submission as ``user`` may make it: agency staff refer for their own agency."""
+    if user.role is not Role.AGENCY:
+        return submission
+    if submission.referrer.agency_id not in (None, user.agency_id):
+        raise DomainRefusal("agency staff refer on behalf of their own agency", status=422)
+    return submission.model_copy(
+        update={"referrer": submission.referrer.model_copy(update={"agency_id": user.agency_id})}
+    )
 
 
 async def take_referral_once(

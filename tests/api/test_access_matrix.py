@@ -128,6 +128,14 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/partnerships"): frozenset({A, C, OPS}),
     ("GET", "/partnerships/{partnership_id}"): frozenset({A, C, OPS}),
     ("POST", "/partnerships/{partnership_id}/outcomes"): frozenset({A, C}),
+    ("GET", "/refer"): frozenset({A, C, R, G}),
+    ("POST", "/refer/new"): frozenset({A, C, R, G}),
+    **{
+        (method, f"/refer/{step}"): frozenset({A, C, R, G})
+        for step in ("resident", "needs", "needs/details", "consent", "told", "check")
+        for method in ("GET", "POST")
+    },
+    ("GET", "/refer/done"): frozenset({A, C, R, G}),
 }
 
 
