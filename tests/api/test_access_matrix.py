@@ -136,6 +136,11 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
         for method in ("GET", "POST")
     },
     ("GET", "/refer/done"): frozenset({A, C, R, G}),
+    ("GET", "/refer/mine"): frozenset({A, C, R, G}),
+    ("GET", "/refer/mine/{number}"): frozenset({A, C, R, G}),
+    ("POST", "/refer/mine/{number}/follow-up"): frozenset({A, C, R}),
+    ("POST", "/refer/mine/{number}/withdraw"): frozenset({A, C, R}),
+    ("POST", "/refer/mine/{number}/withdraw-consent"): frozenset({A, C, R}),
 }
 
 

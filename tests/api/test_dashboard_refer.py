@@ -4,6 +4,7 @@ what to put right, check your answers, the number; sent as POST /api/referrals s
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from html import unescape
@@ -15,8 +16,17 @@ from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from api.referrals import ReferralConfig
 from api.web.pages import SESSION_COOKIE, WebConfig
 from domain.access import Role
+from domain.referral import (
+    ACCEPT_UPDATE,
+    RECORD_OUTCOME_UPDATE,
+    AgencyAction,
+    Outcome,
+    RecordOutcome,
+    ReferralPolicy,
+)
 from store.db import Sessions
 from store.demo import demo_directory, load_demo_postcodes
 from store.referrals import get_referral, load_personal_data
@@ -250,3 +260,117 @@ async def test_the_csrf_token_and_the_role_are_checked(demo_world: World) -> Non
         resp = await http.post("/refer/resident", data={**RESIDENT, "csrf_token": "wrong"})
         assert resp.status == 403
         assert worker.csrf
+
+
+async def _refer_one(worker: Worker, name: str) -> str:
+    """A one-need referral to Citizens Advice through the journey; its number."""
+    await worker.post("/refer/new", {})
+    await worker.post("/refer/resident", {**RESIDENT, "name": name})
+    await worker.post("/refer/needs", {"needs": "benefits_debt"})
+    await worker.post("/refer/needs/details", {"urgency-benefits_debt": "urgent"})
+    await worker.post(
+        "/refer/consent",
+        {
+            "agree-tendring-cab": "yes",
+            "agree-tdc-housing": "no",
+            "method": "verbal",
+            "recorded_by": "Sam",
+        },
+    )
+    await worker.post("/refer/told", {"told": "Citizens Advice will phone"})
+    await worker.post("/refer/check", {})
+    assert worker.url == "/refer/done", text_of(worker.html)
+    return text_of(worker.html).split("Its number ")[1].split(" ")[0]
+
+
+async def _stored_until(world: World, number: str, check: Any) -> Any:
+    async with asyncio.timeout(20):
+        while True:
+            stored = await get_referral(world.sessions, number)
+            if stored is not None and check(stored):
+                return stored
+            await asyncio.sleep(0.1)
+
+
+async def test_my_referrals_in_words_with_follow_up_withdraw_and_consent_withdrawn(
+    demo_world: World,
+) -> None:
+    app = create_app(
+        sessions=demo_world.sessions,
+        temporal=StaticTemporal(demo_world.client),
+        task_queue=demo_world.task_queue,
+        web_config=WebConfig(secure_cookies=False),
+        referral_config=ReferralConfig(policy=ReferralPolicy(follow_up_after_days=0)),
+    )
+    async with TestClient(TestServer(app)) as http:
+        worker = await _signed_in(demo_world.sessions, http, "sam", Role.REFERRER, None)
+        helped = await _refer_one(worker, "Edna Pettigrew")
+        stopped = await _refer_one(worker, "Albert Rose")
+        erased = await _refer_one(worker, "Mary Jones")
+        for number in (helped, stopped, erased):
+            await _stored_until(demo_world, number, lambda s: bool(s.legs))
+
+        mine = await worker.get("/refer/mine")
+        assert "3 referrals" in mine
+        assert helped in mine
+        assert "Tendring Citizens Advice: Waiting for the agency to accept or decline" in mine
+        assert "Waits on Tendring Citizens Advice: an answer" in mine
+        assert "answer due" in mine
+        assert "0 referrals" in await worker.get("/refer/mine?waiting_on=referrer")
+        assert "check the filters: status" in await worker.get("/refer/mine?status=lost")
+
+        # The agency takes it, helps and records an outcome: the referrer reads it in words.
+        legs = demo_world.client.get_workflow_handle(f"{helped}-L1")
+        who = AgencyAction(agency_id="tendring-cab", actor="cab-1")
+        await legs.execute_update(ACCEPT_UPDATE, who)
+        await _stored_until(demo_world, helped, lambda s: s.legs[0].state == "accepted")
+        page = await worker.get(f"/refer/mine/{helped}")
+        assert "Accepted: the agency will contact the resident" in page
+        assert "outcome due" in page
+        assert "Withdraw the referral" in page
+        assert "Record the follow-up" not in page
+        await legs.execute_update(
+            RECORD_OUTCOME_UPDATE,
+            RecordOutcome(
+                **who.model_dump(), outcome=Outcome(code="got_help", value=1240, unit="GBP")
+            ),
+        )
+        await _stored_until(demo_world, helped, lambda s: s.summary.status == "follow_up")
+        assert "1 referral." in await worker.get("/refer/mine?waiting_on=referrer")
+        page = await worker.get(f"/refer/mine/{helped}")
+        assert "Outcome: Got help: £1,240" in page
+        assert "Follow-up due: ask the resident whether it helped" in page
+        await worker.post(f"/refer/mine/{helped}/follow-up", {"score": "5"})
+        assert worker.status == 400
+        assert "Select whether the help made a difference" in text_of(worker.html)
+        await worker.post(
+            f"/refer/mine/{helped}/follow-up", {"made_difference": "yes", "score": "5"}
+        )
+        assert "Follow-up recorded" in text_of(worker.html)
+        done = await _stored_until(demo_world, helped, lambda s: s.summary.status == "closed")
+        assert done.summary.status == "closed"
+        # Asked again, the workflow's own rule refuses, beside the form.
+        await worker.post(f"/refer/mine/{helped}/withdraw", {"withdraw_reason": "by mistake"})
+        assert worker.status == 409
+
+        await worker.post(f"/refer/mine/{stopped}/withdraw", {"withdraw_reason": " "})
+        assert worker.status == 400
+        await worker.post(f"/refer/mine/{stopped}/withdraw", {"withdraw_reason": "Moved away"})
+        assert "Referral withdrawn" in text_of(worker.html)
+        await _stored_until(demo_world, stopped, lambda s: s.summary.status == "withdrawn")
+        assert "Tendring Citizens Advice: Stopped" in await worker.get(
+            "/refer/mine?status=withdrawn"
+        )
+
+        await worker.post(
+            f"/refer/mine/{erased}/withdraw-consent", {"consent_reason": "Changed her mind"}
+        )
+        assert "the resident's details are erased" in text_of(worker.html)
+        await _stored_until(demo_world, erased, lambda s: s.summary.personal_data_erased)
+        assert await load_personal_data(demo_world.sessions, erased) is None
+
+        # Someone else's referral is not there for this referrer.
+        other = await _signed_in(demo_world.sessions, http, "kim", Role.REFERRER, None)
+        await other.get(f"/refer/mine/{helped}")
+        assert other.status == 404
+        assert "0 referrals" in await other.get("/refer/mine")
