@@ -36,7 +36,7 @@ from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.metrics import request_timing
 from api.oruk import oruk_cors
 from api.referrals import REFERRAL_CONFIG, ReferralConfig
-from api.web import charts, my_referrals, overview, session
+from api.web import charts, my_referrals, overview, refer_app, session
 from api.web import needs as need_pages
 from api.web import partnerships as partnership_pages
 from api.web import refer as refer_pages
@@ -67,6 +67,7 @@ PAGE_TABLES: tuple[PageTable, ...] = (
     referral_pages.pages,
     refer_pages.pages,
     my_referrals.pages,
+    refer_app.pages,
     need_pages.pages,
     partnership_pages.pages,
     charts.pages,

@@ -5,6 +5,7 @@ what to put right, check your answers, the number; sent as POST /api/referrals s
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from collections.abc import AsyncIterator
 from html import unescape
@@ -374,3 +375,70 @@ async def test_my_referrals_in_words_with_follow_up_withdraw_and_consent_withdra
         await other.get(f"/refer/mine/{helped}")
         assert other.status == 404
         assert "0 referrals" in await other.get("/refer/mine")
+
+
+DEVICE_ANSWERS: dict[str, Any] = {
+    "name": "Edna Pettigrew",
+    "postcode": "co15 6jq",
+    "phone": "01255 000000",
+    "needs": ["benefits_debt"],
+    "urgency": "urgent",
+    "notes": "Rent arrears",
+    "agreed": ["tendring-cab"],
+    "method": "verbal",
+    "recorded_by": "Sam",
+    "told": "CAB will phone",
+    "given_at": "2026-11-02T10:15:00Z",
+}
+
+
+async def test_the_device_key_belongs_to_the_session_and_the_send_validates_again(
+    demo_world: World,
+) -> None:
+    async with TestClient(TestServer(_app(demo_world))) as http:
+        worker = await _signed_in(demo_world.sessions, http, "sam", Role.REFERRER, None)
+        first = await (await http.get("/refer/app/key")).json()
+        assert len(base64.b64decode(first["key"])) == 32
+        assert (await (await http.get("/refer/app/key")).json()) == first
+        app_page = await worker.get("/refer/app")
+        assert worker.status == 200
+        assert 'rel="manifest"' in worker.html
+        assert "Use the online journey" in app_page
+        sw = await http.get("/refer/sw.js")
+        assert "connect-src 'self'" in sw.headers["Content-Security-Policy"]
+        manifest = await (await http.get("/refer/manifest.webmanifest")).json()
+        assert manifest["start_url"] == "/refer/app"
+
+        async def send(body: dict[str, Any], key: str, csrf: str | None = None) -> Any:
+            resp = await http.post(
+                "/refer/app/send",
+                json=body,
+                headers={"Idempotency-Key": key, "X-CSRF-Token": csrf or worker.csrf},
+            )
+            return resp.status, await resp.json()
+
+        assert (await send(DEVICE_ANSWERS, "k1", csrf="wrong"))[0] == 400
+        status, refused = await send(
+            {**DEVICE_ANSWERS, "postcode": "ZZ99 9ZZ", "agreed": ["gone"], "told": ""}, "k1"
+        )
+        assert status == 422
+        assert [p["field"] for p in refused["problems"]] == ["told", "postcode"]
+        status, refused = await send({**DEVICE_ANSWERS, "agreed": ["gone"]}, "k1")
+        assert status == 422
+        assert refused["problems"] == [
+            {"field": "agreed", "message": "not agencies of the directory: gone"}
+        ]
+        status, made = await send(DEVICE_ANSWERS, "k1")
+        assert (status, made["replayed"]) == (201, False)
+        status, again = await send(DEVICE_ANSWERS, "k1")
+        assert (status, again["replayed"], again["number"]) == (201, True, made["number"])
+        assert await _referrals(demo_world.sessions) == 1
+
+        # Another session has another key; a signed-out one gets none.
+        await _signed_in(demo_world.sessions, http, "kim", Role.REFERRER, None)
+        other = await (await http.get("/refer/app/key")).json()
+        assert other["key"] != first["key"]
+        http.session.cookie_jar.clear()
+        gone = await http.get("/refer/app/key", allow_redirects=False)
+        assert gone.status == 303
+        assert gone.headers["Location"].startswith("/login")

@@ -4,13 +4,15 @@ and error state passes axe-core's WCAG 2.2 AA rules with no violation, at deskto
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
+from sqlalchemy import delete, select
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -19,6 +21,7 @@ from domain.access import Role
 from store.db import Sessions
 from store.demo import demo_directory, load_demo_postcodes
 from store.referrals import get_referral
+from store.schema import OrganisationRow, ReferralRow, ServiceRow
 from store.staff import create_user
 from tests.conftest import StaticTemporal
 from tests.helpers.find_checks import check_page
@@ -153,3 +156,119 @@ async def test_the_journey_online_is_accessible_and_makes_the_referral(
     assert stored is not None
     assert stored.submitted_by == "sam"
     assert stored.summary.source == "reach_out"
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}}
+
+
+async def keep(page: Page, name: str, agencies: list[str]) -> None:
+    """Answer the app's form for one resident and keep it."""
+    await page.get_by_label("Resident's full name").fill(name)
+    await page.get_by_label("Postcode").fill("CO15 6JQ")
+    await page.get_by_label("Phone number (optional)").fill("01255 000000")
+    await page.get_by_label("Money and debt").check()
+    await page.get_by_label("Urgent: in the next few days").check()
+    for agency in agencies:
+        await page.get_by_label(agency, exact=True).check()
+    await page.get_by_label("Verbally, at the door").check()
+    await page.get_by_label("What did you tell the resident?").fill("An agency will phone")
+    await page.get_by_role("button", name="Keep and send").click()
+
+
+async def _remove_agency(sessions: Sessions, agency_id: str) -> None:
+    async with sessions.begin() as session:
+        await session.execute(delete(ServiceRow).where(ServiceRow.organisation_id == agency_id))
+        await session.execute(delete(OrganisationRow).where(OrganisationRow.id == agency_id))
+
+
+async def _numbers(sessions: Sessions) -> list[str]:
+    async with sessions() as session:
+        return sorted((await session.scalars(select(ReferralRow.number))).all())
+
+
+async def test_offline_referrals_are_kept_encrypted_then_sent_once_each(
+    demo_world: World, browser: Browser
+) -> None:
+    async with dashboard(demo_world) as site:
+        context = await browser.new_context(**PHONE)  # type: ignore[arg-type]
+        page = await context.new_page()
+        try:
+            await sign_in(page, site)
+            await page.goto(f"{site}/refer/app")
+            await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+            await expect(page.get_by_role("button", name="Keep and send")).to_be_visible()
+            await check_page(page, "refer-app-online")
+
+            # No signal on the doorstep: three residents referred, kept on the device.
+            await context.set_offline(True)
+            await keep(page, "Edna Pettigrew", ["Tendring Citizens Advice"])
+            await keep(page, "Albert Rose", ["Tendring Citizens Advice", "Open Road Tendring"])
+            await keep(page, "Mary Jones", [])
+            await expect(page.get_by_text("Waiting for signal")).to_have_count(3)
+            await check_page(page, "refer-app-offline-queue")
+            # At rest on the device the answers are ciphertext: no name can be read there.
+            kept = await page.evaluate(
+                """() => new Promise((resolve) => {
+                  const open = indexedDB.open("refer-app", 1);
+                  open.onsuccess = () => {
+                    const get = open.result.transaction("queue").objectStore("queue").getAll();
+                    get.onsuccess = () => resolve(JSON.stringify(get.result.map(
+                      (i) => ({state: i.state, sealed: Array.from(i.sealed || [])}))));
+                  };
+                })"""
+            )
+            assert "Edna" not in kept
+            assert "Pettigrew" not in kept
+            assert '"state":"waiting"' in kept
+            assert await _numbers(demo_world.sessions) == []
+
+            # The app is closed and opened again, still with no signal: its page is kept.
+            await page.close()
+            page = await context.new_page()
+            await page.goto(f"{site}/refer/app")
+            await expect(page.get_by_text("Waiting for signal")).to_have_count(3)
+            await expect(page.get_by_text("No signal")).to_be_visible()
+
+            # Meanwhile one agency leaves the directory; then the signal comes back.
+            await _remove_agency(demo_world.sessions, "open-road")
+            await context.set_offline(False)
+            await page.evaluate("window.dispatchEvent(new Event('online'))")
+            await expect(page.get_by_text("Sent: number")).to_have_count(2, timeout=20_000)
+            await expect(page.get_by_text("Not sent: put these right")).to_have_count(1)
+            await expect(
+                page.get_by_text("not agencies of the directory: open-road")
+            ).to_be_visible()
+            await check_page(page, "refer-app-sent-and-refused")
+            sent = await _numbers(demo_world.sessions)
+            assert len(sent) == 2
+            for number in sent:
+                await expect(page.get_by_text(f"Sent: number {number}")).to_be_visible()
+
+            # Put right (the agency unticked) and sent again under the same key: made once.
+            await page.get_by_role("button", name="Put referral 2 right").click()
+            await expect(page.get_by_label("Resident's full name")).to_have_value("Albert Rose")
+            await page.get_by_label("Open Road Tendring", exact=True).uncheck()
+            await page.get_by_role("button", name="Keep and send").click()
+            await expect(page.get_by_text("Sent: number")).to_have_count(3, timeout=20_000)
+            assert len(await _numbers(demo_world.sessions)) == 3
+
+            # An answer lost on the way back: the device sends again, one referral is made.
+            dropped = asyncio.Event()
+
+            async def drop_answer(route: Route) -> None:
+                await route.fetch()
+                await route.abort()
+                dropped.set()
+
+            await page.route("**/refer/app/send", drop_answer)
+            await keep(page, "Joan Smith", ["Tendring Citizens Advice"])
+            await asyncio.wait_for(dropped.wait(), 20)
+            await expect(page.get_by_text("Waiting for signal")).to_have_count(1)
+            assert len(await _numbers(demo_world.sessions)) == 4
+            await page.unroute("**/refer/app/send")
+            await page.evaluate("window.dispatchEvent(new Event('online'))")
+            await expect(page.get_by_text("Sent: number")).to_have_count(4, timeout=20_000)
+            assert len(await _numbers(demo_world.sessions)) == 4
+            await check_page(page, "refer-app-all-sent")
+        finally:
+            await context.close()
