@@ -18,6 +18,7 @@ from api import (
     health,
     metrics,
     oruk,
+    outreach,
     partnerships,
     referrals,
     tokens,
@@ -36,7 +37,7 @@ from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.metrics import request_timing
 from api.oruk import oruk_cors
 from api.referrals import REFERRAL_CONFIG, ReferralConfig
-from api.web import charts, my_referrals, overview, refer_app, session
+from api.web import charts, my_referrals, outreach_log, overview, refer_app, session
 from api.web import needs as need_pages
 from api.web import partnerships as partnership_pages
 from api.web import refer as refer_pages
@@ -60,6 +61,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     partnerships.routes,
     callbacks.routes,
     erasure.routes,
+    outreach.routes,
 )
 PAGE_TABLES: tuple[PageTable, ...] = (
     session.pages,
@@ -68,6 +70,7 @@ PAGE_TABLES: tuple[PageTable, ...] = (
     refer_pages.pages,
     my_referrals.pages,
     refer_app.pages,
+    outreach_log.pages,
     need_pages.pages,
     partnership_pages.pages,
     charts.pages,

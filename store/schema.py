@@ -513,3 +513,20 @@ class SubmissionKey(Base):
     number: Mapped[str | None] = mapped_column(String(40), default=None)
     """The referral the first request made; none while it is being made."""
     created_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class OutreachSessionRow(Base):
+    """A logged Reach Out session: its figures only, no personal data."""
+
+    __tablename__ = "outreach_sessions"
+
+    session_id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    logged_by: Mapped[str] = mapped_column(String(200), index=True)
+    logged_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    held_on: Mapped[date] = mapped_column(Date, index=True)
+    ward: Mapped[str] = mapped_column(String(100))
+    area: Mapped[str] = mapped_column(String(300))
+    doors_knocked: Mapped[int] = mapped_column(Integer)
+    conversations: Mapped[int] = mapped_column(Integer)
+    residents_helped: Mapped[int] = mapped_column(Integer)
+    referrals_made: Mapped[int] = mapped_column(Integer)

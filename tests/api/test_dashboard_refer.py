@@ -442,3 +442,34 @@ async def test_the_device_key_belongs_to_the_session_and_the_send_validates_agai
         gone = await http.get("/refer/app/key", allow_redirects=False)
         assert gone.status == 303
         assert gone.headers["Location"].startswith("/login")
+
+
+async def test_the_outreach_log_keeps_a_sessions_figures(demo_world: World) -> None:
+    async with TestClient(TestServer(_app(demo_world))) as http:
+        worker = await _signed_in(demo_world.sessions, http, "sam", Role.REFERRER, None)
+        assert "Log a Reach Out session" in await worker.get("/refer/outreach")
+        session = {
+            "held_on": "2027-01-04",
+            "ward": "pier",
+            "area": "Marine Parade, Pier Avenue",
+            "doors_knocked": "80",
+            "conversations": "41",
+            "residents_helped": "21",
+            "referrals_made": "7",
+        }
+        page = await worker.post("/refer/outreach", {**session, "conversations": "90"})
+        assert worker.status == 400
+        assert "There cannot be more conversations than doors knocked" in page
+        page = await worker.post(
+            "/refer/outreach", {**session, "doors_knocked": "lots", "area": ""}
+        )
+        assert worker.status == 400
+        assert "Enter the number of doors knocked, a whole number of 0 or more" in page
+        assert "Enter the streets or area covered" in page
+        page = await worker.post("/refer/outreach", {**session, "ward": "atlantis"})
+        assert worker.status == 422
+        assert "Select a ward of the borough" in page
+        page = await worker.post("/refer/outreach", session)
+        assert worker.url == "/refer/outreach"
+        assert "Session of 04 January 2027 logged" in page
+        assert "04 January 2027, Pier: Marine Parade, Pier Avenue 80, 41, 21, 7" in page

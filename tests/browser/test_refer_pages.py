@@ -137,6 +137,19 @@ async def refer(page: Page, site: str, prefix: str) -> str:
     await check_page(page, f"{prefix}-mine-one-errors")
     await page.get_by_role("link", name="My referrals", exact=True).first.click()
     await check_page(page, f"{prefix}-mine")
+    await page.get_by_role("link", name="Outreach log").click()
+    await page.get_by_role("button", name="Log the session").click()
+    await expect(page.get_by_role("link", name="Select the ward")).to_be_visible()
+    await check_page(page, f"{prefix}-outreach-errors")
+    await page.get_by_label("Ward").select_option(label="Pier")
+    await page.get_by_label("Streets or area covered").fill("Marine Parade")
+    for label, figure in (("Doors knocked", "80"), ("Conversations", "41")):
+        await page.get_by_label(label).fill(figure)
+    await page.get_by_label("Residents helped on the spot").fill("21")
+    await page.get_by_label("Referrals made").fill("7")
+    await page.get_by_role("button", name="Log the session").click()
+    await expect(page.get_by_role("heading", name="Sessions you logged")).to_be_visible()
+    await check_page(page, f"{prefix}-outreach")
     return number
 
 

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -16,6 +17,8 @@ from temporalio.worker import Replayer
 
 from activities.notify import Notifier, NotifierConfig
 from activities.partnerships import PartnershipRecords
+from api.app import create_app
+from domain.access import Role
 from domain.indicators import Rag
 from domain.outcome_binding import BoundMeasure, OutcomeBinding, describe
 from domain.outreach import OutreachFigure, OutreachLog, OutreachSessionFact
@@ -30,6 +33,9 @@ from domain.partnership import (
     new_partnership,
 )
 from store.db import Sessions
+from store.outreach import outreach_sessions_of
+from store.tokens import issue_token
+from tests.conftest import StaticTemporal
 from tests.helpers import partnership_scenario as sc
 from tests.helpers.partnership_support import Handle, act, idle, register_search_attributes
 from tests.helpers.referral_world import World, run_world
@@ -39,7 +45,7 @@ from workflows.partnership import ActionResult, PartnershipInput, PartnershipWor
 HELPED = OutcomeBinding(
     measure=BoundMeasure.OUTREACH_FIGURE,
     figure=OutreachFigure.RESIDENTS_HELPED,
-    wards=["pier", "golf-green"],
+    wards=["pier", "frinton"],
 )
 SUPPORT = IndicatorDefinition(
     id="practical-support",
@@ -52,11 +58,11 @@ SUPPORT = IndicatorDefinition(
 # Six weekly sessions in the pilot's two wards: 114 residents helped on the spot.
 WEEKS = [
     ("pier", 21),
-    ("golf-green", 17),
+    ("frinton", 17),
     ("pier", 22),
-    ("golf-green", 18),
+    ("frinton", 18),
     ("pier", 19),
-    ("golf-green", 17),
+    ("frinton", 17),
 ]
 
 
@@ -129,14 +135,32 @@ async def test_the_pilots_114_residents_helped_against_100_is_green(
         await act(handle, [*planning(start), ApprovePlan(start=start)])
         await env.sleep(timedelta(days=2))  # into the plan's period
 
-        for n, (ward, helped) in enumerate(WEEKS, start=1):
-            await _offer(handle, session(n, ward, helped, start + timedelta(days=7 * (n - 1))))
+        # Each week's session logged through the API, as the referrer's app logs it.
+        app = create_app(
+            sessions=world.sessions, temporal=StaticTemporal(env.client), task_queue="unused"
+        )
+        _, token = await issue_token(world.sessions, subject="sam", role=Role.REFERRER)
+        bearer = {"Authorization": f"Bearer {token}"}
+        async with TestClient(TestServer(app)) as http:
+            for n, (ward, helped) in enumerate(WEEKS):
+                entry = session(n, ward, helped, start + timedelta(days=7 * n))
+                body = entry.model_dump(mode="json", exclude={"session_id", "logged_at"})
+                resp = await http.post("/api/outreach-sessions", json=body, headers=bearer)
+                assert resp.status == 201, await resp.text()
+                assert (await resp.json())["counted_by"] == [pid]
+            resp = await http.post(
+                "/api/outreach-sessions", json={**body, "ward": "atlantis"}, headers=bearer
+            )
+            assert resp.status == 422
+            assert (await resp.json())["detail"][0]["field"] == "ward"
         await idle(handle)
         assert await _support(handle) == (114.0, Rag.GREEN, 6)
+        kept = await outreach_sessions_of(world.sessions, "sam")
+        assert sum(k.residents_helped for k in kept) == 114
 
         # Offered again (a retried feed), or from a ward the binding leaves out: refused.
         with pytest.raises(WorkflowUpdateFailedError):
-            await _offer(handle, session(3, "pier", 22, start + timedelta(days=14)))
+            await _offer(handle, kept[0])
         with pytest.raises(WorkflowUpdateFailedError):
             await _offer(handle, session(7, "walton", 30, start + timedelta(days=42)))
         await idle(handle)
@@ -162,9 +186,9 @@ async def test_the_pilots_114_residents_helped_against_100_is_green(
 
 
 def test_the_binding_in_words_and_its_rules() -> None:
-    names = {"pier": "Pier", "golf-green": "Golf Green"}
+    names = {"pier": "Pier", "frinton": "Frinton"}
     assert describe(HELPED, names.__getitem__) == (
-        "Reach Out sessions' residents helped on the spot, from Pier, Golf Green"
+        "Reach Out sessions' residents helped on the spot, from Pier, Frinton"
     )
     with pytest.raises(ValueError, match="figure"):
         OutcomeBinding(measure=BoundMeasure.OUTREACH_FIGURE)
