@@ -150,6 +150,9 @@ async def refer(page: Page, site: str, prefix: str) -> str:
     await page.get_by_role("button", name="Log the session").click()
     await expect(page.get_by_role("heading", name="Sessions you logged")).to_be_visible()
     await check_page(page, f"{prefix}-outreach")
+    await page.goto(f"{site}/refer/app")
+    await expect(page.get_by_role("button", name="Keep and send")).to_be_visible()
+    await check_page(page, f"{prefix}-app")
     return number
 
 
