@@ -163,6 +163,8 @@ async function sendAll() {
       if (answer.status === 201) {
         // Sent: the answers leave the device, the number stays.
         await put({ id: item.id, state: "sent", number: body.number, kept_at: item.kept_at });
+      } else if (answer.status === 409 && JSON.stringify(body).includes("still being made")) {
+        break; // an earlier copy is being made right now: send again later for its number
       } else if (answer.status === 422 || answer.status === 409) {
         await put({ ...item, state: "refused", problems: body.problems });
       } else {
