@@ -18,6 +18,7 @@ from api import (
     health,
     metrics,
     oruk,
+    outreach,
     partnerships,
     referrals,
     tokens,
@@ -36,9 +37,10 @@ from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.metrics import request_timing
 from api.oruk import ORUK_INDEX, OrukCache, oruk_cors, oruk_cors_headers
 from api.referrals import REFERRAL_CONFIG, ReferralConfig
-from api.web import charts, overview, session
+from api.web import charts, my_referrals, outreach_log, overview, refer_app, session
 from api.web import needs as need_pages
 from api.web import partnerships as partnership_pages
+from api.web import refer as refer_pages
 from api.web import referrals as referral_pages
 from api.web.pages import WEB_CONFIG, Page, PageTable, WebConfig, static_file, wrap_page
 from clients.temporal import set_call_deadline
@@ -59,11 +61,16 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     partnerships.routes,
     callbacks.routes,
     erasure.routes,
+    outreach.routes,
 )
 PAGE_TABLES: tuple[PageTable, ...] = (
     session.pages,
     overview.pages,
     referral_pages.pages,
+    refer_pages.pages,
+    my_referrals.pages,
+    refer_app.pages,
+    outreach_log.pages,
     need_pages.pages,
     partnership_pages.pages,
     charts.pages,

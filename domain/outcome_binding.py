@@ -21,6 +21,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.directory import NeedCategory
+from domain.outreach import FIGURE_WORDS, OutreachFigure, OutreachSessionFact
 from domain.referral import OutcomeCode
 
 Ward = Annotated[str, Field(min_length=1, max_length=100)]
@@ -33,6 +34,8 @@ class BoundMeasure(StrEnum):
     """The outcomes' values in one unit (e.g. GBP awarded); outcomes without one add nothing."""
     COUNT_OF_REFERRALS = "count_of_referrals"
     """Referrals with a counted outcome, each once however many of its needs had one."""
+    OUTREACH_FIGURE = "outreach_figure"
+    """One figure of the Reach Out sessions logged (e.g. residents helped on the spot)."""
 
 
 class OutcomeBinding(BaseModel):
@@ -71,11 +74,16 @@ class OutcomeBinding(BaseModel):
     categories: list[NeedCategory] = Field(
         default_factory=list, description="Needs of these categories count; none: every need."
     )
+    figure: OutreachFigure | None = Field(
+        default=None, description="For outreach_figure: which figure of the sessions adds up."
+    )
 
     @model_validator(mode="after")
     def _sum_needs_a_unit(self) -> OutcomeBinding:
         if self.measure is BoundMeasure.SUM_OF_VALUES and not self.unit:
             raise ValueError("a sum of outcome values needs the unit it adds up, e.g. GBP")
+        if self.measure is BoundMeasure.OUTREACH_FIGURE and self.figure is None:
+            raise ValueError("an outreach figure binding needs the figure, e.g. residents_helped")
         return self
 
 
@@ -112,6 +120,8 @@ def contribution(
     """What ``fact`` adds to an indicator bound by ``binding`` over the period, or None when
     the binding does not count it (another ward, code, category or unit, or outside the
     period: the plan's start to its end, either open when unknown)."""
+    if binding.measure is BoundMeasure.OUTREACH_FIGURE:
+        return None  # fed by Reach Out sessions, not by referral outcomes
     day = fact.recorded_at.date()
     if period_start is not None and day < period_start:
         return None
@@ -130,6 +140,32 @@ def contribution(
     return fact.value
 
 
+def outreach_key(session: OutreachSessionFact) -> str:
+    """What an indicator keeps a session's contribution under: the session, counted once."""
+    return f"outreach:{session.session_id}"
+
+
+def outreach_contribution(
+    binding: OutcomeBinding,
+    session: OutreachSessionFact,
+    *,
+    period_start: date | None,
+    period_end: date | None,
+) -> float | None:
+    """What ``session`` adds to an indicator bound by ``binding``: its figure, or None when
+    the binding is not an outreach figure, or the session is in another ward or outside the
+    plan's period."""
+    if binding.measure is not BoundMeasure.OUTREACH_FIGURE or binding.figure is None:
+        return None
+    if period_start is not None and session.held_on < period_start:
+        return None
+    if period_end is not None and session.held_on > period_end:
+        return None
+    if binding.wards and session.ward not in binding.wards:
+        return None
+    return float(session.figure(binding.figure))
+
+
 def bound_total(counted: dict[str, float]) -> float:
     """A bound indicator's actual: the sum of what each counted outcome contributed."""
     return round(sum(counted.values()), 2)
@@ -138,12 +174,14 @@ def bound_total(counted: dict[str, float]) -> float:
 def describe(binding: OutcomeBinding, ward_name: Callable[[str], str] = str) -> str:
     """The binding in words, e.g. "sum of got help outcome values in GBP, from Pier"."""
     codes = " or ".join(code.value.replace("_", " ") for code in binding.outcome_codes)
+    wards = ", ".join(ward_name(w) for w in binding.wards) if binding.wards else "every ward"
+    if binding.measure is BoundMeasure.OUTREACH_FIGURE and binding.figure is not None:
+        return f"Reach Out sessions' {FIGURE_WORDS[binding.figure]}, from {wards}"
     what = (
         f"sum of {codes} outcome values in {binding.unit}"
         if binding.measure is BoundMeasure.SUM_OF_VALUES
         else f"referrals with a {codes} outcome"
     )
-    wards = ", ".join(ward_name(w) for w in binding.wards) if binding.wards else "every ward"
     needs = (
         "; needs: " + ", ".join(c.value.replace("_", " ") for c in binding.categories)
         if binding.categories

@@ -82,6 +82,7 @@ class ConsentMethod(StrEnum):
     VERBAL = "verbal"
     WRITTEN = "written"
     ONLINE = "online"
+    PHONE = "phone"
 
 
 class Resident(BaseModel):
@@ -125,6 +126,14 @@ class Consent(BaseModel):
     agency_ids: list[str] = Field(default_factory=list, max_length=100)
     given_at: datetime | None = None
     method: ConsentMethod | None = None
+    declined_agency_ids: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Agencies the resident was asked about and did not agree to.",
+    )
+    recorded_by: OneLine | None = Field(
+        default=None, max_length=200, description="Who recorded the consent (staff name)."
+    )
 
     @field_validator("given_at")
     @classmethod

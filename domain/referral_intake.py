@@ -8,13 +8,17 @@ API reads; this module only judges, so the rules are tested without a store.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date
+from datetime import date, timedelta
+from typing import Final
 
 from pydantic import BaseModel
 
 from domain.referral import ReferralSubmission
 
 OLDEST_AGE = 120
+# How long a submission's Idempotency-Key answers with its referral's number: long enough for
+# a device that lost the answer on a doorstep to resend it days later, then forgotten.
+SUBMISSION_KEY_RETENTION: Final = timedelta(days=7)
 
 
 class FieldProblem(BaseModel):

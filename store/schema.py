@@ -498,3 +498,35 @@ class FindOutboxRow(Base):
     text: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SubmissionKey(Base):
+    """An ``Idempotency-Key`` of ``POST /api/referrals``, claimed before the referral is made,
+    so a resent submission (its first answer lost, or two copies racing) makes one referral."""
+
+    __tablename__ = "submission_keys"
+
+    submitted_by: Mapped[str] = mapped_column(String(200), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    number: Mapped[str | None] = mapped_column(String(40), default=None)
+    """The referral the first request made; none while it is being made."""
+    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class OutreachSessionRow(Base):
+    """A logged Reach Out session: its figures only, no personal data."""
+
+    __tablename__ = "outreach_sessions"
+
+    session_id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    logged_by: Mapped[str] = mapped_column(String(200), index=True)
+    logged_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    held_on: Mapped[date] = mapped_column(Date, index=True)
+    ward: Mapped[str] = mapped_column(String(100))
+    area: Mapped[str] = mapped_column(String(300))
+    doors_knocked: Mapped[int] = mapped_column(Integer)
+    conversations: Mapped[int] = mapped_column(Integer)
+    residents_helped: Mapped[int] = mapped_column(Integer)
+    referrals_made: Mapped[int] = mapped_column(Integer)

@@ -11,9 +11,22 @@ from pydantic.json_schema import models_json_schema
 
 from api.http.errors import Problem
 from api.http.routing import Endpoint
+from domain.callbacks import IDEMPOTENCY_HEADER
 from domain.signature import SIGNATURE_HEADER
 
 _PARAM = re.compile(r"{(\w+)}")
+_ANY: dict[str, Any] = {"schema": {"type": "string"}}
+# Optional request headers with more to say than "a string".
+_HEADER_DOCS: dict[str, dict[str, Any]] = {
+    IDEMPOTENCY_HEADER: {
+        "description": (
+            "A key the client makes once per referral (a UUID, say): a resend with the same key"
+            " and body answers with the first referral's number and makes no second referral;"
+            " the same key with another body is refused (409). Kept seven days."
+        ),
+        "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
+    },
+}
 _REF = "#/components/schemas/{model}"
 _STATUS_TEXT = {
     400: "Malformed request",
@@ -74,6 +87,10 @@ def build_openapi(endpoints: Iterable[Endpoint], *, title: str, version: str) ->
         params += [
             {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
             for name in ep.headers
+        ]
+        params += [
+            {"name": name, "in": "header", "required": False, **_HEADER_DOCS.get(name, _ANY)}
+            for name in ep.optional_headers
         ]
         if params:
             op["parameters"] = params

@@ -77,6 +77,7 @@ class Endpoint:
     # body is read; it raises 401 with the reason, or returns who the caller is.
     verify: Authenticator | None = None
     headers: tuple[str, ...] = ()  # request headers it requires, for OpenAPI
+    optional_headers: tuple[str, ...] = ()  # request headers it accepts, for OpenAPI
     action: Action | None = None  # what the access policy in domain.access is asked about
     roles: frozenset[Role] = frozenset()  # the roles the policy allows for ``action``
     body: type[BaseModel] | None = None
@@ -107,6 +108,7 @@ class RouteTable:
         public: bool = False,
         verify: Authenticator | None = None,
         headers: Iterable[str] = (),
+        optional_headers: Iterable[str] = (),
         action: Action | None = None,
         roles: Iterable[Role] = (),
         body: type[BaseModel] | None = None,
@@ -132,6 +134,7 @@ class RouteTable:
                     public=public,
                     verify=verify,
                     headers=tuple(headers),
+                    optional_headers=tuple(optional_headers),
                     action=action,
                     roles=roles_for(action) if action is not None else frozenset(roles),
                     body=body,

@@ -82,9 +82,28 @@ async def withdraw_consent_in_workflow(
         return None
 
 
-async def _update(call: Call, update: ReferralUpdate, arg: BaseModel) -> ReferralView:
-    client = await connect(call.request.app[TEMPORAL])
-    return await temporal.update_referral(client, call.path("number"), update, arg)
+async def _update(
+    app: web.Application, number: str, update: ReferralUpdate, arg: BaseModel
+) -> ReferralView:
+    client = await connect(app[TEMPORAL])
+    return await temporal.update_referral(client, number, update, arg)
+
+
+async def follow_up_referral(
+    app: web.Application, number: str, *, actor: str, req: FollowUpRequest
+) -> ReferralView:
+    """Record the follow-up through the referral's workflow (its rules refuse it when not
+    due): the API's and the referrer's pages' one way to do it."""
+    follow_up = FollowUp(actor=actor, made_difference=req.made_difference, score=req.score)
+    return await _update(app, number, ReferralWorkflow.record_follow_up, follow_up)
+
+
+async def withdraw_referral_for(
+    app: web.Application, number: str, *, actor: str, req: WithdrawRequest
+) -> ReferralView:
+    """Withdraw the referral through its workflow: every open leg stops, its agency is told."""
+    withdrawal = Withdrawal(actor=actor, reason=req.reason)
+    return await _update(app, number, ReferralWorkflow.withdraw, withdrawal)
 
 
 @routes.route(
@@ -99,11 +118,12 @@ async def _update(call: Call, update: ReferralUpdate, arg: BaseModel) -> Referra
 async def record_follow_up(call: Call) -> ReferralView:
     """Whether the help made a difference, once the referral awaits follow-up."""
     await managed_referral(call)
-    req = call.body_as(FollowUpRequest)
-    follow_up = FollowUp(
-        actor=call.user().subject, made_difference=req.made_difference, score=req.score
+    return await follow_up_referral(
+        call.request.app,
+        call.path("number"),
+        actor=call.user().subject,
+        req=call.body_as(FollowUpRequest),
     )
-    return await _update(call, ReferralWorkflow.record_follow_up, follow_up)
 
 
 @routes.route(
@@ -119,9 +139,12 @@ async def record_follow_up(call: Call) -> ReferralView:
 async def withdraw_referral(call: Call) -> ReferralView:
     """Stop every open leg and tell its agency; needs are not routed again."""
     await managed_referral(call)
-    reason = call.body_as(WithdrawRequest).reason
-    withdrawal = Withdrawal(actor=call.user().subject, reason=reason)
-    return await _update(call, ReferralWorkflow.withdraw, withdrawal)
+    return await withdraw_referral_for(
+        call.request.app,
+        call.path("number"),
+        actor=call.user().subject,
+        req=call.body_as(WithdrawRequest),
+    )
 
 
 @routes.route(

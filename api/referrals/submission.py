@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 
 import structlog
@@ -10,21 +11,23 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 
 from api.http.errors import DomainRefusal
-from api.http.routing import Call
+from api.http.routing import Call, json_response
 from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL
 from api.referrals.common import REFERRAL_CONFIG, routes
 from clients import temporal
 from clients.temporal import TemporalUnavailable, connect
 from domain.access import (
     Action,
+    Principal,
     Role,
 )
+from domain.callbacks import IDEMPOTENCY_HEADER, valid_idempotency_key
 from domain.referral import (
     ReferralStatus,
     ReferralSubmission,
     referral_input,
 )
-from domain.referral_intake import submission_problems
+from domain.referral_intake import SUBMISSION_KEY_RETENTION, submission_problems
 from store.db import Sessions
 from store.directory import known_agencies
 from store.oruk import get_mapping
@@ -33,6 +36,7 @@ from store.referrals import (
     next_referral_number,
     save_referral,
 )
+from store.submission_keys import claim_submission, release_submission, settle_submission
 
 log = structlog.get_logger(__name__)
 
@@ -54,22 +58,95 @@ class ReferralCreated(BaseModel):
     strict_body=True,
     response=ReferralCreated,
     status=201,
-    errors=(503,),
+    optional_headers=(IDEMPOTENCY_HEADER,),
+    errors=(409, 503),
 )
-async def submit_referral(call: Call) -> ReferralCreated:
+async def submit_referral(call: Call) -> web.StreamResponse:
     """Store the referral with the resident's details and start its workflow (id = the
-    number). If Temporal cannot take it, nothing is kept and the answer is 503."""
+    number). If Temporal cannot take it, nothing is kept and the answer is 503.
+
+    With an ``Idempotency-Key`` header, a resend (its first answer lost, or two copies at
+    once) makes no second referral: the same key and body answer 201 with the first
+    referral's number and ``Idempotent-Replayed: true``; the same key with another body is
+    refused (409), as is a resend while the first is still being made (409, retry). A refused
+    or failed submission does not use up its key. Keys are kept seven days per caller.
+    """
     user = call.user()
-    submission = call.body_as(ReferralSubmission)
-    if user.role is Role.AGENCY:
-        if submission.referrer.agency_id not in (None, user.agency_id):
-            raise DomainRefusal("agency staff refer on behalf of their own agency", status=422)
-        submission = submission.model_copy(
-            update={
-                "referrer": submission.referrer.model_copy(update={"agency_id": user.agency_id})
-            }
+    key = call.request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not valid_idempotency_key(key):
+        raise web.HTTPBadRequest(
+            reason=f"the {IDEMPOTENCY_HEADER} header must be 1-200 printable ASCII characters"
         )
-    return await take_referral(call.request.app, submission, submitted_by=user.subject)
+    submission = as_submitted_by(user, call.body_as(ReferralSubmission))
+    created, replayed = await take_referral_once(
+        call.request.app, submission, submitted_by=user.subject, key=key
+    )
+    resp = json_response(created, 201)
+    if replayed:
+        resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+def as_submitted_by(user: Principal, submission: ReferralSubmission) -> ReferralSubmission:
+    """The submission as ``user`` may make it: agency staff refer for their own agency."""
+    if user.role is not Role.AGENCY:
+        return submission
+    if submission.referrer.agency_id not in (None, user.agency_id):
+        raise DomainRefusal("agency staff refer on behalf of their own agency", status=422)
+    return submission.model_copy(
+        update={"referrer": submission.referrer.model_copy(update={"agency_id": user.agency_id})}
+    )
+
+
+async def take_referral_once(
+    app: web.Application,
+    submission: ReferralSubmission,
+    *,
+    submitted_by: str,
+    key: str | None,
+) -> tuple[ReferralCreated, bool]:
+    """:func:`take_referral` under an idempotency key (none: no protection): the referral
+    and whether it was made before under the same key and body. The key is claimed in the
+    store before anything is made, so copies racing through different API processes make one
+    referral; a refusal or failure lets the key go so a corrected resend can use it."""
+    if key is None:
+        return await take_referral(app, submission, submitted_by=submitted_by), False
+    sessions = app[SESSIONS]
+    digest = hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
+    seen = await claim_submission(
+        sessions,
+        submitted_by=submitted_by,
+        key=key,
+        body_sha256=digest,
+        at=datetime.now(UTC),
+        retention=SUBMISSION_KEY_RETENTION,
+    )
+    if seen is not None:
+        if seen.body_sha256 != digest:
+            raise DomainRefusal(f"this {IDEMPOTENCY_HEADER} was used for a different referral")
+        if seen.number is None or seen.created_at is None:
+            raise DomainRefusal(
+                f"a referral with this {IDEMPOTENCY_HEADER} is still being made; send it again"
+                " in a few seconds for its number"
+            )
+        log.info("referral resent", workflow_id=seen.number)
+        created = ReferralCreated(
+            number=seen.number, status=ReferralStatus.OPEN, created_at=seen.created_at
+        )
+        return created, True
+    try:
+        created = await take_referral(app, submission, submitted_by=submitted_by)
+    except BaseException:
+        await release_submission(sessions, submitted_by=submitted_by, key=key)
+        raise
+    await settle_submission(
+        sessions,
+        submitted_by=submitted_by,
+        key=key,
+        number=created.number,
+        created_at=created.created_at,
+    )
+    return created, False
 
 
 async def take_referral(

@@ -22,7 +22,16 @@ STATIC_FILES = frozenset(p.name for p in STATIC.iterdir() if p.is_file())
 SESSION_COOKIE = "pf_session"
 
 _env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
+    # "find/..." names the public site's templates, so pages in its GOV.UK style share its
+    # macros rather than copies of them.
+    loader=jinja2.ChoiceLoader(
+        [
+            jinja2.FileSystemLoader(TEMPLATES),
+            jinja2.PrefixLoader(
+                {"find": jinja2.FileSystemLoader(Path(__file__).parent.parent / "find/templates")}
+            ),
+        ]
+    ),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,

@@ -140,7 +140,8 @@ async def _detail(
         outcome=entered,
         outcome_errors=errors or {},
         outcome_added=next((i.name for i in state.indicators if added and i.id == added), ""),
-        measures=list(BoundMeasure),
+        # The form binds to referral outcomes; an outreach figure is bound through the API.
+        measures=[m for m in BoundMeasure if m is not BoundMeasure.OUTREACH_FIGURE],
         directions=list(Direction),
         outcome_codes=list(OutcomeCode),
         categories=list(NeedCategory),

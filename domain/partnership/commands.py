@@ -9,6 +9,7 @@ from domain.indicators import (
     Measure,
 )
 from domain.outcome_binding import OutcomeBinding, ReferralOutcomeFact
+from domain.outreach import OutreachSessionFact
 from domain.partnership.model import (
     INPUT,
     KEY_QUESTIONS,
@@ -224,6 +225,13 @@ class RecordReferralOutcome(Command):
     service, as each outcome is recorded); refused when no indicator counts it."""
 
     outcome: ReferralOutcomeFact
+
+
+class RecordOutreachSession(Command):
+    """A logged Reach Out session offered to the partnership's indicators bound to outreach
+    figures; refused when no indicator counts it."""
+
+    session: OutreachSessionFact
 
 
 class RecordBenefit(Command):

@@ -12,7 +12,13 @@ from domain.indicators import (
     Actual,
 )
 from domain.labels import money
-from domain.outcome_binding import bound_total, contribution, counted_key
+from domain.outcome_binding import (
+    bound_total,
+    contribution,
+    counted_key,
+    outreach_contribution,
+    outreach_key,
+)
 from domain.partnership.commands import (
     CompleteAction,
     Decide,
@@ -20,6 +26,7 @@ from domain.partnership.commands import (
     RecordBenefit,
     RecordIndicatorActual,
     RecordMeeting,
+    RecordOutreachSession,
     RecordReferralOutcome,
     StartReview,
     SubmitQuarterlyReturn,
@@ -130,6 +137,34 @@ def record_referral_outcome(s: PartnershipState, c: RecordReferralOutcome, now: 
             f"no indicator counts the outcome of {fact.outcome_id}, or it is counted already"
         )
     return f"referral {fact.number}'s outcome: " + "; ".join(moved)
+
+
+def record_outreach_session(s: PartnershipState, c: RecordOutreachSession, now: datetime) -> str:
+    """The rule of RecordOutreachSession: each indicator bound to an outreach figure that
+    counts the session (and has not yet) keeps its figure and takes the new total as its
+    actual; refused when none does, so a session offered again changes nothing."""
+    require(s, Stage.IMPLEMENT, Stage.REVIEW)
+    session, moved = c.session, []
+    for indicator in s.indicators:
+        if indicator.binding is None:
+            continue
+        key = outreach_key(session)
+        share = outreach_contribution(
+            indicator.binding, session, period_start=s.plan_start, period_end=s.plan_end
+        )
+        if share is None or key in indicator.counted:
+            continue
+        indicator.counted[key] = share
+        total = bound_total(indicator.counted)
+        indicator.actuals.append(
+            Actual(value=total, at=now, source=f"Reach Out session {session.held_on}")
+        )
+        moved.append(f"{indicator.name} now {money(total, indicator.unit)}")
+    if not moved:
+        raise Refusal(
+            f"no indicator counts Reach Out session {session.session_id}, or it is counted already"
+        )
+    return f"Reach Out session of {session.held_on}: " + "; ".join(moved)
 
 
 def record_benefit(s: PartnershipState, c: RecordBenefit, now: datetime) -> str:

@@ -51,6 +51,7 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/oruk/service_at_locations"): PUBLIC,
     ("GET", "/oruk/service_at_locations/{id}"): PUBLIC,
     ("POST", "/api/referrals"): frozenset({A, C, R, G}),
+    ("POST", "/api/outreach-sessions"): frozenset({A, C, R, G}),
     ("GET", "/api/referrals"): EVERYONE,
     ("GET", "/api/referrals/{number}"): EVERYONE,
     ("GET", "/api/agencies/{agency_id}/worklist"): EVERYONE,
@@ -129,6 +130,29 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/partnerships"): frozenset({A, C, OPS}),
     ("GET", "/partnerships/{partnership_id}"): frozenset({A, C, OPS}),
     ("POST", "/partnerships/{partnership_id}/outcomes"): frozenset({A, C}),
+    ("GET", "/refer"): frozenset({A, C, R, G}),
+    ("POST", "/refer/new"): frozenset({A, C, R, G}),
+    **{
+        (method, f"/refer/{step}"): frozenset({A, C, R, G})
+        for step in ("resident", "needs", "needs/details", "consent", "told", "check")
+        for method in ("GET", "POST")
+    },
+    ("GET", "/refer/done"): frozenset({A, C, R, G}),
+    ("GET", "/refer/mine"): frozenset({A, C, R, G}),
+    ("GET", "/refer/app"): frozenset({A, C, R, G}),
+    ("GET", "/refer/outreach"): frozenset({A, C, R, G}),
+    ("POST", "/refer/outreach"): frozenset({A, C, R, G}),
+    ("GET", "/refer/app/key"): frozenset({A, C, R, G}),
+    ("POST", "/refer/app/send"): frozenset({A, C, R, G}),
+    ("GET", "/refer/sw.js"): PUBLIC,
+    ("GET", "/refer/app.js"): PUBLIC,
+    ("GET", "/refer/manifest.webmanifest"): PUBLIC,
+    ("GET", "/refer/icon-192.png"): PUBLIC,
+    ("GET", "/refer/icon-512.png"): PUBLIC,
+    ("GET", "/refer/mine/{number}"): frozenset({A, C, R, G}),
+    ("POST", "/refer/mine/{number}/follow-up"): frozenset({A, C, R}),
+    ("POST", "/refer/mine/{number}/withdraw"): frozenset({A, C, R}),
+    ("POST", "/refer/mine/{number}/withdraw-consent"): frozenset({A, C, R}),
 }
 
 

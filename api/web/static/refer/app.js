@@ -1,0 +1,203 @@
+// The referral app: answers kept on the device, encrypted with the session's key, and sent
+// when there is signal, each with the Idempotency-Key made here when it was kept.
+const root = document.getElementById("refer-app");
+const form = document.getElementById("referral");
+const queueBox = document.getElementById("queue");
+const signal = document.getElementById("signal");
+const csrf = root.dataset.csrf;
+let key = null;
+let sending = false;
+let fixing = null;
+
+function db() {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open("refer-app", 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("queue", { keyPath: "id" });
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+}
+
+async function store(mode, act) {
+  const handle = await db();
+  return new Promise((resolve, reject) => {
+    const tx = handle.transaction("queue", mode);
+    const result = act(tx.objectStore("queue"));
+    tx.oncomplete = () => resolve(result.result);
+    tx.onerror = () => reject(tx.error);
+  });
+}
+
+const all = () => store("readonly", (s) => s.getAll());
+const put = (item) => store("readwrite", (s) => s.put(item));
+
+async function unlock() {
+  // The key lives in memory only: a closed app, or a revoked session, leaves nothing readable.
+  try {
+    const answer = await fetch("/refer/app/key", { credentials: "same-origin", cache: "no-store" });
+    if (!answer.ok || !answer.headers.get("content-type").includes("json")) return false;
+    const raw = Uint8Array.from(atob((await answer.json()).key), (c) => c.charCodeAt(0));
+    key = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function seal(answers) {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const data = new TextEncoder().encode(JSON.stringify(answers));
+  return { iv, sealed: new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, data)) };
+}
+
+async function open(item) {
+  const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: item.iv }, key, item.sealed);
+  return JSON.parse(new TextDecoder().decode(plain));
+}
+
+function answersOf() {
+  const data = new FormData(form);
+  return {
+    name: data.get("name") || "",
+    date_of_birth: data.get("date_of_birth") || "",
+    address: data.get("address") || "",
+    postcode: data.get("postcode") || "",
+    phone: data.get("phone") || "",
+    email: data.get("email") || "",
+    needs: data.getAll("needs"),
+    urgency: data.get("urgency") || "",
+    notes: data.get("notes") || "",
+    agreed: data.getAll("agreed"),
+    method: data.get("method") || "",
+    recorded_by: data.get("recorded_by") || "",
+    told: data.get("told") || "",
+    given_at: new Date().toISOString(),
+  };
+}
+
+function fill(answers) {
+  for (const el of form.elements) {
+    if (!el.name) continue;
+    const value = answers[el.name];
+    if (el.type === "checkbox") el.checked = Array.isArray(value) && value.includes(el.value);
+    else if (el.type === "radio") el.checked = value === el.value;
+    else if (value !== undefined) el.value = value;
+  }
+}
+
+function words(item) {
+  if (item.state === "sent") return `Sent: number ${item.number}`;
+  if (item.state === "refused") return "Not sent: put these right, then send it again";
+  return "Waiting for signal";
+}
+
+async function show() {
+  const items = (await all()).sort((a, b) => a.kept_at.localeCompare(b.kept_at));
+  signal.textContent = navigator.onLine
+    ? (key ? "You have signal: referrals are sent as you keep them." : "Connecting…")
+    : "No signal: referrals are kept on this device, encrypted, and sent when there is signal.";
+  form.hidden = key === null;
+  if (!items.length) {
+    queueBox.innerHTML = '<p class="govuk-body">None yet.</p>';
+    return;
+  }
+  const list = document.createElement("ul");
+  list.className = "govuk-list";
+  items.forEach((item, i) => {
+    const li = document.createElement("li");
+    li.className = "refer-queue__item";
+    li.dataset.state = item.state;
+    const head = document.createElement("p");
+    head.className = "govuk-body";
+    head.innerHTML = `<strong>Referral ${i + 1}</strong> (kept ${new Date(item.kept_at).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" })}): `;
+    head.append(document.createTextNode(words(item)));
+    li.append(head);
+    if (item.state === "refused") {
+      const problems = document.createElement("ul");
+      problems.className = "govuk-list govuk-list--bullet govuk-error-message";
+      for (const problem of item.problems) {
+        const p = document.createElement("li");
+        p.textContent = problem.message;
+        problems.append(p);
+      }
+      li.append(problems);
+      if (key) {
+        const fix = document.createElement("button");
+        fix.type = "button";
+        fix.className = "govuk-button govuk-button--secondary";
+        fix.textContent = `Put referral ${i + 1} right`;
+        fix.addEventListener("click", async () => {
+          fixing = item.id;
+          fill(await open(item));
+          form.querySelector("input").focus();
+        });
+        li.append(fix);
+      }
+    }
+    list.append(li);
+  });
+  queueBox.replaceChildren(list);
+}
+
+async function sendAll() {
+  if (sending || !navigator.onLine) return;
+  sending = true;
+  try {
+    if (!key && !(await unlock())) return;
+    for (const item of await all()) {
+      if (item.state !== "waiting") continue;
+      let answer;
+      try {
+        answer = await fetch("/refer/app/send", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "Idempotency-Key": item.id, "X-CSRF-Token": csrf },
+          body: JSON.stringify(await open(item)),
+        });
+      } catch {
+        break; // no signal after all: it stays waiting
+      }
+      const type = answer.headers.get("content-type") || "";
+      if (!type.includes("json")) break; // signed out: sign in again, it stays waiting
+      const body = await answer.json();
+      if (answer.status === 201) {
+        // Sent: the answers leave the device, the number stays.
+        await put({ id: item.id, state: "sent", number: body.number, kept_at: item.kept_at });
+      } else if (answer.status === 409 && JSON.stringify(body).includes("still being made")) {
+        break; // an earlier copy is being made right now: send again later for its number
+      } else if (answer.status === 422 || answer.status === 409) {
+        await put({ ...item, state: "refused", problems: body.problems });
+      } else {
+        break; // the service is busy: try again later
+      }
+    }
+  } finally {
+    sending = false;
+    await show();
+  }
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!key) return;
+  const id = fixing || crypto.randomUUID();
+  const { iv, sealed } = await seal(answersOf());
+  await put({ id, state: "waiting", iv, sealed, kept_at: new Date().toISOString() });
+  fixing = null;
+  const recorder = form.elements.recorded_by.value;
+  form.reset();
+  form.elements.recorded_by.value = recorder;
+  await show();
+  await sendAll();
+});
+
+window.addEventListener("online", () => sendAll());
+window.addEventListener("offline", () => show());
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/refer/sw.js", { scope: "/refer/" });
+}
+await show();
+if (navigator.onLine) await unlock();
+await show();
+await sendAll();
