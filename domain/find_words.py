@@ -76,6 +76,35 @@ LEG_WORDS: dict[LegState, str] = {
     LegState.WITHDRAWN: "Stopped",
 }
 
+# The GOV.UK tag colour of each state on the tracking page: no two states look alike, so
+# "Sent" (waiting) is never mistaken for "Accepted".
+LEG_COLOURS: dict[LegState, str] = {
+    LegState.SENT: "yellow",
+    LegState.ACCEPTED: "turquoise",
+    LegState.IN_PROGRESS: "blue",
+    LegState.OUTCOME_RECORDED: "green",
+    LegState.CLOSED: "grey",
+    LegState.DECLINED: "orange",
+    LegState.EXPIRED: "pink",
+    LegState.WITHDRAWN: "red",
+}
+
+NEED_STATE_COLOURS: dict[NeedState, str] = {
+    NeedState.ROUTING: "light-blue",
+    NeedState.REFERRED: "yellow",
+    NeedState.SIGNPOSTED: "purple",
+    NeedState.UNALLOCATED: "pink",
+    NeedState.OUTCOME_RECORDED: "green",
+    NeedState.WITHDRAWN: "red",
+    NeedState.CLOSED: "grey",
+}
+
+# Needs where a visitor may be at risk from someone close to them (domestic abuse, harm to a
+# child or an adult): their pages carry the "Exit this page" button.
+AT_RISK_NEEDS: frozenset[NeedCategory] = frozenset(
+    {NeedCategory.COMMUNITY_SAFETY, NeedCategory.FAMILY_SUPPORT}
+)
+
 NEED_STATE_WORDS: dict[NeedState, str] = {
     NeedState.ROUTING: "We are finding the right service",
     NeedState.REFERRED: "Sent to a service",
@@ -83,6 +112,7 @@ NEED_STATE_WORDS: dict[NeedState, str] = {
     NeedState.UNALLOCATED: "A co-ordinator is looking for a service for you",
     NeedState.OUTCOME_RECORDED: "Help given",
     NeedState.WITHDRAWN: "Stopped",
+    NeedState.CLOSED: "Finished",
 }
 
 

@@ -16,6 +16,7 @@ MAX_OFFERS = 5
 ACCEPT_OFFER_UPDATE = "accept_offer"  # OfferAcceptance -> LegView, on the referral
 OFFER_ACCEPTED_SIGNAL = "offer_accepted"  # OfferAcceptance, from the referral to its leg
 OFFER_TAKEN_REASON = "another service has taken this referral"
+OFFER_ALREADY_ACCEPTED_REASON = "you have already accepted this referral"
 
 
 class OfferMode(StrEnum):

@@ -13,7 +13,7 @@ from aiohttp import web
 from temporalio.client import Client
 
 from api.app import create_app
-from api.find.site import FindConfig
+from api.find.site import CouncilContacts, FindConfig
 from api.http.parser_errors import ApiRunner
 from api.referrals import ReferralConfig
 from api.web.pages import WebConfig
@@ -77,6 +77,17 @@ def find_config(settings: Settings) -> FindConfig:
     return FindConfig(
         council_name=settings.council_name,
         brand_colour=settings.brand_colour,
+        contacts=CouncilContacts(
+            email=str(settings.council_email),
+            phone=settings.council_phone,
+            address=settings.council_address,
+            dpo_email=str(settings.data_protection_officer_email),
+            safeguarding_phone=settings.safeguarding_phone,
+            compliance=settings.accessibility_compliance,
+            known_issues=tuple(settings.accessibility_known_issues),
+            statement_prepared=settings.accessibility_statement_prepared,
+            statement_reviewed=settings.accessibility_statement_reviewed,
+        ),
         link_keys=LinkKeys.from_secrets(secret_values(settings.link_secret)),
         submissions_per_hour=settings.find_submissions_per_hour,
         emails_per_hour=settings.find_emails_per_hour,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from pydantic import EmailStr, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.accessibility import Compliance
 from domain.directory import NeedCategory
 from domain.referral import ReferralPolicy
 
@@ -246,6 +248,46 @@ class Settings(BaseSettings):
         min_length=1,
         max_length=120,
         description="Who runs the public signposting website: shown in its header and emails.",
+    )
+    council_email: EmailStr = Field(
+        default="help@tendring.example",
+        description="The council's email for residents: website problems, other formats, privacy.",
+    )
+    council_phone: str = Field(
+        default="01632 960000",
+        min_length=3,
+        max_length=40,
+        description="The council's phone number for residents, shown with its email.",
+    )
+    council_address: str = Field(
+        default="Town Hall, Station Road, Clacton-on-Sea CO15 1SE",
+        min_length=3,
+        max_length=200,
+        description="The council's postal address: the controller's contact in the privacy notice.",
+    )
+    data_protection_officer_email: EmailStr = Field(
+        default="dpo@tendring.example",
+        description="How to reach the council's data protection officer (privacy notice).",
+    )
+    safeguarding_phone: str = Field(
+        default="01632 960999",
+        min_length=3,
+        max_length=40,
+        description="Who to call when someone is at risk of harm but not in immediate danger.",
+    )
+    accessibility_compliance: Compliance = Field(
+        default=Compliance.FULL,
+        description="How far the public website meets WCAG 2.2 AA: full, partial or not.",
+    )
+    accessibility_known_issues: list[str] = Field(
+        default_factory=list,
+        description="What does not meet WCAG yet, in plain words (listed unless fully compliant).",
+    )
+    accessibility_statement_prepared: date = Field(
+        default=date(2026, 6, 1), description="When the accessibility statement was prepared."
+    )
+    accessibility_statement_reviewed: date = Field(
+        default=date(2026, 12, 1), description="When the accessibility statement was last reviewed."
     )
     brand_colour: str = Field(
         default="#005a5b",

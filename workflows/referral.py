@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.offers import (
         ACCEPT_OFFER_UPDATE,
         OFFER_ACCEPTED_SIGNAL,
+        OFFER_ALREADY_ACCEPTED_REASON,
         OFFER_TAKEN_REASON,
         OfferAcceptance,
     )
@@ -372,7 +373,7 @@ class ReferralWorkflow:
         winner = self._offer_winners.get(need_id)
         if winner is not None:
             # Validated together with the first, handled after it: refused, nothing changed.
-            raise ApplicationError(f"{OFFER_TAKEN_REASON} ({self._leg_services[winner]})")
+            raise ApplicationError(self._offer_refusal(acceptance, winner))
         self._offer_winners[need_id] = acceptance.leg_id
         await self._children[acceptance.leg_id].signal(OFFER_ACCEPTED_SIGNAL, acceptance)
         await workflow.wait_condition(
@@ -387,6 +388,15 @@ class ReferralWorkflow:
             raise ApplicationError(f"the offer ended before it was accepted: {leg.state.value}")
         return leg
 
+    def _offer_refusal(self, acceptance: OfferAcceptance, winner: str) -> str:
+        """Why an accept of an offer that already has a winner is refused: the winner's own
+        agency accepting again is told so, not that "another" service (its own) took it."""
+        leg = self._legs.get(winner)
+        own = leg is not None and leg.agency_id == acceptance.agency_id
+        if winner == acceptance.leg_id and own:
+            return OFFER_ALREADY_ACCEPTED_REASON
+        return f"{OFFER_TAKEN_REASON} ({self._leg_services[winner]})"
+
     @accept_offer.validator
     def _validate_accept_offer(self, acceptance: OfferAcceptance) -> None:
         self._check_open()
@@ -395,7 +405,7 @@ class ReferralWorkflow:
             raise ValueError(f"{acceptance.leg_id} is not an open offer of this referral")
         winner = self._offer_winners.get(need_id)
         if winner is not None:
-            raise ValueError(f"{OFFER_TAKEN_REASON} ({self._leg_services[winner]})")
+            raise ValueError(self._offer_refusal(acceptance, winner))
         leg = self._legs.get(acceptance.leg_id)
         if leg is None:
             raise ValueError("the offer is still being sent; try again in a moment")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.find import finder, journey, tracking
-from api.find.site import FINDER, STATIC, FinderCache
+from api.find.site import FINDER, STATIC, FinderCache, Visit, not_found, page
 
 PAGE_ROUTES: tuple[web.RouteTableDef, ...] = (finder.routes, journey.routes, tracking.routes)
 
@@ -24,6 +24,8 @@ def add_website(app: web.Application) -> None:
                 name=f"page.find.{getattr(route.handler, '__name__', route.path)}",
             )
     app.router.add_get("/find/assets/{path:.+}", find_asset, name="static.find")
+    # Last: any other address under /find/ is the website's own page, never the API's JSON.
+    app.router.add_get("/find/{rest:.*}", unknown_page, name="page.find.unknown")
 
 
 # The website's own files, listed once: a name not on the list is a 404, never a path outside.
@@ -40,3 +42,9 @@ async def find_asset(request: web.Request) -> web.StreamResponse:
     response = web.FileResponse(STATIC / path)
     response.headers["Cache-Control"] = "max-age=3600"
     return response
+
+
+@page
+async def unknown_page(request: web.Request, visit: Visit) -> web.StreamResponse:
+    """An address under ``/find/`` that is no page of the website."""
+    return await not_found(request, visit)

@@ -29,6 +29,7 @@ from api.http.state import SESSIONS
 from domain.directory import NeedCategory, Service
 from domain.find import FinderQuery, Place
 from domain.find_words import (
+    AT_RISK_NEEDS,
     NEED_WORDS,
     eligibility_words,
     miles_words,
@@ -180,6 +181,7 @@ async def results(request: web.Request, visit: Visit) -> web.StreamResponse:
         need_label=need_label,
         miles_words=miles_words,
         shortlist=visit.shortlist(),
+        exit_page=query.need in AT_RISK_NEEDS,
     )
 
 
@@ -237,6 +239,7 @@ async def service_page(request: web.Request, visit: Visit) -> web.StreamResponse
         active=service.status.value == "active",
         in_shortlist=service.id in visit.shortlist(),
         errors={},
+        exit_page=bool(AT_RISK_NEEDS.intersection(service.categories)),
     )
 
 

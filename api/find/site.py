@@ -15,7 +15,7 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from api.http.headers import served_over_tls
 from api.http.state import SESSIONS
 from api.web.pages import WEB_CONFIG
 from clients.temporal import TemporalUnavailable
+from domain.accessibility import COMPLIANCE_WORDS, Compliance
 from domain.directory import Directory
 from domain.find import FinderIndex
 from domain.find_words import need_label
@@ -46,11 +47,29 @@ RATE_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True, kw_only=True)
+class CouncilContacts:
+    """Who residents contact about the website: shown in the footer, the accessibility
+    statement and the privacy notice (the council's own, from the settings)."""
+
+    email: str = "help@tendring.example"
+    phone: str = "01632 960000"
+    address: str = "Town Hall, Station Road, Clacton-on-Sea CO15 1SE"
+    dpo_email: str = "dpo@tendring.example"
+    safeguarding_phone: str = "01632 960999"
+    compliance: Compliance = Compliance.FULL
+    # What does not meet WCAG yet, in plain words; the statement lists it when not full.
+    known_issues: tuple[str, ...] = ()
+    statement_prepared: date = date(2026, 6, 1)
+    statement_reviewed: date = date(2026, 12, 1)
+
+
+@dataclass(frozen=True, kw_only=True)
 class FindConfig:
     """The public website's settings."""
 
     council_name: str = "Tendring District Council (demonstration)"
     brand_colour: str = "#005a5b"
+    contacts: CouncilContacts = field(default_factory=CouncilContacts)
     # The deployment's link keys (workers/serve.py passes them). Unset, a key made at random
     # for this app alone: no link from elsewhere verifies, and no value is written anywhere.
     link_keys: LinkKeys = field(
@@ -100,6 +119,7 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 _env.filters["need_label"] = need_label
+_env.filters["long_date"] = lambda day: f"{day.day} {day:%B %Y}"
 
 
 @dataclass
@@ -179,6 +199,8 @@ async def render(
     config = request.app[FIND_CONFIG]
     html = _env.get_template(template).render(
         council=config.council_name,
+        contacts=config.contacts,
+        compliance_words=COMPLIANCE_WORDS[config.contacts.compliance],
         brand=config.brand_colour,
         csrf_token=visit.csrf,
         honeypot=HONEYPOT,
@@ -263,6 +285,19 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+async def not_found(request: web.Request, visit: Visit) -> web.Response:
+    """The website's own "Page not found" page (HTML, status 404)."""
+    return await render(
+        request,
+        visit,
+        "error.html",
+        404,
+        title="Page not found",
+        message="If you typed the web address, check it is correct. If you pasted the web "
+        "address, check you copied the entire address.",
+    )
+
+
 Handler = Callable[[web.Request, Visit], Awaitable[web.StreamResponse]]
 
 
@@ -278,14 +313,7 @@ def page(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespon
                 request, visit, "error.html", exc.status, title=exc.title, message=exc.message
             )
         except web.HTTPNotFound:
-            return await render(
-                request,
-                visit,
-                "error.html",
-                404,
-                title="Page not found",
-                message="If you typed the web address, check it is correct.",
-            )
+            return await not_found(request, visit)
         except (web.HTTPServiceUnavailable, TemporalUnavailable):
             log.warning("public website could not reach a service it needs")
             return await render(

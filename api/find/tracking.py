@@ -15,7 +15,13 @@ from api.http.state import SESSIONS
 from api.referrals.consent import withdraw_resident_consent
 from clients.temporal import WorkflowRefused
 from domain.directory import NeedCategory
-from domain.find_words import LEG_WORDS, NEED_STATE_WORDS, need_label
+from domain.find_words import (
+    LEG_COLOURS,
+    LEG_WORDS,
+    NEED_STATE_COLOURS,
+    NEED_STATE_WORDS,
+    need_label,
+)
 from domain.referral import LegState, NeedState, Withdrawal
 from domain.signed_link import TRACK_PURPOSE, BadLink, verify_link
 from store.referrals import StoredReferral, get_referral
@@ -58,13 +64,16 @@ async def track(request: web.Request, visit: Visit) -> web.StreamResponse:
         legs = [leg for leg in stored.legs if leg.need_id == need.need_id]
         service_id = legs[-1].service_id if legs else need.signposted_service_id
         if legs:
-            words = LEG_WORDS[LegState(legs[-1].state)]
+            leg_state = LegState(legs[-1].state)
+            words, colour = LEG_WORDS[leg_state], LEG_COLOURS[leg_state]
         else:
-            words = NEED_STATE_WORDS[NeedState(need.state)]
+            need_state = NeedState(need.state)
+            words, colour = NEED_STATE_WORDS[need_state], NEED_STATE_COLOURS[need_state]
         rows.append(
             {
                 "need": need_label(NeedCategory(need.category)),
                 "status": words,
+                "colour": colour,
                 "service": names.get(service_id or "", ""),
                 "service_id": service_id if service_id in names else None,
             }

@@ -227,10 +227,19 @@ async def test_whole_journey_with_the_keyboard_then_tracked_and_withdrawn(
         await page.goto(f"{site}{found.group(1)}")
         await expect(page.get_by_role("heading", name="How your request is going")).to_be_visible()
         await check_page(page, "find-tracking")
+        sent = page.locator(".govuk-tag", has_text="Sent: waiting for the service to reply")
+        sent_class = await sent.get_attribute("class")
 
         await accept_first_leg(site_world, number, "tdc-housing")
         await page.reload()
-        await expect(page.get_by_text("Accepted: the service will contact you")).to_be_visible()
+        accepted = page.get_by_text("Accepted: the service will contact you")
+        await expect(accepted).to_be_visible()
+        # Each state has its own colour as well as its own words.
+        assert sent_class != await accepted.get_attribute("class")
+        for width in (320, 1366):
+            await page.set_viewport_size({"width": width, "height": 800})
+            await check_page(page, f"find-tracking-accepted-{width}")
+        await page.set_viewport_size(DESKTOP["viewport"])
         await check_page(page, "find-tracking-accepted")
         await press_on(page, "a.govuk-button--warning")
         await check_page(page, "find-tracking-withdraw-question")

@@ -35,12 +35,18 @@ _TARGETS = """() => {
 }"""
 
 
+# Best-practice rules checked as well: all content sits in a landmark.
+BEST_PRACTICES = {"region": {"enabled": True}}
+
+
 async def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2.0-2.2 A and AA violations on the page as it is now."""
+    """axe-core's WCAG 2.0-2.2 A and AA violations on the page as it is now, and those of the
+    best-practice rules in ``BEST_PRACTICES``."""
     # Evaluated through the DevTools protocol, so the page's own CSP does not stop it.
     await page.evaluate(AXE_SOURCE)
     result = await page.evaluate(
-        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_22_AA
+        "([tags, rules]) => axe.run(document, {runOnly: {type: 'tag', values: tags}, rules})",
+        [WCAG_22_AA, BEST_PRACTICES],
     )
     return [
         {"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]]}

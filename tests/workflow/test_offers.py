@@ -64,6 +64,13 @@ async def test_the_first_accept_wins_and_the_other_offers_are_withdrawn(world: W
             OfferAcceptance(leg_id=legs["cab"].leg_id, agency_id="cab", actor="cab-user"),
         )
     assert "another service has taken" in str(late.value.cause)
+    # The winner accepting again is told it already has it, not that "another" service did.
+    with pytest.raises(WorkflowUpdateFailedError) as again:
+        await handle.execute_update(
+            ACCEPT_OFFER_UPDATE,
+            OfferAcceptance(leg_id=legs["charity"].leg_id, agency_id="charity", actor="c"),
+        )
+    assert str(again.value.cause).endswith(": you have already accepted this referral")
     view = await world.until(
         handle, lambda v: any(leg.state is LegState.WITHDRAWN for leg in v.legs)
     )
