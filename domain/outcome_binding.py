@@ -47,11 +47,22 @@ class OutcomeBinding(BaseModel):
         # The published schema states the rule the validator applies below, so a client
         # (and a fuzzer) reads the same contract the API enforces.
         json_schema_extra={
-            "if": {"properties": {"measure": {"const": "sum_of_values"}}},
-            "then": {
-                "required": ["unit"],
-                "properties": {"unit": {"type": "string", "minLength": 1}},
-            },
+            "allOf": [
+                {
+                    "if": {"properties": {"measure": {"const": "sum_of_values"}}},
+                    "then": {
+                        "required": ["unit"],
+                        "properties": {"unit": {"type": "string", "minLength": 1}},
+                    },
+                },
+                {
+                    "if": {"properties": {"measure": {"const": "outreach_figure"}}},
+                    "then": {
+                        "required": ["figure"],
+                        "properties": {"figure": {"not": {"type": "null"}}},
+                    },
+                },
+            ]
         },
     )
 
