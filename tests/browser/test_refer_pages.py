@@ -285,6 +285,23 @@ async def test_offline_referrals_are_kept_encrypted_then_sent_once_each(
             await page.evaluate("window.dispatchEvent(new Event('online'))")
             await expect(page.get_by_text("Sent: number")).to_have_count(4, timeout=20_000)
             assert len(await _numbers(demo_world.sessions)) == 4
+
+            # The service is busy for a moment: the queue is tried again by itself, no event.
+            busy = asyncio.Event()
+
+            async def answer_busy(route: Route) -> None:
+                await route.fulfill(
+                    status=503, content_type="application/json", body='{"error":"busy"}'
+                )
+                busy.set()
+
+            await page.route("**/refer/app/send", answer_busy)
+            await keep(page, "Ivy Clarke", ["Tendring Citizens Advice"])
+            await asyncio.wait_for(busy.wait(), 20)
+            await expect(page.get_by_text("Waiting for signal")).to_have_count(1)
+            await page.unroute("**/refer/app/send")
+            await expect(page.get_by_text("Sent: number")).to_have_count(5, timeout=40_000)
+            assert len(await _numbers(demo_world.sessions)) == 5
             await check_page(page, "refer-app-all-sent")
         finally:
             await context.close()

@@ -8,6 +8,9 @@ const csrf = root.dataset.csrf;
 let key = null;
 let sending = false;
 let fixing = null;
+// A queue that could not be sent drains itself: tried again after 2 s, then less often.
+let retry = null;
+let retryDelay = 2000;
 
 function db() {
   return new Promise((resolve, reject) => {
@@ -174,19 +177,37 @@ async function sendAll() {
   } finally {
     sending = false;
     await show();
+    await sendLater();
   }
+}
+
+async function sendLater() {
+  const waiting = (await all()).some((item) => item.state === "waiting");
+  if (!waiting || !navigator.onLine) {
+    retryDelay = 2000;
+    return;
+  }
+  if (retry) return;
+  retry = setTimeout(() => {
+    retry = null;
+    sendAll();
+  }, retryDelay);
+  retryDelay = Math.min(retryDelay * 2, 30000);
 }
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   if (!key) return;
+  // Take the answers and clear the form before anything waits, so the next resident's
+  // answers, typed at once, are never cleared with this one's.
   const id = fixing || crypto.randomUUID();
-  const { iv, sealed } = await seal(answersOf());
-  await put({ id, state: "waiting", iv, sealed, kept_at: new Date().toISOString() });
+  const answers = answersOf();
   fixing = null;
   const recorder = form.elements.recorded_by.value;
   form.reset();
   form.elements.recorded_by.value = recorder;
+  const { iv, sealed } = await seal(answers);
+  await put({ id, state: "waiting", iv, sealed, kept_at: new Date().toISOString() });
   await show();
   await sendAll();
 });

@@ -1,7 +1,7 @@
 // The referral app's service worker: it keeps the app's page and assets so the app opens
 // with no signal. Network first (a fresh page when there is signal), the kept copy otherwise.
 // The session's key and the send never go through the cache.
-const CACHE = "refer-app-v1";
+const CACHE = "refer-app-v2";
 const KEPT = [
   "/refer/app",
   "/refer/app.js",
