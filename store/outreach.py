@@ -24,11 +24,20 @@ _FIELDS = (
 async def save_outreach_session(
     sessions: Sessions, fact: OutreachSessionFact, *, logged_by: str
 ) -> None:
-    """Keep one logged session."""
+    """Keep one logged session (``IntegrityError`` if its id is kept already)."""
     async with sessions.begin() as session:
         session.add(
             OutreachSessionRow(logged_by=logged_by, **fact.model_dump(include=set(_FIELDS)))
         )
+
+
+async def get_outreach_session(sessions: Sessions, session_id: str) -> OutreachSessionFact | None:
+    """One logged session by its id, or None."""
+    async with sessions() as session:
+        row = await session.get(OutreachSessionRow, session_id)
+        if row is None:
+            return None
+        return OutreachSessionFact.model_validate({f: getattr(row, f) for f in _FIELDS})
 
 
 async def outreach_sessions_of(

@@ -27,6 +27,24 @@ _MESSAGES = {
 }
 
 
+def session_problems(exc: ValidationError) -> dict[str, str]:
+    """A refused session's problems in words, by field (the first for each)."""
+    errors: dict[str, str] = {}
+    for e in exc.errors():
+        field = str(e["loc"][0]) if e["loc"] else "conversations"
+        if field in _MESSAGES:
+            message = _MESSAGES[field]
+        elif e["loc"] and field in FIELDS:
+            words = FIGURE_WORDS[OutreachFigure(field)]
+            message = f"Enter the number of {words}, a whole number of 0 or more"
+        elif e["loc"]:
+            message = f"{field}: {e['msg']}"
+        else:  # the figures disagree with each other
+            message = str(e["msg"]).removeprefix("Value error, ").capitalize()
+        errors.setdefault(field, message)
+    return errors
+
+
 async def _page(
     call: PageCall, values: dict[str, str], errors: dict[str, str], status: int = 200
 ) -> web.Response:
@@ -63,20 +81,9 @@ async def outreach_answer(call: PageCall) -> web.StreamResponse:
     try:
         entry = OutreachLog.model_validate({k: v or None for k, v in values.items()})
     except ValidationError as exc:
-        errors: dict[str, str] = {}
-        for e in exc.errors():
-            field = str(e["loc"][0]) if e["loc"] else "conversations"
-            if field in _MESSAGES:
-                message = _MESSAGES[field]
-            elif e["loc"]:
-                words = FIGURE_WORDS[OutreachFigure(field)]
-                message = f"Enter the number of {words}, a whole number of 0 or more"
-            else:  # the figures disagree with each other
-                message = str(e["msg"]).removeprefix("Value error, ").capitalize()
-            errors.setdefault(field, message)
-        return await _page(call, values, errors, 400)
+        return await _page(call, values, session_problems(exc), 400)
     try:
-        logged = await log_outreach_session(
+        logged, _ = await log_outreach_session(
             call.request.app, entry, logged_by=call.me().principal.subject
         )
     except DomainRefusal as exc:

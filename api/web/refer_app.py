@@ -26,12 +26,15 @@ from api.find.places import PlaceProblem, resolve_place
 from api.find.site import FIND_CONFIG
 from api.http.errors import TEMPORAL_ERRORS, DomainRefusal, temporal_answer
 from api.http.state import SESSIONS
+from api.outreach import log_outreach_session
 from api.referrals.submission import as_submitted_by, take_referral_once
+from api.web.outreach_log import session_problems
 from api.web.pages import SESSION_COOKIE, PageCall, PageHandler, PageTable, render
 from api.web.refer import METHOD_CHOICES, URGENCY_CHOICES
 from domain.access import Action
 from domain.callbacks import IDEMPOTENCY_HEADER, valid_idempotency_key
 from domain.directory import NeedCategory, Urgency
+from domain.outreach import FIGURE_WORDS, OutreachFigure, OutreachLog
 from domain.referral import (
     Consent,
     ConsentMethod,
@@ -42,6 +45,7 @@ from domain.referral import (
     Resident,
 )
 from store.directory import load_directory
+from store.names import read_names
 
 log = structlog.get_logger(__name__)
 pages = PageTable()
@@ -103,6 +107,7 @@ async def app_page(call: PageCall) -> web.StreamResponse:
     """The app's one page: the answers, the queue of unsent referrals and their state."""
     directory = await load_directory(call.request.app[SESSIONS])
     agencies = sorted((o.id, o.name) for o in directory.organisations)
+    names = await read_names(call.request.app[SESSIONS])
     response = render(
         call,
         "refer/app.html",
@@ -111,6 +116,8 @@ async def app_page(call: PageCall) -> web.StreamResponse:
         urgencies=URGENCY_CHOICES,
         methods=METHOD_CHOICES,
         agencies=sorted(agencies, key=lambda a: a[1]),
+        wards=sorted(names.wards.items(), key=lambda w: w[1]),
+        figures=[(f.value, FIGURE_WORDS[f].capitalize()) for f in OutreachFigure],
     )
     # The service worker keeps its own copy; the browser's HTTP cache keeps none.
     return response
@@ -215,6 +222,22 @@ _API_FIELDS = {
 }
 
 
+def _device_refusal(call: PageCall) -> web.Response | None:
+    """400 unless the request carries the page's CSRF token and the device's key."""
+    token = call.request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(token, call.me().csrf_token):
+        # 400, not 403: the role may send; this request lacks the page's token.
+        return _problems(
+            400,
+            [Problem(field="", message=f"the {CSRF_HEADER} header must carry the page's token")],
+        )
+    if not valid_idempotency_key(call.request.headers.get(IDEMPOTENCY_HEADER, "")):
+        return _problems(
+            400, [Problem(field="", message=f"the {IDEMPOTENCY_HEADER} header is missing")]
+        )
+    return None
+
+
 @pages.page(
     "POST",
     "/refer/app/send",
@@ -225,19 +248,11 @@ async def send(call: PageCall) -> web.StreamResponse:
     """Validate again and make the referral, as ``POST /api/referrals`` does under the
     device's ``Idempotency-Key``: ``201`` with the number (the first one's on a resend), or
     ``422`` with ``{"problems": [{"field", "message"}]}`` to put right."""
+    refused = _device_refusal(call)
+    if refused is not None:
+        return refused
     user = call.me()
-    token = call.request.headers.get(CSRF_HEADER, "")
-    if not hmac.compare_digest(token, user.csrf_token):
-        # 400, not 403: the role may send; this request lacks the page's token.
-        return _problems(
-            400,
-            [Problem(field="", message=f"the {CSRF_HEADER} header must carry the page's token")],
-        )
-    key = call.request.headers.get(IDEMPOTENCY_HEADER, "")
-    if not valid_idempotency_key(key):
-        return _problems(
-            400, [Problem(field="", message=f"the {IDEMPOTENCY_HEADER} header is missing")]
-        )
+    key = call.request.headers[IDEMPOTENCY_HEADER]
     try:
         answers = DeviceReferral.model_validate_json(await call.request.read())
     except ValidationError as exc:
@@ -298,4 +313,42 @@ async def send(call: PageCall) -> web.StreamResponse:
     log.info("referral sent from a device", referral=created.number, resent=replayed)
     return web.json_response(
         json.loads(created.model_dump_json()) | {"replayed": replayed}, status=201
+    )
+
+
+@pages.page(
+    "POST",
+    "/refer/app/outreach",
+    summary="Send a Reach Out session kept on the device",
+    action=Action.SUBMIT_REFERRAL,
+)
+async def send_outreach(call: PageCall) -> web.StreamResponse:
+    """Log a session the device kept, once under its ``Idempotency-Key``: ``201`` with the
+    session, or ``422`` with the problems to put right, as for a referral."""
+    refused = _device_refusal(call)
+    if refused is not None:
+        return refused
+    try:
+        raw = json.loads(await call.request.read())
+        # An answer left blank on the device is one not given.
+        if isinstance(raw, dict):
+            raw = {k: None if v == "" else v for k, v in raw.items()}
+        entry = OutreachLog.model_validate(raw)
+    except ValueError as exc:
+        problems = session_problems(exc) if isinstance(exc, ValidationError) else {"": str(exc)}
+        return _problems(422, [Problem(field=f, message=m) for f, m in problems.items()])
+    try:
+        logged, replayed = await log_outreach_session(
+            call.request.app,
+            entry,
+            logged_by=call.me().principal.subject,
+            key=call.request.headers[IDEMPOTENCY_HEADER],
+        )
+    except DomainRefusal as exc:
+        field = "ward" if exc.status == 422 else ""
+        message = "Select a ward of the borough" if field else exc.reason
+        return _problems(exc.status, [Problem(field=field, message=message)])
+    log.info("outreach session sent from a device", session=logged.session.session_id)
+    return web.json_response(
+        json.loads(logged.model_dump_json()) | {"replayed": replayed}, status=201
     )

@@ -144,6 +144,7 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/refer/outreach"): frozenset({A, C, R, G}),
     ("GET", "/refer/app/key"): frozenset({A, C, R, G}),
     ("POST", "/refer/app/send"): frozenset({A, C, R, G}),
+    ("POST", "/refer/app/outreach"): frozenset({A, C, R, G}),
     ("GET", "/refer/sw.js"): PUBLIC,
     ("GET", "/refer/app.js"): PUBLIC,
     ("GET", "/refer/manifest.webmanifest"): PUBLIC,

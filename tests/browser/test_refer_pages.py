@@ -21,7 +21,7 @@ from domain.access import Role
 from store.db import Sessions
 from store.demo import demo_directory, load_demo_postcodes
 from store.referrals import get_referral
-from store.schema import OrganisationRow, ReferralRow, ServiceRow
+from store.schema import OrganisationRow, OutreachSessionRow, ReferralRow, ServiceRow
 from store.staff import create_user
 from tests.conftest import StaticTemporal
 from tests.helpers.find_checks import check_page
@@ -303,5 +303,84 @@ async def test_offline_referrals_are_kept_encrypted_then_sent_once_each(
             await expect(page.get_by_text("Sent: number")).to_have_count(5, timeout=40_000)
             assert len(await _numbers(demo_world.sessions)) == 5
             await check_page(page, "refer-app-all-sent")
+        finally:
+            await context.close()
+
+
+async def _sessions_kept(sessions: Sessions) -> list[tuple[str, int]]:
+    async with sessions() as session:
+        rows = (await session.scalars(select(OutreachSessionRow))).all()
+        return sorted((r.area, r.residents_helped) for r in rows)
+
+
+async def log_session(page: Page, area: str, doors: str, talked: str, helped: str) -> None:
+    """Answer the app's session form and keep it."""
+    await page.get_by_label("Date of the session").fill("2026-11-02")
+    await page.get_by_label("Ward", exact=True).select_option(label="Pier")
+    await page.get_by_label("Streets or area covered").fill(area)
+    await page.get_by_label("Doors knocked").fill(doors)
+    await page.get_by_label("Conversations").fill(talked)
+    await page.get_by_label("Residents helped on the spot").fill(helped)
+    await page.get_by_label("Referrals made").fill("1")
+    await page.get_by_role("button", name="Log the session").click()
+
+
+async def test_a_reach_out_session_is_logged_from_the_app_without_signal(
+    demo_world: World, browser: Browser
+) -> None:
+    async with dashboard(demo_world) as site:
+        context = await browser.new_context(**PHONE)  # type: ignore[arg-type]
+        page = await context.new_page()
+        try:
+            await sign_in(page, site)
+            await page.goto(f"{site}/refer/app")
+            await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+            await expect(page.get_by_role("button", name="Log the session")).to_be_visible()
+
+            # Two sessions at the end of a day in the streets, no signal: kept on the device.
+            await context.set_offline(True)
+            await log_session(page, "Pier Avenue", "40", "22", "19")
+            await log_session(page, "Rosemary Road", "10", "12", "3")  # more talks than doors
+            await expect(page.get_by_text("Waiting for signal")).to_have_count(2)
+            await check_page(page, "refer-app-sessions-offline")
+            assert await _sessions_kept(demo_world.sessions) == []
+
+            # Signal again: one is logged once, the other comes back to put right.
+            await context.set_offline(False)
+            await page.evaluate("window.dispatchEvent(new Event('online'))")
+            await expect(page.get_by_text("Session logged")).to_have_count(1, timeout=20_000)
+            await expect(
+                page.get_by_text("there cannot be more conversations than doors knocked")
+            ).to_be_visible()
+            assert await _sessions_kept(demo_world.sessions) == [("Pier Avenue", 19)]
+
+            # Put right; its first answer is lost on the way back; sent again, kept once.
+            dropped = asyncio.Event()
+
+            async def drop_answer(route: Route) -> None:
+                await route.fetch()
+                await route.abort()
+                dropped.set()
+
+            await page.route("**/refer/app/outreach", drop_answer)
+            await page.get_by_role("button", name="Put session 2 right").click()
+            await expect(page.get_by_label("Streets or area covered")).to_have_value(
+                "Rosemary Road"
+            )
+            await page.get_by_label("Conversations").fill("8")
+            await page.get_by_role("button", name="Log the session").click()
+            await asyncio.wait_for(dropped.wait(), 20)
+            await page.unroute("**/refer/app/outreach")
+            await expect(page.get_by_text("Session logged")).to_have_count(2, timeout=40_000)
+            assert await _sessions_kept(demo_world.sessions) == [
+                ("Pier Avenue", 19),
+                ("Rosemary Road", 3),
+            ]
+            await check_page(page, "refer-app-sessions-sent")
+
+            # The outreach log page lists both, as if logged there.
+            await page.goto(f"{site}/refer/outreach")
+            await expect(page.get_by_text("Rosemary Road")).to_be_visible()
+            await expect(page.get_by_text("Pier Avenue")).to_be_visible()
         finally:
             await context.close()

@@ -2,12 +2,14 @@
 // when there is signal, each with the Idempotency-Key made here when it was kept.
 const root = document.getElementById("refer-app");
 const form = document.getElementById("referral");
+const sessionForm = document.getElementById("outreach");
 const queueBox = document.getElementById("queue");
 const signal = document.getElementById("signal");
 const csrf = root.dataset.csrf;
 let key = null;
 let sending = false;
-let fixing = null;
+let fixing = null; // the kept referral being put right
+let fixingSession = null; // the kept session being put right
 // A queue that could not be sent drains itself: tried again after 2 s, then less often.
 let retry = null;
 let retryDelay = 2000;
@@ -78,8 +80,18 @@ function answersOf() {
   };
 }
 
-function fill(answers) {
-  for (const el of form.elements) {
+function sessionOf() {
+  const data = new FormData(sessionForm);
+  const figures = Object.fromEntries([...data.entries()].map(([name, value]) => [name, String(value).trim()]));
+  // A whole number is sent as a number; anything else as typed, for the server to refuse.
+  for (const name of ["doors_knocked", "conversations", "residents_helped", "referrals_made"]) {
+    if (/^\d+$/.test(figures[name] || "")) figures[name] = Number(figures[name]);
+  }
+  return figures;
+}
+
+function fill(answers, into = form) {
+  for (const el of into.elements) {
     if (!el.name) continue;
     const value = answers[el.name];
     if (el.type === "checkbox") el.checked = Array.isArray(value) && value.includes(el.value);
@@ -89,6 +101,11 @@ function fill(answers) {
 }
 
 function words(item) {
+  if (item.kind === "outreach") {
+    if (item.state === "sent") return `Session logged${item.counted ? `: counted by ${item.counted} partnership${item.counted === 1 ? "" : "s"}` : ""}`;
+    if (item.state === "refused") return "Session not logged: put these right, then send it again";
+    return "Waiting for signal";
+  }
   if (item.state === "sent") return `Sent: number ${item.number}`;
   if (item.state === "refused") return "Not sent: put these right, then send it again";
   return "Waiting for signal";
@@ -100,19 +117,24 @@ async function show() {
     ? (key ? "You have signal: referrals are sent as you keep them." : "Connecting…")
     : "No signal: referrals are kept on this device, encrypted, and sent when there is signal.";
   form.hidden = key === null;
+  sessionForm.hidden = key === null;
   if (!items.length) {
     queueBox.innerHTML = '<p class="govuk-body">None yet.</p>';
     return;
   }
   const list = document.createElement("ul");
   list.className = "govuk-list";
-  items.forEach((item, i) => {
+  const counts = { referral: 0, outreach: 0 };
+  items.forEach((item) => {
+    const kind = item.kind === "outreach" ? "outreach" : "referral";
+    const i = counts[kind]++;
+    const title = kind === "outreach" ? "Session" : "Referral";
     const li = document.createElement("li");
     li.className = "refer-queue__item";
     li.dataset.state = item.state;
     const head = document.createElement("p");
     head.className = "govuk-body";
-    head.innerHTML = `<strong>Referral ${i + 1}</strong> (kept ${new Date(item.kept_at).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" })}): `;
+    head.innerHTML = `<strong>${title} ${i + 1}</strong> (kept ${new Date(item.kept_at).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" })}): `;
     head.append(document.createTextNode(words(item)));
     li.append(head);
     if (item.state === "refused") {
@@ -128,11 +150,13 @@ async function show() {
         const fix = document.createElement("button");
         fix.type = "button";
         fix.className = "govuk-button govuk-button--secondary";
-        fix.textContent = `Put referral ${i + 1} right`;
+        fix.textContent = `Put ${title.toLowerCase()} ${i + 1} right`;
         fix.addEventListener("click", async () => {
-          fixing = item.id;
-          fill(await open(item));
-          form.querySelector("input").focus();
+          const into = kind === "outreach" ? sessionForm : form;
+          if (kind === "outreach") fixingSession = item.id;
+          else fixing = item.id;
+          fill(await open(item), into);
+          into.querySelector("input").focus();
         });
         li.append(fix);
       }
@@ -151,7 +175,7 @@ async function sendAll() {
       if (item.state !== "waiting") continue;
       let answer;
       try {
-        answer = await fetch("/refer/app/send", {
+        answer = await fetch(item.kind === "outreach" ? "/refer/app/outreach" : "/refer/app/send", {
           method: "POST",
           credentials: "same-origin",
           headers: { "Content-Type": "application/json", "Idempotency-Key": item.id, "X-CSRF-Token": csrf },
@@ -163,7 +187,9 @@ async function sendAll() {
       const type = answer.headers.get("content-type") || "";
       if (!type.includes("json")) break; // signed out: sign in again, it stays waiting
       const body = await answer.json();
-      if (answer.status === 201) {
+      if (answer.status === 201 && item.kind === "outreach") {
+        await put({ id: item.id, kind: "outreach", state: "sent", counted: body.counted_by.length, kept_at: item.kept_at });
+      } else if (answer.status === 201) {
         // Sent: the answers leave the device, the number stays.
         await put({ id: item.id, state: "sent", number: body.number, kept_at: item.kept_at });
       } else if (answer.status === 409 && JSON.stringify(body).includes("still being made")) {
@@ -208,6 +234,19 @@ form.addEventListener("submit", async (event) => {
   form.elements.recorded_by.value = recorder;
   const { iv, sealed } = await seal(answers);
   await put({ id, state: "waiting", iv, sealed, kept_at: new Date().toISOString() });
+  await show();
+  await sendAll();
+});
+
+sessionForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!key) return;
+  const id = fixingSession || crypto.randomUUID();
+  const figures = sessionOf();
+  fixingSession = null;
+  sessionForm.reset();
+  const { iv, sealed } = await seal(figures);
+  await put({ id, kind: "outreach", state: "waiting", iv, sealed, kept_at: new Date().toISOString() });
   await show();
   await sendAll();
 });
