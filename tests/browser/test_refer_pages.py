@@ -16,13 +16,13 @@ from sqlalchemy import delete, select
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from api.web.pages import WebConfig
+from api.web.pages import SESSION_COOKIE, WebConfig
 from domain.access import Role
 from store.db import Sessions
 from store.demo import demo_directory, load_demo_postcodes
 from store.referrals import get_referral
 from store.schema import OrganisationRow, OutreachSessionRow, ReferralRow, ServiceRow
-from store.staff import create_user
+from store.staff import create_user, sign_out
 from tests.conftest import StaticTemporal
 from tests.helpers.find_checks import check_page
 from tests.helpers.referral_world import World, open_world
@@ -382,5 +382,58 @@ async def test_a_reach_out_session_is_logged_from_the_app_without_signal(
             await page.goto(f"{site}/refer/outreach")
             await expect(page.get_by_text("Rosemary Road")).to_be_visible()
             await expect(page.get_by_text("Pier Avenue")).to_be_visible()
+        finally:
+            await context.close()
+
+
+async def test_after_the_session_is_revoked_what_the_device_kept_stays_unreadable(
+    demo_world: World, browser: Browser
+) -> None:
+    async with dashboard(demo_world) as site:
+        context = await browser.new_context(**PHONE)  # type: ignore[arg-type]
+        page = await context.new_page()
+        try:
+            await sign_in(page, site)
+            await page.goto(f"{site}/refer/app")
+            await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+            await expect(page.get_by_role("button", name="Keep and send")).to_be_visible()
+            await context.set_offline(True)
+            await keep(page, "Edna Pettigrew", ["Tendring Citizens Advice"])
+            await expect(page.get_by_text("Waiting for signal")).to_have_count(1)
+
+            # The phone is reported lost: the session is ended on the server.
+            cookie = next(c for c in await context.cookies() if c.get("name") == SESSION_COOKIE)
+            await sign_out(demo_world.sessions, str(cookie.get("value")))
+            await context.set_offline(False)
+            await page.evaluate("window.dispatchEvent(new Event('online'))")
+            await expect(page.get_by_text("You are signed out")).to_be_visible(timeout=20_000)
+            await expect(page.get_by_role("button", name="Keep and send")).to_be_hidden()
+            await expect(page.get_by_text("Waiting for signal")).to_have_count(1)
+            assert await _numbers(demo_world.sessions) == []
+            kept = await page.evaluate(
+                """() => new Promise((resolve) => {
+                  const open = indexedDB.open("refer-app", 1);
+                  open.onsuccess = () => {
+                    const get = open.result.transaction("queue").objectStore("queue").getAll();
+                    get.onsuccess = () => resolve(JSON.stringify(get.result.map(
+                      (i) => Array.from(i.sealed || []))));
+                  };
+                })"""
+            )
+            assert "Edna" not in kept
+            assert "Pettigrew" not in kept
+            await check_page(page, "refer-app-signed-out")
+
+            # Signed in again, a new session has a new key: the old answers cannot be opened,
+            # nothing is sent, and the worker is told to make the referral again.
+            await page.get_by_role("link", name="sign in again").click()
+            await page.get_by_label("User name").fill("sam")
+            await page.get_by_label("Password").fill(PASSWORD)
+            await page.keyboard.press("Enter")
+            await expect(page.get_by_text("Cannot be read")).to_be_visible(timeout=20_000)
+            assert await _numbers(demo_world.sessions) == []
+            await check_page(page, "refer-app-unreadable")
+            await page.get_by_role("button", name="Remove referral 1").click()
+            await expect(page.get_by_text("None yet.")).to_be_visible()
         finally:
             await context.close()

@@ -7,6 +7,7 @@ const queueBox = document.getElementById("queue");
 const signal = document.getElementById("signal");
 const csrf = root.dataset.csrf;
 let key = null;
+let signedOut = false; // the server answered, but not with this session's key
 let sending = false;
 let fixing = null; // the kept referral being put right
 let fixingSession = null; // the kept session being put right
@@ -35,12 +36,14 @@ async function store(mode, act) {
 
 const all = () => store("readonly", (s) => s.getAll());
 const put = (item) => store("readwrite", (s) => s.put(item));
+const remove = (id) => store("readwrite", (s) => s.delete(id));
 
 async function unlock() {
   // The key lives in memory only: a closed app, or a revoked session, leaves nothing readable.
   try {
     const answer = await fetch("/refer/app/key", { credentials: "same-origin", cache: "no-store" });
-    if (!answer.ok || !answer.headers.get("content-type").includes("json")) return false;
+    signedOut = !answer.ok || !(answer.headers.get("content-type") || "").includes("json");
+    if (signedOut) return false;
     const raw = Uint8Array.from(atob((await answer.json()).key), (c) => c.charCodeAt(0));
     key = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
     return true;
@@ -101,6 +104,9 @@ function fill(answers, into = form) {
 }
 
 function words(item) {
+  if (item.state === "unreadable") {
+    return "Cannot be read: it was kept under a sign-in that has ended, so it stays locked. Make it again from your notes";
+  }
   if (item.kind === "outreach") {
     if (item.state === "sent") return `Session logged${item.counted ? `: counted by ${item.counted} partnership${item.counted === 1 ? "" : "s"}` : ""}`;
     if (item.state === "refused") return "Session not logged: put these right, then send it again";
@@ -113,9 +119,13 @@ function words(item) {
 
 async function show() {
   const items = (await all()).sort((a, b) => a.kept_at.localeCompare(b.kept_at));
-  signal.textContent = navigator.onLine
-    ? (key ? "You have signal: referrals are sent as you keep them." : "Connecting…")
-    : "No signal: referrals are kept on this device, encrypted, and sent when there is signal.";
+  if (navigator.onLine && !key && signedOut) {
+    signal.innerHTML = 'You are signed out: <a class="govuk-link" href="/login?next=/refer/app">sign in again</a> to send what is kept here.';
+  } else {
+    signal.textContent = navigator.onLine
+      ? (key ? "You have signal: referrals are sent as you keep them." : "Connecting…")
+      : "No signal: referrals are kept on this device, encrypted, and sent when there is signal.";
+  }
   form.hidden = key === null;
   sessionForm.hidden = key === null;
   if (!items.length) {
@@ -161,6 +171,17 @@ async function show() {
         li.append(fix);
       }
     }
+    if (item.state === "unreadable") {
+      const drop = document.createElement("button");
+      drop.type = "button";
+      drop.className = "govuk-button govuk-button--warning";
+      drop.textContent = `Remove ${title.toLowerCase()} ${i + 1}`;
+      drop.addEventListener("click", async () => {
+        await remove(item.id);
+        await show();
+      });
+      li.append(drop);
+    }
     list.append(li);
   });
   queueBox.replaceChildren(list);
@@ -173,19 +194,32 @@ async function sendAll() {
     if (!key && !(await unlock())) return;
     for (const item of await all()) {
       if (item.state !== "waiting") continue;
+      let answers;
+      try {
+        answers = await open(item);
+      } catch {
+        // Kept under a session that has ended: its key is gone, as it should be.
+        await put({ id: item.id, kind: item.kind, state: "unreadable", kept_at: item.kept_at });
+        continue;
+      }
       let answer;
       try {
         answer = await fetch(item.kind === "outreach" ? "/refer/app/outreach" : "/refer/app/send", {
           method: "POST",
           credentials: "same-origin",
           headers: { "Content-Type": "application/json", "Idempotency-Key": item.id, "X-CSRF-Token": csrf },
-          body: JSON.stringify(await open(item)),
+          body: JSON.stringify(answers),
         });
       } catch {
         break; // no signal after all: it stays waiting
       }
       const type = answer.headers.get("content-type") || "";
-      if (!type.includes("json")) break; // signed out: sign in again, it stays waiting
+      if (!type.includes("json")) {
+        // Signed out: the key is forgotten; after signing in again it stays waiting.
+        signedOut = true;
+        key = null;
+        break;
+      }
       const body = await answer.json();
       if (answer.status === 201 && item.kind === "outreach") {
         await put({ id: item.id, kind: "outreach", state: "sent", counted: body.counted_by.length, kept_at: item.kept_at });
