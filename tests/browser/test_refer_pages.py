@@ -303,6 +303,10 @@ async def test_offline_referrals_are_kept_encrypted_then_sent_once_each(
             await expect(page.get_by_text("Sent: number")).to_have_count(5, timeout=40_000)
             assert len(await _numbers(demo_world.sessions)) == 5
             await check_page(page, "refer-app-all-sent")
+            # Each sent referral leads to its page in "my referrals", where its legs move.
+            first = (await _numbers(demo_world.sessions))[0]
+            await page.get_by_role("link", name=f"how {first} is going").click()
+            await expect(page.get_by_role("heading", name=f"Referral {first}")).to_be_visible()
         finally:
             await context.close()
 

@@ -146,6 +146,14 @@ async function show() {
     head.className = "govuk-body";
     head.innerHTML = `<strong>${title} ${i + 1}</strong> (kept ${new Date(item.kept_at).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" })}): `;
     head.append(document.createTextNode(words(item)));
+    if (item.state === "sent" && item.number) {
+      // Online, the referral's progress is on its own page; offline that page is not kept.
+      const follow = document.createElement("a");
+      follow.className = "govuk-link govuk-!-margin-left-1";
+      follow.href = `/refer/mine/${encodeURIComponent(item.number)}`;
+      follow.textContent = `how ${item.number} is going`;
+      head.append(" (", follow, ")");
+    }
     li.append(head);
     if (item.state === "refused") {
       const problems = document.createElement("ul");
