@@ -6,9 +6,12 @@ workflow chose, so a retried activity writes the same rows again and nothing twi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import structlog
 from temporalio import activity
 
+from domain.capacity import directory_now
 from domain.directory import Directory
 from domain.referral_records import (
     ERASE_PERSONAL_DATA,
@@ -35,8 +38,9 @@ class ReferralRecords:
 
     @activity.defn(name=LOAD_DIRECTORY)
     async def load_directory(self) -> Directory:
-        """The service directory as it is now (routing reads it through this activity)."""
-        return await load_directory(self._sessions)
+        """The service directory as it is now, each service's capacity included (routing
+        reads it through this activity)."""
+        return directory_now(await load_directory(self._sessions), datetime.now(UTC))[0]
 
     @activity.defn(name=RECORD_REFERRAL)
     async def record_referral(self, record: ReferralRecord) -> None:

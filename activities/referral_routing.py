@@ -8,10 +8,12 @@ service, and no workflow history carries the directory.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import structlog
 from temporalio import activity
 
+from domain.capacity import directory_now
 from domain.directory import Directory, ServiceStatus
 from domain.referral_records import ROUTE_NEED, RouteRequest, RouteResult
 from domain.routing import RouteChoice, best_service, route_consented
@@ -26,20 +28,28 @@ class ReferralRouting:
 
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
-        self._loaded: tuple[int, Directory] | None = None
+        self._loaded: tuple[int, Directory, datetime | None] | None = None
         self._loading = asyncio.Lock()
 
+    def _fresh(self, revision: int, now: datetime) -> bool:
+        if self._loaded is None or self._loaded[0] != revision:
+            return False
+        until = self._loaded[2]
+        return until is None or now < until
+
     async def directory(self) -> Directory:
-        """The directory as it is now, reloaded only when its revision changed."""
+        """The directory with each service's capacity as it is now, reloaded only when its
+        revision changed or a full spell has ended since."""
         revision = await directory_revision(self._sessions)
-        if self._loaded is not None and self._loaded[0] == revision:
+        now = datetime.now(UTC)
+        if self._loaded is not None and self._fresh(revision, now):
             return self._loaded[1]
         async with self._loading:
-            if self._loaded is None or self._loaded[0] != revision:
+            if self._loaded is None or not self._fresh(revision, now):
                 # The revision was read before the load: a write in between shows as a newer
                 # revision next time, so a copy is reloaded early but never kept stale.
-                directory = await load_directory(self._sessions)
-                self._loaded = (revision, directory)
+                directory, until = directory_now(await load_directory(self._sessions), now)
+                self._loaded = (revision, directory, until)
                 log.info("directory loaded", revision=revision, services=len(directory.services))
             return self._loaded[1]
 

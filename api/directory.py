@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from api.http.errors import DomainRefusal
 from api.http.routing import Call, RouteTable
 from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL
 from clients.temporal import connect, start_rerouting
-from domain.access import Action
+from domain.access import Action, may_report_capacity
+from domain.capacity import CapacityReport, capacity_now, directory_now
 from domain.directory import (
     Capacity,
     Eligibility,
     NeedCategory,
+    Service,
     ServiceStatus,
 )
 from domain.oruk.importing import read_document
 from domain.oruk.mapping import OrukMapping
-from store.directory import load_directory
+from store.directory import get_service, load_directory, report_capacity
 from store.oruk import ImportReport, get_mapping, import_feed, set_mapping
 
 log = structlog.get_logger(__name__)
@@ -40,6 +44,10 @@ class ServiceView(BaseModel):
     areas: list[str]
     eligibility: Eligibility
     capacity: Capacity
+    """As it is now: full while a full spell lasts or no place is left."""
+    places_available: int | None
+    full_until: datetime | None
+    capacity_updated_at: datetime | None
     status: ServiceStatus
     email: str | None
     phone: str | None
@@ -86,7 +94,9 @@ class DirectoryImportResult(BaseModel):
 )
 async def list_services(call: Call) -> DirectoryServices:
     """The directory as residents and referrers see it: what each service offers and where."""
-    directory = await load_directory(call.request.app[SESSIONS])
+    directory, _ = directory_now(
+        await load_directory(call.request.app[SESSIONS]), datetime.now(UTC)
+    )
     names = {o.id: o.name for o in directory.organisations}
     return DirectoryServices(
         services=[
@@ -102,6 +112,9 @@ async def list_services(call: Call) -> DirectoryServices:
                         "areas",
                         "eligibility",
                         "capacity",
+                        "places_available",
+                        "full_until",
+                        "capacity_updated_at",
                         "status",
                         "phone",
                         "url",
@@ -179,3 +192,68 @@ async def replace_mapping(call: Call) -> OrukMapping:
         raise DomainRefusal("; ".join(problems))
     await set_mapping(call.request.app[SESSIONS], mapping, by=call.user().subject)
     return mapping
+
+
+class ServiceCapacity(BaseModel):
+    """A service's room for new referrals: what its agency last said, and what that makes it."""
+
+    service_id: str
+    capacity: Capacity = Field(description="As it is now, the rule routing applies.")
+    places_available: int | None
+    full_until: datetime | None
+    capacity_updated_at: datetime | None
+
+
+def _capacity_of(service: Service, now: datetime) -> ServiceCapacity:
+    return ServiceCapacity(
+        service_id=service.id,
+        capacity=capacity_now(service, now),
+        places_available=service.places_available,
+        full_until=service.full_until,
+        capacity_updated_at=service.capacity_updated_at,
+    )
+
+
+@routes.route(
+    "GET",
+    "/api/services/{service_id}/capacity",
+    summary="A service's room for new referrals",
+    public=True,
+    response=ServiceCapacity,
+    errors=(404,),
+)
+async def service_capacity(call: Call) -> ServiceCapacity:
+    """What the service's agency last said of its room, and the capacity routing uses now."""
+    service = await get_service(call.request.app[SESSIONS], call.path("service_id"))
+    if service is None:
+        raise web.HTTPNotFound(reason="no such service")
+    return _capacity_of(service, datetime.now(UTC))
+
+
+@routes.route(
+    "PUT",
+    "/api/services/{service_id}/capacity",
+    summary="Say how much room a service has",
+    action=Action.REPORT_CAPACITY,
+    body=CapacityReport,
+    strict_body=True,
+    response=ServiceCapacity,
+    errors=(404,),
+)
+async def report_service_capacity(call: Call) -> ServiceCapacity:
+    """Places available now (0: full; a few: limited), or full for some working days (it
+    clears by itself); both empty goes back to the directory's listing. The service's own
+    agency says it, or the staff who keep the directory; routing and the finder follow at once.
+    """
+    user = call.user()
+    sessions = call.request.app[SESSIONS]
+    service_id = call.path("service_id")
+    service = await get_service(sessions, service_id)
+    if service is None or not may_report_capacity(user, service.agency_id):
+        raise web.HTTPNotFound(reason="no such service")
+    now = datetime.now(UTC)
+    saved = await report_capacity(sessions, service_id, call.body_as(CapacityReport), now)
+    if saved is None:
+        raise web.HTTPNotFound(reason="no such service")
+    log.info("capacity reported", service=service_id, by=user.subject)
+    return _capacity_of(saved, now)

@@ -69,6 +69,7 @@ class Action(StrEnum):
     MANAGE_PARTNERSHIPS = "manage_partnerships"
     SUBMIT_PARTNER_RETURN = "submit_partner_return"
     WORK_UNALLOCATED = "work_unallocated"
+    REPORT_CAPACITY = "report_capacity"
 
 
 _ALL: Final = frozenset(Role)
@@ -102,6 +103,8 @@ POLICY: Final[Mapping[Action, frozenset[Role]]] = MappingProxyType(
         Action.SUBMIT_PARTNER_RETURN: frozenset({Role.ADMIN, Role.COORDINATOR, Role.AGENCY}),
         # The co-ordinator's queue of unallocated needs: read and acted on by co-ordinators.
         Action.WORK_UNALLOCATED: frozenset({Role.ADMIN, Role.COORDINATOR}),
+        # A service's room now: said by its own agency, or by the staff who keep the directory.
+        Action.REPORT_CAPACITY: frozenset({Role.ADMIN, Role.COORDINATOR, Role.AGENCY}),
     }
 )
 
@@ -135,6 +138,13 @@ def may_act_for_agency(principal: Principal, agency_id: str) -> bool:
     if principal.role is Role.AGENCY:
         return principal.agency_id == agency_id
     return principal.role is Role.ADMIN
+
+
+def may_report_capacity(principal: Principal, agency_id: str) -> bool:
+    """Whether ``principal`` may say how much room ``agency_id``'s services have."""
+    if principal.role is Role.AGENCY:
+        return principal.agency_id == agency_id
+    return principal.role in {Role.ADMIN, Role.COORDINATOR}
 
 
 def may_manage_referral(principal: Principal, *, referrer: str) -> bool:

@@ -7,6 +7,7 @@ how it is told about a referral (email and/or webhook) and how fast it agreed to
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, model_validator
@@ -112,6 +113,18 @@ class Service(BaseModel):
     )
     eligibility: Eligibility = Field(default_factory=Eligibility)
     capacity: Capacity = Capacity.OPEN
+    places_available: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000,
+        description="New referrals it can take now, as its agency last said (none: not said).",
+    )
+    full_until: datetime | None = Field(
+        default=None, description="Full until then, whatever else is said (e.g. after a decline)."
+    )
+    capacity_updated_at: datetime | None = Field(
+        default=None, description="When its agency last said how much room it has."
+    )
     status: ServiceStatus = ServiceStatus.ACTIVE
     email: EmailStr | None = Field(default=None, description="Where referrals are emailed.")
     webhook_url: HttpUrl | None = Field(default=None, description="Where referrals are posted.")

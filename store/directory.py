@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.capacity import CapacityReport, reported
 from domain.directory import Directory, Organisation, Service, ServiceStatus
 from store.db import Sessions
 from store.schema import DirectoryRevisionRow, OrganisationRow, ServiceRow
@@ -81,6 +82,22 @@ async def load_directory(sessions: Sessions) -> Directory:
     )
 
 
+async def report_capacity(
+    sessions: Sessions, service_id: str, report: CapacityReport, now: datetime
+) -> Service | None:
+    """Keep what the agency says of the service's room (raising the directory's revision, so
+    routing and the finder read it at once); the service as stored, or None if unknown."""
+    async with sessions.begin() as session:
+        row = await session.get(ServiceRow, service_id, with_for_update=True)
+        if row is None:
+            return None
+        service = reported(Service.model_validate(row.data), report, now)
+        row.data = service.model_dump(mode="json")
+        row.last_modified = now
+        await raise_revision(session)
+    return service
+
+
 async def active_services(sessions: Sessions) -> list[Service]:
     """Services that may receive new referrals."""
     async with sessions() as session:
@@ -127,6 +144,7 @@ __all__ = [
     "known_agencies",
     "load_directory",
     "raise_revision",
+    "report_capacity",
     "save_directory",
 ]
 

@@ -28,6 +28,7 @@ from api.http.state import SESSIONS
 from api.web.pages import WEB_CONFIG
 from clients.temporal import TemporalUnavailable
 from domain.accessibility import COMPLIANCE_WORDS, Compliance
+from domain.capacity import directory_now
 from domain.directory import Directory
 from domain.find import FinderIndex
 from domain.find_words import need_label
@@ -89,6 +90,7 @@ class FinderCache:
     revision: int = -1
     directory: Directory | None = None
     index: FinderIndex | None = None
+    until: datetime | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -100,10 +102,17 @@ async def finder(app: web.Application) -> tuple[Directory, FinderIndex]:
     state = app[FINDER]
     sessions = app[SESSIONS]
     revision = await directory_revision(sessions)
-    if state.index is None or state.revision != revision:
+    now = datetime.now(UTC)
+
+    def stale() -> bool:
+        ended = state.until is not None and now >= state.until
+        return state.index is None or state.revision != revision or ended
+
+    if stale():
         async with state.lock:
-            if state.index is None or state.revision != revision:
-                directory = await load_directory(sessions)
+            if stale():
+                # Each service's capacity as it is now: rebuilt again when a full spell ends.
+                directory, state.until = directory_now(await load_directory(sessions), now)
                 state.directory, state.index = directory, FinderIndex(directory)
                 state.revision = revision
     assert state.directory is not None

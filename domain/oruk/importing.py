@@ -38,7 +38,15 @@ from domain.oruk.validation import (
     service_problems,
 )
 
-EXTENSION_FIELDS = ("webhook_url", "response_days", "capacity", "outcome_days")
+EXTENSION_FIELDS = (
+    "webhook_url",
+    "response_days",
+    "capacity",
+    "outcome_days",
+    "places_available",
+    "full_until",
+    "capacity_updated_at",
+)
 """Service fields ORUK cannot carry: kept from the stored directory on every re-import."""
 
 _ELIGIBILITY_LINKS = ("eligib", "audience")
@@ -365,6 +373,11 @@ def _service(
     if existing is not None:
         for field in EXTENSION_FIELDS:
             data[field] = getattr(existing, field)
+    fed = _capacity_from_hsds(doc.get("service_capacity"))
+    said_at = existing.capacity_updated_at if existing is not None else None
+    if fed and (said_at is None or (fed["capacity_updated_at"] or said_at) > said_at):
+        # The feed's figure, unless the agency has said something more recent here.
+        data |= fed
     if data["email"] is None and data.get("webhook_url") is None:
         raise _Refused(
             "email",
@@ -562,3 +575,29 @@ def apply_plan(current: Directory, plan: ImportPlan) -> Directory:
         organisations=sorted(orgs.values(), key=lambda o: o.id),
         services=sorted(svcs.values(), key=lambda s: s.id),
     )
+
+
+def _capacity_from_hsds(records: Any) -> dict[str, Any]:
+    """Places available from HSDS 3.1 ``service_capacity`` records (their sum), with the
+    latest ``updated``; nothing when the feed has none or none is readable."""
+    if not isinstance(records, list):
+        return {}
+    places = 0
+    updated: list[datetime] = []
+    readable = False
+    for record in records:
+        if not isinstance(record, dict):
+            continue
+        available = record.get("available")
+        if isinstance(available, bool) or not isinstance(available, int | float) or available < 0:
+            continue
+        readable = True
+        places += int(available)
+        try:
+            when = datetime.fromisoformat(str(record.get("updated")))
+        except ValueError:
+            continue
+        updated.append(when if when.tzinfo else when.replace(tzinfo=UTC))
+    if not readable:
+        return {}
+    return {"places_available": places, "capacity_updated_at": max(updated, default=None)}

@@ -9,14 +9,16 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from api.find.site import CouncilContacts
 from domain.accessibility import Compliance
+from domain.capacity import CapacityReport
 from store.db import Sessions
+from store.directory import report_capacity
 from tests.browser.test_find_site import live_site, serving
 from tests.helpers.find_checks import check_page
 from tests.helpers.find_site import find_config, offline_site_app
@@ -243,3 +245,23 @@ async def test_the_self_referral_says_it_is_not_for_emergencies_and_who_to_call(
             await check_page(page, f"find-{width}-refer-{step}-safeguarding")
             if step == "start":
                 await page.get_by_role("button", name="Start now").click()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+async def test_a_full_service_says_so_in_the_results_and_on_its_page(
+    browser: Browser, sessions: Sessions, width: int
+) -> None:
+    async with site_at(browser, sessions, width) as (site, page):
+        now = datetime.now(UTC)
+        await report_capacity(
+            sessions, "surestart-family-support", CapacityReport(full_for_working_days=3), now
+        )
+        await page.goto(f"{site}/find/services/surestart-family-support")
+        await expect(page.get_by_text("This service is full at the moment")).to_be_visible()
+        await check_page(page, f"find-{width}-service-full")
+        await page.goto(f"{site}/find/")
+        await page.get_by_label("What do you need help with?").select_option("family_support")
+        await page.get_by_role("button", name="Search").click()
+        result = page.locator(".find-result", has_text="Family support workers")
+        await expect(result.get_by_text("Full now")).to_be_visible()
+        await check_page(page, f"find-{width}-results-with-a-full-service")

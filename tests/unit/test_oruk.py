@@ -475,3 +475,36 @@ def test_the_hsds_csv_tables_import_with_exactly_their_known_defects() -> None:
 def test_an_api_details_document_points_to_its_services() -> None:
     with pytest.raises(ValueError, match=r"import its /services instead"):
         read_document(load("hsds/examples/base.json"))
+
+
+def test_hsds_service_capacity_gives_places_unless_the_agency_said_more_lately() -> None:
+    mapping = _mapping()
+    doc = _broken()
+    capacity = [
+        {"id": "c1", "service_id": doc["id"], "available": 3, "updated": "2026-12-01T09:00:00Z"},
+        {"id": "c2", "service_id": doc["id"], "available": 2, "updated": "2026-12-02T09:00:00Z"},
+        {"id": "c3", "service_id": doc["id"], "available": "unknown"},
+    ]
+    first = _imported(read_document({**doc, "service_capacity": capacity}), mapping)
+    [svc] = first.services
+    assert svc.places_available == 5
+    assert svc.capacity_updated_at is not None
+    assert svc.capacity_updated_at.isoformat() == "2026-12-02T09:00:00+00:00"
+
+    # The agency said "full" here after the feed's figure: a re-import keeps what it said.
+    said_at = svc.capacity_updated_at.replace(day=5)
+    current = first.model_copy(
+        update={
+            "services": [
+                svc.model_copy(update={"places_available": 0, "capacity_updated_at": said_at})
+            ]
+        }
+    )
+    plan = plan_import(read_document({**doc, "service_capacity": capacity}), mapping, current)
+    assert plan.services[0].service.places_available == 0
+    # A newer figure in the feed wins; a feed without capacity leaves it as it was.
+    newer = [{"available": 4, "updated": "2026-12-06T09:00:00Z"}]
+    plan = plan_import(read_document({**doc, "service_capacity": newer}), mapping, current)
+    assert plan.services[0].service.places_available == 4
+    plan = plan_import(read_document(doc), mapping, current)
+    assert plan.services[0].service.places_available == 0
