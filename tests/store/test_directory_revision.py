@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
 from activities.directory_sync import read_source
 from activities.referral_routing import ReferralRouting
 from domain.directory import NeedCategory, ServiceStatus
@@ -58,3 +61,31 @@ async def test_routing_reuses_the_directory_until_it_changes(sessions: Sessions)
 
     tried = await routing.route_need(DEBT.model_copy(update={"exclude": ["charity-debt"]}))
     assert tried.choice is None
+
+
+async def test_routing_takes_a_full_service_back_when_its_full_spell_ends(
+    sessions: Sessions,
+) -> None:
+    borough = directory("https://cab.example/hook")
+    ends = datetime.now(UTC) + timedelta(seconds=1.5)
+    full = borough.model_copy(
+        update={
+            "services": [
+                s.model_copy(update={"full_until": ends}) if s.id == "cab-debt" else s
+                for s in borough.services
+            ]
+        }
+    )
+    async with sessions.begin() as session:
+        await save_directory(session, full)
+    routing = ReferralRouting(sessions)
+    during = await routing.route_need(DEBT)
+    assert during.choice is not None
+    assert during.choice.service.id == "charity-debt"
+    revision = await directory_revision(sessions)
+    await asyncio.sleep(max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 0.1)
+    # Nothing was written meanwhile: the spell's end alone brings CAB back.
+    assert await directory_revision(sessions) == revision
+    after = await routing.route_need(DEBT)
+    assert after.choice is not None
+    assert after.choice.service.id == "cab-debt"
