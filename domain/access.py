@@ -305,3 +305,28 @@ def sees_agency_part(principal: Principal, agency_id: str) -> bool:
     if principal.role is Role.AGENCY:
         return principal.agency_id == agency_id
     return True
+
+
+@dataclass(frozen=True)
+class ListShare:
+    """What part of the referral list a caller sees: the narrowing to apply, or nothing."""
+
+    agency_id: str | None
+    """Only referrals with a leg to this agency."""
+    submitted_by: str | None
+    """Only referrals this subject submitted."""
+    empty: bool = False
+    """The caller asked for a part that is not theirs: they see no referral at all."""
+
+
+def referral_list_share(principal: Principal, asked_agency: str | None) -> ListShare:
+    """The one rule that narrows a referral list to the caller's share, for the API and the
+    dashboard alike: staff see every referral (filtered by ``asked_agency`` if given); agency
+    users only those with a leg to their agency, and nothing when they ask for another's;
+    everyone else only their own."""
+    if sees_all_referrals(principal):
+        return ListShare(agency_id=asked_agency, submitted_by=None)
+    if principal.role is Role.AGENCY:
+        own = principal.agency_id
+        return ListShare(agency_id=own, submitted_by=None, empty=asked_agency not in (None, own))
+    return ListShare(agency_id=asked_agency, submitted_by=principal.subject)

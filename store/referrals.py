@@ -22,7 +22,6 @@ from domain.access import FREE_TEXT_EVENTS
 from domain.agency_stats import ANSWERS, answer_working_days, answered_late
 from domain.directory import NeedCategory, Urgency
 from domain.referral import (
-    OPEN_LEG_STATES,
     WAITING_LEG_STATES,
     Consent,
     LegState,
@@ -671,21 +670,3 @@ async def get_leg(sessions: Sessions, leg_id: str) -> StoredLeg | None:
     async with sessions() as session:
         row = await session.get(ReferralLegRow, leg_id)
     return StoredLeg.model_validate(row, from_attributes=True) if row is not None else None
-
-
-async def agency_worklist(
-    sessions: Sessions, agency_id: str, *, limit: int = 100, offset: int = 0
-) -> list[StoredLeg]:
-    """An agency's open legs, the most pressing deadline first."""
-    open_states = [s.value for s in OPEN_LEG_STATES]
-    async with sessions() as session:
-        rows = (
-            await session.scalars(
-                select(ReferralLegRow)
-                .where(ReferralLegRow.agency_id == agency_id, ReferralLegRow.state.in_(open_states))
-                .order_by(ReferralLegRow.deadline, ReferralLegRow.leg_id)
-                .limit(limit)
-                .offset(offset)
-            )
-        ).all()
-    return [StoredLeg.model_validate(r, from_attributes=True) for r in rows]

@@ -4,18 +4,46 @@ state, and the legs finished lately."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 
 from domain.referral import LegState
 from domain.waiting import OUTCOME_DUE, TO_ACCEPT, Pressure, due_soon_until, leg_pressure
 from store.db import Sessions
+from store.referrals import StoredLeg
 from store.schema import ReferralLegRow, ReferralOutcomeRow, ReferralRow
 
-ACTIVE_STATES = (TO_ACCEPT, *OUTCOME_DUE)
-FINISHED_STATES = tuple(s.value for s in LegState if s.value not in ACTIVE_STATES)
+WORKLIST_STATES = (TO_ACCEPT, *OUTCOME_DUE)
+"""What a worklist is: the legs on which the agency owes something (an answer, an outcome)."""
+FINISHED_STATES = tuple(s.value for s in LegState if s.value not in WORKLIST_STATES)
 RECENT = timedelta(days=30)
+
+
+def _to_do(agency_id: str) -> tuple[list[ColumnElement[bool]], list[Any]]:
+    """The worklist's rows and order, for the API and the dashboard alike: legs to answer
+    first, by deadline; then outcomes due, oldest sent first."""
+    leg = ReferralLegRow
+    where = [leg.agency_id == agency_id, leg.state.in_(WORKLIST_STATES)]
+    order = [
+        case((leg.state == TO_ACCEPT, 0), else_=1),
+        case((leg.state == TO_ACCEPT, leg.deadline), else_=leg.sent_at),
+        leg.leg_id,
+    ]
+    return where, order
+
+
+async def worklist_legs(
+    sessions: Sessions, agency_id: str, *, limit: int = 100, offset: int = 0
+) -> list[StoredLeg]:
+    """A page of the agency's worklist as stored legs (``GET .../worklist``)."""
+    where, order = _to_do(agency_id)
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(ReferralLegRow).where(*where).order_by(*order).limit(limit).offset(offset)
+        )
+        return [StoredLeg.model_validate(r, from_attributes=True) for r in rows.all()]
 
 
 class WorklistRow(BaseModel):
@@ -68,7 +96,7 @@ async def worklist_view(
     since = now - RECENT
     counts_query = (
         select(leg.state, func.count())
-        .where(leg.agency_id == agency_id, leg.state.in_(ACTIVE_STATES))
+        .where(leg.agency_id == agency_id, leg.state.in_(WORKLIST_STATES))
         .group_by(leg.state)
     )
     recent_counts_query = (
@@ -91,12 +119,7 @@ async def worklist_view(
         ]
         order = [leg.updated_at.desc(), leg.leg_id]
     else:
-        where = [leg.agency_id == agency_id, leg.state.in_(ACTIVE_STATES)]
-        order = [
-            case((leg.state == TO_ACCEPT, 0), else_=1),
-            case((leg.state == TO_ACCEPT, leg.deadline), else_=leg.sent_at),
-            leg.leg_id,
-        ]
+        where, order = _to_do(agency_id)
     rows_query = (
         select(
             leg,

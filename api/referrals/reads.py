@@ -21,8 +21,8 @@ from clients import temporal
 from clients.temporal import TemporalUnavailable, connect
 from domain.access import (
     Action,
-    Role,
     may_act_for_agency,
+    referral_list_share,
     referral_share,
     sees_all_referrals,
 )
@@ -40,11 +40,11 @@ from store.referrals import (
     StoredEvent,
     StoredLeg,
     StoredNeed,
-    agency_worklist,
     get_referral,
     list_referrals,
     load_personal_data,
 )
+from store.worklists import worklist_legs
 
 LIVE_STATE_WAIT = timedelta(seconds=3)
 
@@ -141,13 +141,10 @@ async def list_referrals_endpoint(call: Call) -> ReferralList:
         limit=q.per_page,
         offset=q.offset,
     )
-    if not sees_all_referrals(user):
-        if user.role is Role.AGENCY:
-            if q.agency_id not in (None, user.agency_id):
-                return ReferralList(total=0, page=q.page, per_page=q.per_page, items=[])
-            where.agency_id = user.agency_id
-        else:
-            where.submitted_by = user.subject
+    share = referral_list_share(user, q.agency_id)
+    if share.empty:
+        return ReferralList(total=0, page=q.page, per_page=q.per_page, items=[])
+    where.agency_id, where.submitted_by = share.agency_id, share.submitted_by
     found = await list_referrals(call.request.app[SESSIONS], where)
     return ReferralList(total=found.total, page=q.page, per_page=q.per_page, items=found.items)
 
@@ -216,14 +213,15 @@ async def get_referral_endpoint(call: Call) -> ReferralDetail:
     errors=(404,),
 )
 async def worklist(call: Call) -> Worklist:
-    """The agency's open legs, the most pressing deadline first. Agency staff see only their
-    own agency's; staff see any."""
+    """The legs on which the agency owes something, as its dashboard worklist lists them:
+    those to answer first, by deadline, then outcomes due, oldest first. Agency staff see only
+    their own agency's; staff see any."""
     user = call.user()
     agency_id = call.path("agency_id")
     if not (sees_all_referrals(user) or may_act_for_agency(user, agency_id)):
         raise web.HTTPNotFound(reason="no such worklist")
     q = call.query_as(WorklistQuery)
-    items = await agency_worklist(
+    items = await worklist_legs(
         call.request.app[SESSIONS], agency_id, limit=q.per_page, offset=q.offset
     )
     return Worklist(agency_id=agency_id, page=q.page, per_page=q.per_page, items=items)

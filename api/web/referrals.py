@@ -4,7 +4,7 @@ and per-agency response statistics. Every action goes through the same Updates a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
@@ -19,10 +19,9 @@ from clients.temporal import connect
 from domain.access import (
     Action,
     Principal,
-    Role,
+    referral_list_share,
     referral_share,
     sees_agency_part,
-    sees_all_referrals,
 )
 from domain.directory import Urgency
 from domain.labels import SOURCE_NAMES
@@ -39,6 +38,7 @@ from store.referral_queries import sent_notifications
 from store.referral_stats import agency_statistics_from_store
 from store.referrals import (
     ReferralFilter,
+    ReferralPage,
     get_referral,
     list_referrals,
     load_personal_data,
@@ -78,27 +78,30 @@ class ListForm(BaseModel):
     page: Annotated[Annotated[int, Field(ge=1, le=10_000)] | None, Optional] = None
 
 
-def _filter_for(principal: Principal, form: ListForm) -> ReferralFilter:
-    """The store filter: the form's choices narrowed to what this user may see."""
-    where = ReferralFilter(
+def _filter_for(principal: Principal, form: ListForm) -> ReferralFilter | None:
+    """The store filter: the form's choices narrowed to what this user may see (none: the
+    user asked for a part that is not theirs). A date range takes in both days whole."""
+    share = referral_list_share(principal, form.agency)
+    if share.empty:
+        return None
+    return ReferralFilter(
         status=form.status.value if form.status else None,
         ward=form.ward,
-        agency_id=form.agency,
         urgency=form.urgency.value if form.urgency else None,
         breached=form.breached,
         waiting_on=form.waiting_on,
         created_from=datetime.combine(form.created_from, time.min, UTC)
         if form.created_from
         else None,
-        created_to=datetime.combine(form.created_to, time.max, UTC) if form.created_to else None,
+        # The store's bound is exclusive, as the API's is: the day after, at midnight.
+        created_to=datetime.combine(form.created_to + timedelta(days=1), time.min, UTC)
+        if form.created_to
+        else None,
         limit=PER_PAGE,
         offset=((form.page or 1) - 1) * PER_PAGE,
+        agency_id=share.agency_id,
+        submitted_by=share.submitted_by,
     )
-    if sees_all_referrals(principal):
-        return where
-    if principal.role is Role.AGENCY:
-        return where.model_copy(update={"agency_id": principal.agency_id})
-    return where.model_copy(update={"submitted_by": principal.subject})
 
 
 @pages.page("GET", "/referrals", summary="Referrals, filtered", action=Action.READ_REFERRALS)
@@ -111,7 +114,12 @@ async def referral_list(call: PageCall) -> web.StreamResponse:
         raise web.HTTPBadRequest(reason=f"check the filters: {fields}") from None
     principal = call.me().principal
     sessions = call.request.app[SESSIONS]
-    page = await list_referrals(sessions, _filter_for(principal, form))
+    where = _filter_for(principal, form)
+    page = (
+        await list_referrals(sessions, where)
+        if where is not None
+        else ReferralPage(total=0, items=[], limit=PER_PAGE, offset=0)
+    )
     chosen = {k: v for k, v in call.request.query.items() if v and k != "page"}
     last_page = max(1, -(-page.total // PER_PAGE))
     form.page = form.page or 1

@@ -11,7 +11,6 @@ from domain.referral_records import LegRecord, ReferralEvent
 from store.db import Sessions
 from store.referrals import (
     ReferralFilter,
-    agency_worklist,
     consented_agencies,
     erase_personal_data,
     get_referral,
@@ -22,6 +21,7 @@ from store.referrals import (
     save_referral,
 )
 from store.schema import ReferralEventRow, ReferralOutcomeRow, ReferralRow
+from store.worklists import worklist_legs
 from tests.helpers.referral_world import RESIDENT_NAME, submission
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
@@ -131,8 +131,8 @@ async def test_list_filters_and_pages(sessions: Sessions) -> None:
     assert stored is not None
     assert [leg.agency_id for leg in stored.legs] == ["cab"]
     assert stored.consent_agency_ids == ["cab", "charity", "council"]
-    assert [leg.leg_id for leg in await agency_worklist(sessions, "cab")] == ["TEN-2026-000002-L1"]
-    assert await agency_worklist(sessions, "council") == []
+    assert [leg.leg_id for leg in await worklist_legs(sessions, "cab")] == ["TEN-2026-000002-L1"]
+    assert await worklist_legs(sessions, "council") == []
     assert await get_referral(sessions, "TEN-2026-000009") is None
     assert RESIDENT_NAME not in stored.model_dump_json()
 

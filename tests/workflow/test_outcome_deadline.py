@@ -24,8 +24,8 @@ from domain.referral import (
 )
 from store.db import Sessions
 from store.overview import read_overview
-from store.referrals import agency_worklist
 from store.schema import ReferralLegRow
+from store.worklists import worklist_legs
 from tests.helpers.referral_world import (
     COORDINATOR,
     World,
@@ -85,7 +85,7 @@ async def test_an_accepted_leg_without_an_outcome_is_reminded_then_escalated(
             row = await session.get(ReferralLegRow, state.legs[0].leg_id)
         assert row is not None
         assert row.outcome_overdue
-        (listed,) = await agency_worklist(world.sessions, "cab")
+        (listed,) = await worklist_legs(world.sessions, "cab")
         assert listed.outcome_overdue
         assert (await read_overview(world.sessions)).overdue_outcomes == 1
         await env.sleep(timedelta(days=5))
