@@ -10,7 +10,7 @@ reads (for the API) share its row shapes; they change together.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -37,6 +37,7 @@ from domain.referral import (
     highest_urgency,
 )
 from domain.referral_records import LegRecord, ReferralEvent, ReferralRecord
+from store.data_keys import destroy_data_key
 from store.db import Sessions
 from store.schema import (
     NotificationRecord,
@@ -229,6 +230,8 @@ async def erase_personal_data(sessions: Sessions, number: str) -> bool:
             .where(ReferralRow.number == number)
             .values(personal_data_erased=True)
         )
+        # Crypto-shredding: what workflow history holds sealed with this key is unreadable now.
+        await destroy_data_key(session, number, at=datetime.now(UTC))
         erased = bool(getattr(deleted, "rowcount", 0))
     if is_sqlite:
         async with sessions() as session:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -407,6 +408,23 @@ class ResidentRow(Base):
     need_notes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     referrer_name: Mapped[str] = mapped_column(String(200))
     referrer_email: Mapped[str | None] = mapped_column(String(320))
+
+
+class DataKeyRow(Base):
+    """A referral's data key, wrapped by the master key; erasure destroys it (crypto-shredding).
+
+    Workflow history holds the referral's personal and free-text values sealed with this key,
+    so once ``wrapped`` is gone nothing in history, a backup or a replay can reveal them.
+    """
+
+    __tablename__ = "data_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    master_key_id: Mapped[str | None] = mapped_column(String(100))
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    destroyed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ReferralSequence(Base):

@@ -8,7 +8,10 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
+from store.db import Sessions
 from workers.codec import EncryptionCodec, encrypted_converter, keyring_from_settings
+from workers.data_keys import DataKeys
+from workers.personal_seal import PayloadSeal, PersonalSeal
 from workers.settings import Settings
 
 
@@ -26,9 +29,18 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     )
 
 
-def payload_codec(settings: Settings) -> EncryptionCodec:
-    """The payload codec every client and the codec endpoint share."""
-    return EncryptionCodec(keyring_from_settings(settings))
+def payload_codec(settings: Settings, sessions: Sessions | None = None) -> PayloadSeal:
+    """The payload codec every client and the codec endpoint share.
+
+    With ``sessions`` (the app database, where the data keys are) a referral's personal values
+    are sealed with its own data key too; without, only with the master key.
+    """
+    keyring = keyring_from_settings(settings)
+    personal = None
+    if sessions is not None:
+        keys = DataKeys(sessions, keyring, cache_seconds=settings.data_key_cache_seconds)
+        personal = PersonalSeal(keys)
+    return PayloadSeal(EncryptionCodec(keyring), personal)
 
 
 _runtimes: dict[str, Runtime] = {}
@@ -47,7 +59,7 @@ def metrics_runtime(address: str) -> Runtime:
 
 
 async def connect(
-    settings: Settings, codec: EncryptionCodec | None = None, *, worker: bool = False
+    settings: Settings, codec: PayloadSeal | None = None, *, worker: bool = False
 ) -> Client:
     """Connect with the pydantic data converter, payload encryption and the configured TLS.
 
@@ -70,7 +82,7 @@ class LazyTemporal:
     """Connects on first use and keeps the client; lets the API start before Temporal answers."""
 
     def __init__(
-        self, settings: Settings, codec: EncryptionCodec, client: Client | None = None
+        self, settings: Settings, codec: PayloadSeal, client: Client | None = None
     ) -> None:
         self._settings = settings
         self._codec = codec

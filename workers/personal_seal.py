@@ -1,0 +1,254 @@
+"""Personal and free-text values in a referral's payloads, sealed with the referral's data key.
+
+The payload converter writes JSON; before the master-key codec seals the whole payload, the
+values that identify or describe the resident (their details, needs' notes, decline, close and
+withdrawal reasons, free-text event details) are taken out of it, sealed together in one
+AES-GCM operation with the referral's data key, and put back as ``[sealed]``. The key id
+and where the values were travel in the payload's metadata. Which referral a payload belongs
+to comes from Temporal's serialization context (the workflow id is the referral number, or a
+leg id ending in ``-L<n>``).
+
+Opening a payload with a destroyed key (the data was erased) gives ``[erased]`` in place of
+each value, never an error, so workflows replay and the Temporal UI shows what is gone.
+Operations staff decoding history get ``[personal]`` markers instead of the values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import structlog
+from cryptography.exceptions import InvalidTag
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import (
+    ActivitySerializationContext,
+    PayloadCodec,
+    SerializationContext,
+    WithSerializationContext,
+    WorkflowSerializationContext,
+)
+
+from workers.codec import EncryptionCodec
+from workers.data_keys import DataKeys
+
+log = structlog.get_logger(__name__)
+
+SEALED_FIELDS = frozenset(
+    {
+        "resident",
+        "referrer",
+        "notes",
+        "reason",
+        "decline_reason",
+        "withdraw_reason",
+        "status_reason",
+        "detail",
+    }
+)
+"""JSON fields, at any depth, whose values are personal data or someone's free text."""
+
+SEALED = "[sealed]"
+ERASED = "[erased]"
+PERSONAL = "[personal]"
+
+DATA_KEY = "partnerflow-data-key"
+REFERRAL = "partnerflow-referral"
+SEALED_PATHS = "partnerflow-sealed-paths"
+SEALED_VALUES = "partnerflow-sealed-values"
+
+_JSON = b"json/plain"
+_NONCE_BYTES = 12
+_REFERRAL_ID = re.compile(r"^(?P<number>[A-Z]{2,8}-\d{4}-\d{6,})(?:-L\d+)?$")
+# A cheap look before parsing: most payloads (ids, states, timings) hold none of these fields
+# with a value, and are passed on without being parsed at all.
+_HAS_SEALED = re.compile(
+    rb'"(?:' + b"|".join(f.encode() for f in sorted(SEALED_FIELDS)) + rb')":(?!null|""|\[\]|\{\})'
+)
+
+Path = list[str | int]
+
+
+class Reveal(StrEnum):
+    """What an opened payload shows in place of its sealed values."""
+
+    VALUES = "values"  # workers, and admins at the codec endpoint
+    MARKERS = "markers"  # operations staff: the shape, not the personal data
+
+
+def referral_of(workflow_id: str | None) -> str | None:
+    """The referral number a workflow id belongs to (a referral's or one of its legs')."""
+    if not workflow_id:
+        return None
+    match = _REFERRAL_ID.fullmatch(workflow_id)
+    return match["number"] if match else None
+
+
+def _take(node: Any, path: Path, found: list[tuple[Path, Any]]) -> None:
+    """Move every sealed field's value of ``node`` into ``found``, leaving a placeholder."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in SEALED_FIELDS and value not in (None, "", [], {}):
+                found.append(([*path, key], value))
+                node[key] = SEALED if isinstance(value, str) else type(value)()
+            elif isinstance(value, dict | list):
+                _take(value, [*path, key], found)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            if isinstance(value, dict | list):
+                _take(value, [*path, index], found)
+
+
+def _put(root: Any, path: Path, value: Any) -> None:
+    node = root
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+
+
+@dataclass(frozen=True)
+class Opened:
+    """Payloads opened for staff, and the referrals whose sealed values they carried."""
+
+    payloads: list[Payload]
+    referrals: set[str] = field(default_factory=set)
+
+
+class PersonalSeal:
+    """Seals and opens the sealed fields of referral payloads with the referral's data key."""
+
+    def __init__(self, keys: DataKeys) -> None:
+        self.keys = keys
+
+    async def seal(self, payloads: Sequence[Payload], number: str) -> list[Payload]:
+        """Seal the personal values of ``number``'s payloads; others pass unchanged."""
+        return [await self._seal_one(p, number) for p in payloads]
+
+    async def _seal_one(self, payload: Payload, number: str) -> Payload:
+        if payload.metadata.get("encoding") != _JSON or not _HAS_SEALED.search(payload.data):
+            return payload
+        document = json.loads(payload.data)
+        found: list[tuple[Path, Any]] = []
+        _take(document, [], found)
+        if not found:
+            return payload
+        key = await self.keys.of_referral(number)
+        metadata = dict(payload.metadata)
+        paths = [path for path, _ in found]
+        if key.cipher is None:
+            # Erased already: what arrives now (a withdrawal's reason) is never kept.
+            for path, value in found:
+                if isinstance(value, str):
+                    _put(document, path, ERASED)
+        else:
+            nonce = os.urandom(_NONCE_BYTES)
+            values = json.dumps([value for _, value in found], separators=(",", ":"))
+            # One AES operation for all of a payload's values, whatever their number.
+            sealed = key.cipher.encrypt(nonce, values.encode(), key.key_id.encode())
+            metadata[DATA_KEY] = key.key_id.encode()
+            metadata[SEALED_PATHS] = json.dumps(paths, separators=(",", ":")).encode()
+            metadata[SEALED_VALUES] = nonce + sealed
+        metadata[REFERRAL] = number.encode()
+        data = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+        return Payload(metadata=metadata, data=data)
+
+    async def open(
+        self, payloads: Sequence[Payload], reveal: Reveal = Reveal.VALUES, *, fresh: bool = False
+    ) -> Opened:
+        """Put sealed values back (or ``[personal]``/``[erased]`` markers in their place)."""
+        opened = Opened([])
+        for payload in payloads:
+            if DATA_KEY not in payload.metadata:
+                opened.payloads.append(payload)
+                continue
+            opened.referrals.add(payload.metadata.get(REFERRAL, b"").decode())
+            opened.payloads.append(await self._open_one(payload, reveal, fresh))
+        return opened
+
+    async def _open_one(self, payload: Payload, reveal: Reveal, fresh: bool) -> Payload:
+        key_id = payload.metadata[DATA_KEY].decode()
+        paths: list[Path] = json.loads(payload.metadata[SEALED_PATHS])
+        document = json.loads(payload.data)
+        values: list[Any] | None = None
+        if reveal is Reveal.VALUES:
+            key = await self.keys.by_id(key_id, fresh=fresh)
+            if key is not None and key.cipher is not None:
+                blob = payload.metadata[SEALED_VALUES]
+                try:
+                    plain = key.cipher.decrypt(
+                        blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], key_id.encode()
+                    )
+                except InvalidTag:
+                    raise ValueError("sealed values failed authentication") from None
+                values = json.loads(plain)
+            elif key is None:
+                log.warning("payload names an unknown data key", data_key=key_id)
+        marker = PERSONAL if reveal is Reveal.MARKERS else ERASED
+        for index, path in enumerate(paths):
+            if values is not None:
+                _put(document, path, values[index])
+            elif _placeholder_is_text(document, path):
+                _put(document, path, marker)
+        metadata = {
+            k: v for k, v in payload.metadata.items() if k not in (SEALED_PATHS, SEALED_VALUES)
+        }
+        data = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+        return Payload(metadata=metadata, data=data)
+
+
+def _placeholder_is_text(document: Any, path: Path) -> bool:
+    node = document
+    for step in path:
+        node = node[step]
+    return isinstance(node, str)
+
+
+class PayloadSeal(PayloadCodec, WithSerializationContext):
+    """The codec of every client: a referral's personal values sealed with its data key, then
+    the whole payload sealed with the master key (as before data keys)."""
+
+    def __init__(
+        self, master: EncryptionCodec, personal: PersonalSeal | None, number: str | None = None
+    ) -> None:
+        self.master = master
+        self.personal = personal
+        self.number = number
+
+    def with_context(self, context: SerializationContext) -> PayloadSeal:
+        """This codec bound to the referral the payloads belong to (from the workflow id)."""
+        workflow_id = (
+            context.workflow_id
+            if isinstance(context, WorkflowSerializationContext | ActivitySerializationContext)
+            else None
+        )
+        return PayloadSeal(self.master, self.personal, referral_of(workflow_id))
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Seal personal values (when the payloads are a referral's), then the whole payload."""
+        if self.personal is not None and self.number is not None:
+            payloads = await self.personal.seal(payloads, self.number)
+        return await self.master.encode(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Open the whole payload, then its personal values (``[erased]`` once erased)."""
+        plain = await self.master.decode(payloads)
+        if self.personal is None:
+            return plain
+        return (await self.personal.open(plain)).payloads
+
+    async def decode_for_staff(
+        self, payloads: Sequence[Payload], *, reveal_values: bool
+    ) -> tuple[list[Payload], set[str]]:
+        """Open payloads for the codec endpoint, reading data keys afresh: the values (or
+        ``[personal]`` markers), and the referrals whose sealed values they carried."""
+        plain = await self.master.decode(payloads)
+        if self.personal is None:
+            return plain, set()
+        reveal = Reveal.VALUES if reveal_values else Reveal.MARKERS
+        opened = await self.personal.open(plain, reveal, fresh=True)
+        return opened.payloads, opened.referrals
