@@ -427,6 +427,20 @@ class DataKeyRow(Base):
     destroyed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class AgencyEmailDetails(Base):
+    """An agency whose referral emails carry the resident's details, and the lawful reason.
+
+    Off for every agency unless a row says otherwise; setting it is an audited admin request.
+    """
+
+    __tablename__ = "agency_email_details"
+
+    agency_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    lawful_reason: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class ReferralSequence(Base):
     """The last referral number issued per prefix and year."""
 
