@@ -109,12 +109,6 @@ class DataKeys:
             return None
         return self._keep(self._opened(stored))
 
-    def forget(self, number: str) -> None:
-        """Drop the referral's key from this process's cache (after erasing it here)."""
-        cached = self._by_number.pop(number, None)
-        if cached is not None:
-            self._by_id.pop(cached[1].key_id, None)
-
     def _opened(self, stored: StoredDataKey) -> DataKey:
         if stored.wrapped is None:
             return DataKey(stored.key_id, stored.number, None)

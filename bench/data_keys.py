@@ -1,0 +1,87 @@
+"""Referrals with and without per-referral data keys, in the same run.
+
+Both halves run the referrals of `bench/referrals.py` (submit → accept → outcome, notices
+sent) through the master-key payload codec; one half also seals each referral's personal and
+free-text values with the referral's own data key (read through the key cache). The halves
+alternate (without, with, with, without) so drift in the shared machine's load falls on both.
+Target: the referrals with data keys take at most 5 % longer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from bench.common import bench_stack, dev_server, report
+from bench.referrals import (
+    CONCURRENCY,
+    N,
+    _notices_sent,
+    _referral,
+    _timed,
+    _until_notices_sent,
+)
+from store.db import Sessions
+from workers.codec import encrypted_converter
+from workers.settings import Settings
+from workers.temporal import payload_codec
+from workers.worker import WORKFLOWS, activities, workflow_runner
+
+
+async def _half(
+    env: WorkflowEnvironment, sessions: Sessions, settings: Settings, keys: bool, prefix: str
+) -> float:
+    """Seconds for N referrals through a client whose codec seals with data keys, or not."""
+    codec = payload_codec(settings, sessions if keys else None)
+    client = Client(
+        env.client.service_client,
+        namespace=env.client.namespace,
+        data_converter=encrypted_converter(codec),
+    )
+    queue = f"bench-{uuid.uuid4()}"
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=list(WORKFLOWS),
+        activities=activities(settings, sessions),
+        max_concurrent_activities=CONCURRENCY * 4,
+        workflow_runner=workflow_runner(settings),
+    ):
+        before = await _notices_sent(sessions)
+        await _referral(client, sessions, queue, f"W{prefix}", 0)
+        await _until_notices_sent(sessions, before + 1)
+        await asyncio.sleep(0.5)
+        per_referral = await _notices_sent(sessions) - before
+        start = await _notices_sent(sessions)
+        return await _timed(
+            N,
+            lambda i: _referral(client, sessions, queue, prefix, i),
+            lambda: _until_notices_sent(sessions, start + per_referral * N),
+        )
+
+
+async def main() -> bool:
+    """Run the halves and print the ratio of their times."""
+    async with bench_stack() as (sessions, settings), dev_server() as env:
+        without = await _half(env, sessions, settings, False, "PLAINA")
+        with_keys = await _half(env, sessions, settings, True, "KEYSA")
+        with_keys += await _half(env, sessions, settings, True, "KEYSB")
+        without += await _half(env, sessions, settings, False, "PLAINB")
+    return report(
+        f"{2 * N} referrals with per-referral data keys next to {2 * N} without (dev server)",
+        {
+            "referrals, master key only": f"{2 * N / without:.1f}/s ({without:.1f} s)",
+            "referrals, data keys too": f"{2 * N / with_keys:.1f}/s ({with_keys:.1f} s)",
+            "data key cache (seconds)": f"{settings.data_key_cache_seconds:g}",
+            "concurrency": str(CONCURRENCY),
+        },
+        {"time with data keys / time without": (with_keys / without, "<= 1.05")},
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
