@@ -20,6 +20,7 @@ from temporalio.converter import PayloadCodec
 from api.audit import audit_payload_decode
 from api.http.routing import Call, RouteTable
 from domain.access import Action, Role
+from store.data_keys import StoredDataKey
 
 routes = RouteTable("codec")
 
@@ -67,6 +68,21 @@ class CodecPayloads(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     payloads: list[CodecPayload] = Field(max_length=1000)
+
+
+@runtime_checkable
+class DataKeyMaker(Protocol):
+    """A codec that seals referrals' personal values with data keys made at intake."""
+
+    def new_data_key(self, number: str) -> StoredDataKey | None:
+        """A fresh wrapped data key for referral ``number``, to store with its intake."""
+        ...
+
+
+def new_data_key(app: web.Application, number: str) -> StoredDataKey | None:
+    """The data key to store with a new referral, when this API's codec seals with them."""
+    codec = app.get(CODEC)
+    return codec.new_data_key(number) if isinstance(codec, DataKeyMaker) else None
 
 
 def _b64(text: str, what: str) -> bytes:

@@ -11,32 +11,78 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bench.common import bench_stack, dev_server, report
+from bench.common import AGENCY, bench_stack, dev_server, report, submission
 from bench.referrals import (
     CONCURRENCY,
     N,
     _notices_sent,
-    _referral,
     _timed,
     _until_notices_sent,
+    _update_when_ready,
 )
-from store.db import Sessions
+from clients.temporal import start_referral
+from domain.referral import (
+    AgencyAction,
+    Outcome,
+    OutcomeCode,
+    RecordOutcome,
+    leg_id,
+    referral_input,
+)
+from store.db import Sessions, create_engine, sessionmaker
+from store.referrals import next_referral_number, save_referral
 from workers.codec import encrypted_converter
+from workers.personal_seal import PayloadSeal
 from workers.settings import Settings
 from workers.temporal import payload_codec
 from workers.worker import WORKFLOWS, activities, workflow_runner
+from workflows.referral_leg import ReferralLegWorkflow
+
+
+async def _referral(
+    client: Client, codec: PayloadSeal, sessions: Sessions, queue: str, prefix: str, i: int
+) -> None:
+    """One referral as `bench/referrals.py` runs it, stored with its data key as the API does."""
+    sub = submission(i)
+    number = await next_referral_number(sessions, prefix, 2026)
+    now = datetime.now(UTC)
+    await save_referral(
+        sessions,
+        number,
+        sub,
+        submitted_by="bench",
+        at=now,
+        data_key=codec.new_data_key(number),
+    )
+    await start_referral(
+        client,
+        referral_input(number, sub, submitted_by="bench", today=now.date()),
+        task_queue=queue,
+        since=now,
+    )
+    leg = leg_id(number, 1)
+    action = AgencyAction(agency_id=AGENCY, actor="bench-agency")
+    await _update_when_ready(client, leg, ReferralLegWorkflow.accept, action)
+    outcome = RecordOutcome(
+        **action.model_dump(), outcome=Outcome(code=OutcomeCode.GOT_HELP, value=100, unit="GBP")
+    )
+    await _update_when_ready(client, leg, ReferralLegWorkflow.record_outcome, outcome)
 
 
 async def _half(
     env: WorkflowEnvironment, sessions: Sessions, settings: Settings, keys: bool, prefix: str
 ) -> float:
     """Seconds for N referrals through a client whose codec seals with data keys, or not."""
-    codec = payload_codec(settings, sessions if keys else None)
+    # As the worker and API processes do: the data keys read through an engine of their own.
+    url = sessions.kw["bind"].url.render_as_string(hide_password=False)
+    engine = create_engine(url) if keys else None
+    codec = payload_codec(settings, sessionmaker(engine) if engine else None)
     client = Client(
         env.client.service_client,
         namespace=env.client.namespace,
@@ -52,16 +98,20 @@ async def _half(
         workflow_runner=workflow_runner(settings),
     ):
         before = await _notices_sent(sessions)
-        await _referral(client, sessions, queue, f"W{prefix}", 0)
+        await _referral(client, codec, sessions, queue, f"W{prefix}", 0)
         await _until_notices_sent(sessions, before + 1)
         await asyncio.sleep(0.5)
         per_referral = await _notices_sent(sessions) - before
         start = await _notices_sent(sessions)
-        return await _timed(
-            N,
-            lambda i: _referral(client, sessions, queue, prefix, i),
-            lambda: _until_notices_sent(sessions, start + per_referral * N),
-        )
+        try:
+            return await _timed(
+                N,
+                lambda i: _referral(client, codec, sessions, queue, prefix, i),
+                lambda: _until_notices_sent(sessions, start + per_referral * N),
+            )
+        finally:
+            if engine is not None:
+                await engine.dispose()
 
 
 async def main() -> bool:

@@ -7,6 +7,7 @@ the row stays so that a payload naming the key can be told apart from one naming
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,7 +45,14 @@ def _stored(row: DataKeyRow) -> StoredDataKey:
 async def data_key_of_referral(
     sessions: Sessions, number: str, *, new: StoredDataKey, at: datetime
 ) -> StoredDataKey:
-    """The referral's data key, storing ``new`` if it has none yet (the first to store wins)."""
+    """The referral's data key, storing ``new`` if it has none yet (the first to store wins).
+
+    Read first: a referral normally has its key from intake, and a read takes no write lock.
+    """
+    async with sessions() as session:
+        row = await session.scalar(select(DataKeyRow).where(DataKeyRow.number == number))
+    if row is not None:
+        return _stored(row)
     async with sessions.begin() as session:
         bind: Any = session.bind
         insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
@@ -73,7 +81,25 @@ async def data_key(sessions: Sessions, key_id: str) -> StoredDataKey | None:
 
 
 async def destroy_data_key(session: AsyncSession, number: str, *, at: datetime) -> None:
-    """Destroy the referral's data key in ``session``'s transaction (the erasure's own)."""
+    """Destroy the referral's data key in ``session``'s transaction (the erasure's own).
+
+    A referral that had no key yet gets a destroyed one, so none is ever made for it later:
+    free text arriving after erasure is then never kept.
+    """
+    bind: Any = session.bind
+    insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(DataKeyRow)
+        .values(
+            key_id=secrets.token_hex(16),
+            number=number,
+            master_key_id=None,
+            wrapped=None,
+            created_at=at,
+            destroyed_at=at,
+        )
+        .on_conflict_do_nothing(index_elements=["number"])
+    )
     await session.execute(
         update(DataKeyRow)
         .where(DataKeyRow.number == number, DataKeyRow.wrapped.is_not(None))

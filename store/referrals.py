@@ -37,9 +37,10 @@ from domain.referral import (
     highest_urgency,
 )
 from domain.referral_records import LegRecord, ReferralEvent, ReferralRecord
-from store.data_keys import destroy_data_key
+from store.data_keys import StoredDataKey, destroy_data_key
 from store.db import Sessions
 from store.schema import (
+    DataKeyRow,
     NotificationRecord,
     ReferralEventRow,
     ReferralLegRow,
@@ -87,8 +88,13 @@ async def save_referral(
     *,
     submitted_by: str,
     at: datetime,
+    data_key: StoredDataKey | None = None,
 ) -> None:
-    """Store a new referral: its anonymous row and needs, and its personal data apart."""
+    """Store a new referral: its anonymous row and needs, and its personal data apart.
+
+    With ``data_key`` (wrapped), the referral's data key is stored in the same transaction,
+    so no referral step has to write one later.
+    """
     async with sessions.begin() as session:
         session.add(
             ReferralRow(
@@ -139,6 +145,17 @@ async def save_referral(
                 referrer_email=submission.referrer.email,
             )
         )
+        if data_key is not None:
+            session.add(
+                DataKeyRow(
+                    key_id=data_key.key_id,
+                    number=number,
+                    master_key_id=data_key.master_key_id,
+                    wrapped=data_key.wrapped,
+                    created_at=at,
+                    destroyed_at=None,
+                )
+            )
 
 
 async def load_personal_data(sessions: Sessions, number: str) -> PersonalData | None:

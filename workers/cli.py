@@ -31,7 +31,7 @@ from workers.logs import configure_logging
 from workers.serve import api_server, run_worker_until, stop_on_signals
 from workers.settings import Settings
 from workers.supervisor import Supervisor, worker_children
-from workers.temporal import LazyTemporal, connect, payload_codec
+from workers.temporal import LazyTemporal, connect, data_key_engine, payload_codec
 
 log = structlog.get_logger(__name__)
 
@@ -47,12 +47,14 @@ async def _migrate(settings: Settings) -> None:
 async def _worker(settings: Settings) -> None:
     stop = stop_on_signals()
     engine = create_engine(settings.resolved_database_url)
+    keys = data_key_engine(settings)
     try:
-        sessions = sessionmaker(engine)
-        client = await connect(settings, payload_codec(settings, sessions), worker=True)
-        await run_worker_until(client, settings, sessions, stop)
+        codec = payload_codec(settings, sessionmaker(keys))
+        client = await connect(settings, codec, worker=True)
+        await run_worker_until(client, settings, sessionmaker(engine), stop)
     finally:
         await engine.dispose()
+        await keys.dispose()
 
 
 async def _worker_pool(settings: Settings, processes: int) -> None:
@@ -77,14 +79,15 @@ def _run_worker(settings: Settings, processes: int | None) -> None:
 async def _api(settings: Settings) -> None:
     stop = stop_on_signals()
     engine = create_engine(settings.resolved_database_url)
+    keys = data_key_engine(settings)
     try:
-        sessions = sessionmaker(engine)
-        codec = payload_codec(settings, sessions)
+        codec = payload_codec(settings, sessionmaker(keys))
         temporal = LazyTemporal(settings, codec)
-        async with api_server(settings, sessions, temporal, codec):
+        async with api_server(settings, sessionmaker(engine), temporal, codec):
             await stop.wait()
     finally:
         await engine.dispose()
+        await keys.dispose()
 
 
 async def _token_create(settings: Settings, args: argparse.Namespace) -> None:

@@ -7,6 +7,7 @@ can be sealed or opened with it again.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import time
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -28,6 +30,7 @@ from store.db import Sessions
 from workers.codec import Keyring
 
 _NONCE_BYTES = 12
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,27 +78,54 @@ class DataKeys:
         self._clock = clock
         self._by_number: dict[str, tuple[float, DataKey]] = {}
         self._by_id: dict[str, tuple[float, DataKey | None]] = {}
+        self._reading: dict[str, asyncio.Future[DataKey]] = {}
 
     async def of_referral(self, number: str) -> DataKey:
         """The referral's key, made now if it has none; its ``cipher`` is None if destroyed."""
         cached = self._by_number.get(number)
         if cached is not None and cached[0] > self._clock():
             return cached[1]
-        key_id = secrets.token_hex(16)
-        master_id, wrapped = wrap(self._master, key_id, AESGCM.generate_key(bit_length=256))
+        return await asyncio.shield(self._reading_of(number))
+
+    def prefetch(self, number: str) -> None:
+        """Start reading the referral's key unless it is cached: a worker does so when it first
+        sees the referral's payloads, so the step that seals values does not wait for it."""
+        cached = self._by_number.get(number)
+        if cached is None or cached[0] <= self._clock():
+            self._reading_of(number)
+
+    def _reading_of(self, number: str) -> asyncio.Future[DataKey]:
+        # The payloads of one step are encoded together: one read serves them all.
+        pending = self._reading.get(number)
+        if pending is None:
+            pending = asyncio.ensure_future(self._read(number))
+            self._reading[number] = pending
+            pending.add_done_callback(lambda done: self._done_reading(number, done))
+        return pending
+
+    def _done_reading(self, number: str, done: asyncio.Future[DataKey]) -> None:
+        self._reading.pop(number, None)
+        if not done.cancelled() and done.exception() is not None:
+            # A prefetch nobody awaited: the step that needs the key reads it again.
+            log.warning("data key read failed", referral=number, error=repr(done.exception()))
+
+    async def _read(self, number: str) -> DataKey:
         stored = await data_key_of_referral(
-            self._sessions,
-            number,
-            new=StoredDataKey(
-                key_id=key_id,
-                number=number,
-                master_key_id=master_id,
-                wrapped=wrapped,
-                destroyed_at=None,
-            ),
-            at=datetime.now(UTC),
+            self._sessions, number, new=self.new(number), at=datetime.now(UTC)
         )
         return self._keep(self._opened(stored))
+
+    def new(self, number: str) -> StoredDataKey:
+        """A fresh data key for ``number``, wrapped by the master key (not stored yet)."""
+        key_id = secrets.token_hex(16)
+        master_id, wrapped = wrap(self._master, key_id, AESGCM.generate_key(bit_length=256))
+        return StoredDataKey(
+            key_id=key_id,
+            number=number,
+            master_key_id=master_id,
+            wrapped=wrapped,
+            destroyed_at=None,
+        )
 
     async def by_id(self, key_id: str, *, fresh: bool = False) -> DataKey | None:
         """The key ``key_id`` (None if no such key was ever made); ``fresh`` skips the cache,

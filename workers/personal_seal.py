@@ -34,6 +34,8 @@ from temporalio.converter import (
     WorkflowSerializationContext,
 )
 
+from domain.access import FREE_TEXT_EVENTS
+from store.data_keys import StoredDataKey
 from workers.codec import EncryptionCodec
 from workers.data_keys import DataKeys
 
@@ -44,14 +46,20 @@ SEALED_FIELDS = frozenset(
         "resident",
         "referrer",
         "notes",
-        "reason",
+        "note",
         "decline_reason",
         "withdraw_reason",
         "status_reason",
-        "detail",
     }
 )
 """JSON fields, at any depth, whose values are personal data or someone's free text."""
+REASON, DETAIL = "reason", "detail"
+SYSTEM_REASON_BESIDE = frozenset({"service", "tried_service_ids"})
+"""A ``reason`` is someone's free text (a decline, a withdrawal, a co-ordinator's close)
+unless it sits beside one of these: a route choice's or a need's reason, which the system
+wrote from the directory. An event's ``detail`` is free text for the kinds
+:data:`domain.access.FREE_TEXT_EVENTS` names. Sealing only what is personal keeps a plain
+referral's steps (routing, records, notices) from needing its data key at all."""
 
 SEALED = "[sealed]"
 ERASED = "[erased]"
@@ -68,7 +76,9 @@ _REFERRAL_ID = re.compile(r"^(?P<number>[A-Z]{2,8}-\d{4}-\d{6,})(?:-L\d+)?$")
 # A cheap look before parsing: most payloads (ids, states, timings) hold none of these fields
 # with a value, and are passed on without being parsed at all.
 _HAS_SEALED = re.compile(
-    rb'"(?:' + b"|".join(f.encode() for f in sorted(SEALED_FIELDS)) + rb')":(?!null|""|\[\]|\{\})'
+    rb'"(?:'
+    + b"|".join(f.encode() for f in sorted({*SEALED_FIELDS, REASON, DETAIL}))
+    + rb')":(?!null|""|\[\]|\{\})'
 )
 
 Path = list[str | int]
@@ -89,11 +99,19 @@ def referral_of(workflow_id: str | None) -> str | None:
     return match["number"] if match else None
 
 
+def _is_sealed(node: dict[str, Any], key: str) -> bool:
+    if key in SEALED_FIELDS:
+        return True
+    if key == REASON:
+        return SYSTEM_REASON_BESIDE.isdisjoint(node)
+    return key == DETAIL and node.get("kind") in FREE_TEXT_EVENTS
+
+
 def _take(node: Any, path: Path, found: list[tuple[Path, Any]]) -> None:
     """Move every sealed field's value of ``node`` into ``found``, leaving a placeholder."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in SEALED_FIELDS and value not in (None, "", [], {}):
+            if value not in (None, "", [], {}) and _is_sealed(node, key):
                 found.append(([*path, key], value))
                 node[key] = SEALED if isinstance(value, str) else type(value)()
             elif isinstance(value, dict | list):
@@ -239,7 +257,14 @@ class PayloadSeal(PayloadCodec, WithSerializationContext):
         plain = await self.master.decode(payloads)
         if self.personal is None:
             return plain
+        if self.number is not None:
+            self.personal.keys.prefetch(self.number)
         return (await self.personal.open(plain)).payloads
+
+    def new_data_key(self, number: str) -> StoredDataKey | None:
+        """A fresh wrapped data key for a new referral, to store with its intake (None when
+        this codec seals with the master key only)."""
+        return None if self.personal is None else self.personal.keys.new(number)
 
     async def decode_for_staff(
         self, payloads: Sequence[Payload], *, reveal_values: bool

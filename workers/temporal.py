@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
-from store.db import Sessions
+from store.db import Sessions, create_engine
 from workers.codec import EncryptionCodec, encrypted_converter, keyring_from_settings
 from workers.data_keys import DataKeys
 from workers.personal_seal import PayloadSeal, PersonalSeal
@@ -33,7 +34,9 @@ def payload_codec(settings: Settings, sessions: Sessions | None = None) -> Paylo
     """The payload codec every client and the codec endpoint share.
 
     With ``sessions`` (the app database, where the data keys are) a referral's personal values
-    are sealed with its own data key too; without, only with the master key.
+    are sealed with its own data key too; without, only with the master key. Give the codec
+    sessions of its own engine (:func:`data_key_engine`): on SQLite a process has one
+    connection, and a workflow task must not wait behind every activity's writes to read a key.
     """
     keyring = keyring_from_settings(settings)
     personal = None
@@ -41,6 +44,11 @@ def payload_codec(settings: Settings, sessions: Sessions | None = None) -> Paylo
         keys = DataKeys(sessions, keyring, cache_seconds=settings.data_key_cache_seconds)
         personal = PersonalSeal(keys)
     return PayloadSeal(EncryptionCodec(keyring), personal)
+
+
+def data_key_engine(settings: Settings) -> AsyncEngine:
+    """An engine of the app database for the codec's data key reads alone."""
+    return create_engine(settings.resolved_database_url)
 
 
 _runtimes: dict[str, Runtime] = {}

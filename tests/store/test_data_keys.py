@@ -76,3 +76,11 @@ async def test_master_key_rotation_rewraps_data_keys_and_old_history_still_opens
     inner = await EncryptionCodec(both).decode(encoded)
     opened = await PersonalSeal(keys).open(inner)
     assert json.loads(opened.payloads[0].data)["reason"] == REASON
+
+
+async def test_a_referral_erased_before_it_had_a_key_never_gets_one(sessions: Sessions) -> None:
+    keyring = Keyring.parse(Keyring.new_spec())
+    await erase_personal_data(sessions, NUMBER)
+    codec = _codec(sessions, keyring)
+    sealed = await codec.master.decode(await codec.encode([_json({"reason": REASON})]))
+    assert json.loads(sealed[0].data)["reason"] == ERASED
