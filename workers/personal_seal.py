@@ -2,9 +2,10 @@
 
 The payload converter writes JSON; before the master-key codec seals the whole payload, the
 values that identify or describe the resident (their details, needs' notes, decline, close and
-withdrawal reasons, free-text event details) are taken out of it, sealed together in one
-AES-GCM operation with the referral's data key, and put back as ``[sealed]``. The key id
-and where the values were travel in the payload's metadata. Which referral a payload belongs
+withdrawal reasons, free-text event details) are replaced by ``[sealed]`` in its data, and the
+payload as written is sealed in one AES-GCM operation with the referral's data key, whatever
+the number of values; opening it with the key is then one decryption. The sealed payload, the
+key id and where the values were travel in the payload's metadata. Which referral a payload belongs
 to comes from Temporal's serialization context (the workflow id is the referral number, or a
 leg id ending in ``-L<n>``).
 
@@ -165,9 +166,9 @@ class PersonalSeal:
                     _put(document, path, ERASED)
         else:
             nonce = os.urandom(_NONCE_BYTES)
-            values = json.dumps([value for _, value in found], separators=(",", ":"))
-            # One AES operation for all of a payload's values, whatever their number.
-            sealed = key.cipher.encrypt(nonce, values.encode(), key.key_id.encode())
+            # One AES operation for all of a payload's values, whatever their number: the
+            # payload as written, so opening it with the key is a decryption and no more.
+            sealed = key.cipher.encrypt(nonce, payload.data, key.key_id.encode())
             metadata[DATA_KEY] = key.key_id.encode()
             metadata[SEALED_PATHS] = json.dumps(paths, separators=(",", ":")).encode()
             metadata[SEALED_VALUES] = nonce + sealed
@@ -190,9 +191,9 @@ class PersonalSeal:
 
     async def _open_one(self, payload: Payload, reveal: Reveal, fresh: bool) -> Payload:
         key_id = payload.metadata[DATA_KEY].decode()
-        paths: list[Path] = json.loads(payload.metadata[SEALED_PATHS])
-        document = json.loads(payload.data)
-        values: list[Any] | None = None
+        metadata = {
+            k: v for k, v in payload.metadata.items() if k not in (SEALED_PATHS, SEALED_VALUES)
+        }
         if reveal is Reveal.VALUES:
             key = await self.keys.by_id(key_id, fresh=fresh)
             if key is not None and key.cipher is not None:
@@ -203,18 +204,16 @@ class PersonalSeal:
                     )
                 except InvalidTag:
                     raise ValueError("sealed values failed authentication") from None
-                values = json.loads(plain)
-            elif key is None:
+                return Payload(metadata=metadata, data=plain)
+            if key is None:
                 log.warning("payload names an unknown data key", data_key=key_id)
+        # No values to show: a marker where each was, in the payload's own shape.
+        paths: list[Path] = json.loads(payload.metadata[SEALED_PATHS])
+        document = json.loads(payload.data)
         marker = PERSONAL if reveal is Reveal.MARKERS else ERASED
-        for index, path in enumerate(paths):
-            if values is not None:
-                _put(document, path, values[index])
-            elif _placeholder_is_text(document, path):
+        for path in paths:
+            if _placeholder_is_text(document, path):
                 _put(document, path, marker)
-        metadata = {
-            k: v for k, v in payload.metadata.items() if k not in (SEALED_PATHS, SEALED_VALUES)
-        }
         data = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
         return Payload(metadata=metadata, data=data)
 
