@@ -80,10 +80,15 @@ async def test_an_agency_set_for_a_lawful_reason_gets_the_details_by_email(
         by="admin",
         at=datetime.now(UTC),
     )
-    smtp_sink.details_allowed.add("help@charity.example")
     await env.run(n.notify_referral, notice(NoticeStep.LEG_SENT, "charity-debt"))
     html = smtp_sink.to("help@charity.example")[0].get_body(("html",))
     assert RESIDENT_NAME in html.get_content()  # type: ignore[union-attr]
+    # The sink's check, run after every test, would fail this one but for the setting.
+    assert smtp_sink.agency_emails_with_resident_details() == [
+        f"New referral {NUMBER} to help@charity.example"
+    ]
+    smtp_sink.details_allowed.add("help@charity.example")
+    assert smtp_sink.agency_emails_with_resident_details() == []
     # Not to an agency the resident did not consent to, whatever its setting.
     await set_email_details(
         sessions, "cab", lawful_reason="Statutory duty", by="admin", at=datetime.now(UTC)
