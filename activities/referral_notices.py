@@ -1,25 +1,32 @@
 """Compose referral notices from the store and send them through the notifier.
 
 The workflow names the notice (step, referral, leg, service); this activity loads what it
-needs at send time: the service's channels from the directory and, for an agency the
-resident consented to, the resident's details. Personal data therefore never enters workflow
-history, and after erasure there is nothing left to send.
+needs at send time: the service's channels from the directory and the referral's ward and
+need. Agencies' emails and webhooks carry no personal data or free text: the number, the
+need in words, ward, urgency and deadline, and a link to where the details are shown to
+those allowed to see them (an email can be forwarded or mis-addressed, and erasure cannot
+reach a mailbox). Only an agency set to receive details by email for a lawful reason, and
+that the resident consented to, gets them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 
 import structlog
 from temporalio import activity
 
 from activities.notify import Notifier
+from domain.calendar import LONDON
 from domain.directory import Service
+from domain.labels import category_name, words
 from domain.notification import EmailMessage, WebhookMessage, idempotency_key
 from domain.referral_records import NOTIFY_REFERRAL, NoticeResult, NoticeStep, ReferralNotice
 from store.db import Sessions
 from store.directory import get_service
+from store.notice_facts import NoticeFacts, notice_facts, sends_details_by_email
 from store.referrals import PersonalData, consented_agencies, load_personal_data
 
 log = structlog.get_logger(__name__)
@@ -78,13 +85,16 @@ class ReferralNotices:
         service = (
             await get_service(self._sessions, notice.service_id) if notice.service_id else None
         )
-        lines = self._about(notice, service)
+        facts = await notice_facts(self._sessions, notice.number, notice.need_id)
+        lines = self._about(notice, service, facts)
         emails: list[str] = []
         webhook: str | None = None
         if notice.step in _AGENCY_STEPS and service is not None:
             emails = [str(service.email)] if service.email else []
             webhook = str(service.webhook_url) if service.webhook_url else None
-            if notice.step is NoticeStep.LEG_SENT:
+            if notice.step is NoticeStep.LEG_SENT and await sends_details_by_email(
+                self._sessions, service.agency_id
+            ):
                 lines += await self._resident_lines(notice, service)
         elif notice.step in _COORDINATOR_STEPS:
             emails = [self._config.coordinator_email]
@@ -127,7 +137,7 @@ class ReferralNotices:
                     idempotency_key=idempotency_key(notice.key, "webhook"),
                     url=webhook,
                     event=f"referral.{notice.step.value}",
-                    payload=dict(lines),
+                    payload=self._event(notice),
                     subject_ref=notice.number,
                 )
             )
@@ -137,17 +147,40 @@ class ReferralNotices:
             log.warning("no recipient for notice", referral=notice.number, step=notice.step)
         return result
 
-    def _about(self, notice: ReferralNotice, service: Service | None) -> Lines:
+    def _event(self, notice: ReferralNotice) -> dict[str, object]:
+        """A webhook event: ids and states only; the partner's system fetches the details
+        with its token."""
+        return {
+            "referral": notice.number,
+            "leg_id": notice.leg_id,
+            "need_id": notice.need_id,
+            "service_id": notice.service_id,
+            "step": notice.step.value,
+            "deadline": notice.deadline.isoformat() if notice.deadline else None,
+            "consent_withdrawn": notice.consent_withdrawn,
+            "offer_lost": notice.offer_lost,
+            "url": f"{self._config.public_url}/api/referrals/{notice.number}",
+        }
+
+    def _about(self, notice: ReferralNotice, service: Service | None, facts: NoticeFacts) -> Lines:
         lines: Lines = [("Referral", notice.number)]
         if notice.leg_id:
             lines.append(("Leg", notice.leg_id))
-        if notice.need_id:
+        if facts.category:
+            lines.append(("Need", category_name(facts.category)))
+        elif notice.need_id:
             lines.append(("Need", notice.need_id))
+        if facts.urgency:
+            lines.append(("Urgency", words(facts.urgency).capitalize()))
+        if facts.ward:
+            lines.append(("Ward", words(facts.ward).title()))
         if service is not None:
             lines.append(("Service", f"{service.name} ({service.id})"))
         if notice.deadline is not None and notice.step in _AGENCY_STEPS:
-            lines.append(("Respond by", notice.deadline.isoformat()))
-        if notice.reason:
+            lines.append(("Respond by", deadline_words(notice.deadline)))
+        # Someone's free text (a withdrawal's reason) may describe the resident: not in
+        # agencies' emails; co-ordinators' notices carry the system's own reasons.
+        if notice.reason and notice.step in _COORDINATOR_STEPS:
             lines.append(("Reason", notice.reason))
         if notice.consent_withdrawn:
             lines.append(("Action", "The resident withdrew consent: delete their details."))
@@ -204,6 +237,12 @@ class ReferralNotices:
         if notice.step is NoticeStep.SIGNPOST and personal.resident.email:
             return [str(personal.resident.email)]
         return [str(personal.referrer.email)] if personal.referrer.email else []
+
+
+def deadline_words(moment: datetime) -> str:
+    """A deadline as people read it, in local time: ``Monday 7 December 2026 at 17:00``."""
+    local = moment.astimezone(LONDON)
+    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M}"
 
 
 def _contact_lines(service: Service) -> Lines:

@@ -88,6 +88,28 @@ async def audit_personal_read(request: web.Request, principal: Principal, path: 
     )
 
 
+async def audit_payload_decode(
+    request: web.Request, principal: Principal, number: str, *, revealed: bool
+) -> None:
+    """Record that ``principal`` decoded payloads of referral ``number`` that carry personal
+    data or free text (``revealed``: shown the values, not only markers)."""
+    await append_audit(
+        request.app[SESSIONS],
+        AuditEvent(
+            at=datetime.now(UTC),
+            request_id=request.get(REQUEST_ID, ""),
+            subject=principal.subject,
+            role=principal.role.value,
+            agency_id=principal.agency_id,
+            action="decode_personal_payload" if revealed else "decode_sealed_payload",
+            method=request.method,
+            path=f"{request.path}?referral={number}"[:2000],
+            status=200,
+            remote=request.remote,
+        ),
+    )
+
+
 async def audit_sign_in_throttled(request: web.Request, account: str) -> None:
     """Record that a sign-in to ``account`` from this address was refused as throttled."""
     await append_audit(

@@ -9,18 +9,32 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
-from typing import Annotated, Any
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from api.audit import audit_payload_decode
 from api.http.routing import Call, RouteTable
-from domain.access import Action
+from domain.access import Action, Role
+from store.data_keys import StoredDataKey
 
 routes = RouteTable("codec")
+
+
+@runtime_checkable
+class StaffCodec(Protocol):
+    """A codec that opens referrals' sealed personal values only for those allowed them."""
+
+    async def decode_for_staff(
+        self, payloads: Sequence[Payload], *, reveal_values: bool
+    ) -> tuple[list[Payload], set[str]]:
+        """The payloads opened (values, or markers), and the referrals whose values they hold."""
+        ...
+
 
 CODEC = web.AppKey("codec", PayloadCodec)
 CORS_ORIGINS = web.AppKey("cors_origins", frozenset[str])
@@ -54,6 +68,21 @@ class CodecPayloads(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     payloads: list[CodecPayload] = Field(max_length=1000)
+
+
+@runtime_checkable
+class DataKeyMaker(Protocol):
+    """A codec that seals referrals' personal values with data keys made at intake."""
+
+    def new_data_key(self, number: str) -> StoredDataKey | None:
+        """A fresh wrapped data key for referral ``number``, to store with its intake."""
+        ...
+
+
+def new_data_key(app: web.Application, number: str) -> StoredDataKey | None:
+    """The data key to store with a new referral, when this API's codec seals with them."""
+    codec = app.get(CODEC)
+    return codec.new_data_key(number) if isinstance(codec, DataKeyMaker) else None
 
 
 def _b64(text: str, what: str) -> bytes:
@@ -102,12 +131,25 @@ def _codec(call: Call) -> PayloadCodec:
     errors=(503,),
 )
 async def codec_decode(call: Call) -> CodecPayloads:
-    """Decrypt workflow payloads so authorised staff can read them in the Temporal UI."""
+    """Decrypt workflow payloads so authorised staff can read them in the Temporal UI.
+
+    A referral's personal and free-text values show to admins only; operations staff see
+    ``[personal]`` in their place, and everyone ``[erased]`` once the data was erased. Every
+    decode of a payload carrying such values is in the audit trail, with the referral.
+    """
+    codec = _codec(call)
+    payloads = _to_proto(call.body_as(CodecPayloads).payloads)
     try:
-        decoded = await _codec(call).decode(_to_proto(call.body_as(CodecPayloads).payloads))
+        if not isinstance(codec, StaffCodec):
+            return _from_proto(await codec.decode(payloads))
+        user = call.user()
+        reveal = user.role is Role.ADMIN
+        opened, referrals = await codec.decode_for_staff(payloads, reveal_values=reveal)
     except ValueError as exc:
         raise web.HTTPBadRequest(reason=str(exc)) from None
-    return _from_proto(decoded)
+    for number in sorted(referrals):
+        await audit_payload_decode(call.request, user, number, revealed=reveal)
+    return _from_proto(opened)
 
 
 @routes.route(

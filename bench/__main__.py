@@ -10,6 +10,7 @@ from typing import Any
 
 from bench import (
     api_load,
+    data_keys,
     find,
     open_workflows,
     operations,
@@ -25,6 +26,7 @@ from bench.common import machine
 BENCHES: list[Callable[[], Any]] = [
     routing.main,
     referrals.main,
+    data_keys.main,
     scale_out.main,
     open_workflows.main,
     api_load.main,

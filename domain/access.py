@@ -70,6 +70,7 @@ class Action(StrEnum):
     SUBMIT_PARTNER_RETURN = "submit_partner_return"
     WORK_UNALLOCATED = "work_unallocated"
     REPORT_CAPACITY = "report_capacity"
+    SET_EMAIL_DETAILS = "set_email_details"
 
 
 _ALL: Final = frozenset(Role)
@@ -105,6 +106,8 @@ POLICY: Final[Mapping[Action, frozenset[Role]]] = MappingProxyType(
         Action.WORK_UNALLOCATED: frozenset({Role.ADMIN, Role.COORDINATOR}),
         # A service's room now: said by its own agency, or by the staff who keep the directory.
         Action.REPORT_CAPACITY: frozenset({Role.ADMIN, Role.COORDINATOR, Role.AGENCY}),
+        # Residents' details by email to an agency, for a lawful reason: admins only.
+        Action.SET_EMAIL_DETAILS: frozenset({Role.ADMIN}),
     }
 )
 
@@ -213,6 +216,17 @@ class LegRef(Protocol):
     @property
     def agency_id(self) -> str: ...
 
+    @property
+    def state(self) -> str: ...
+
+
+HOLDING_LEG_STATES: Final = frozenset(
+    {"sent", "accepted", "in_progress", "outcome_recorded", "closed"}
+)
+"""Leg states in which the agency holds (or is deciding on) the case. A leg that ended any
+other way (declined, expired, withdrawn: re-routed, offer lost, consent withdrawn) ends the
+agency's access to the resident's personal data."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class ReferralShare:
@@ -262,7 +276,8 @@ def referral_share(
     when they may not see it at all (it then answers as if it did not exist).
 
     An agency sees what was sent to it: its own legs, their needs and those needs' notes, never
-    where else the resident was referred. Operations see every leg but no personal data.
+    where else the resident was referred, and the resident's details only while one of its
+    legs holds the case. Operations see every leg but no personal data.
     """
     legs = list(legs)
     agency_ids = {leg.agency_id for leg in legs}
@@ -271,11 +286,14 @@ def referral_share(
     personal = may_read_notes(principal, referrer=referrer, agency_ids=agency_ids)
     if principal.role is Role.AGENCY:
         own = [leg for leg in legs if leg.agency_id == principal.agency_id]
+        # Access ends with the leg: an agency that no longer holds the case keeps the number,
+        # its own legs' states and what it wrote, not the resident's details.
+        holds = any(str(leg.state) in HOLDING_LEG_STATES for leg in own)
         return ReferralShare(
             everything=False,
             leg_ids=frozenset(leg.leg_id for leg in own),
             need_ids=frozenset(leg.need_id for leg in own),
-            personal=personal,
+            personal=personal and holds,
             notifications=False,
             free_text=personal,
         )

@@ -10,7 +10,7 @@ reads (for the API) share its row shapes; they change together.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -36,8 +36,10 @@ from domain.referral import (
     highest_urgency,
 )
 from domain.referral_records import LegRecord, ReferralEvent, ReferralRecord
+from store.data_keys import StoredDataKey, destroy_data_key
 from store.db import Sessions
 from store.schema import (
+    DataKeyRow,
     NotificationRecord,
     ReferralEventRow,
     ReferralLegRow,
@@ -85,8 +87,13 @@ async def save_referral(
     *,
     submitted_by: str,
     at: datetime,
+    data_key: StoredDataKey | None = None,
 ) -> None:
-    """Store a new referral: its anonymous row and needs, and its personal data apart."""
+    """Store a new referral: its anonymous row and needs, and its personal data apart.
+
+    With ``data_key`` (wrapped), the referral's data key is stored in the same transaction,
+    so no referral step has to write one later.
+    """
     async with sessions.begin() as session:
         session.add(
             ReferralRow(
@@ -137,6 +144,17 @@ async def save_referral(
                 referrer_email=submission.referrer.email,
             )
         )
+        if data_key is not None:
+            session.add(
+                DataKeyRow(
+                    key_id=data_key.key_id,
+                    number=number,
+                    master_key_id=data_key.master_key_id,
+                    wrapped=data_key.wrapped,
+                    created_at=at,
+                    destroyed_at=None,
+                )
+            )
 
 
 async def load_personal_data(sessions: Sessions, number: str) -> PersonalData | None:
@@ -228,6 +246,8 @@ async def erase_personal_data(sessions: Sessions, number: str) -> bool:
             .where(ReferralRow.number == number)
             .values(personal_data_erased=True)
         )
+        # Crypto-shredding: what workflow history holds sealed with this key is unreadable now.
+        await destroy_data_key(session, number, at=datetime.now(UTC))
         erased = bool(getattr(deleted, "rowcount", 0))
     if is_sqlite:
         async with sessions() as session:

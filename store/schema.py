@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -407,6 +408,37 @@ class ResidentRow(Base):
     need_notes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     referrer_name: Mapped[str] = mapped_column(String(200))
     referrer_email: Mapped[str | None] = mapped_column(String(320))
+
+
+class DataKeyRow(Base):
+    """A referral's data key, wrapped by the master key; erasure destroys it (crypto-shredding).
+
+    Workflow history holds the referral's personal and free-text values sealed with this key,
+    so once ``wrapped`` is gone nothing in history, a backup or a replay can reveal them.
+    """
+
+    __tablename__ = "data_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    master_key_id: Mapped[str | None] = mapped_column(String(100))
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    destroyed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AgencyEmailDetails(Base):
+    """An agency whose referral emails carry the resident's details, and the lawful reason.
+
+    Off for every agency unless a row says otherwise; setting it is an audited admin request.
+    """
+
+    __tablename__ = "agency_email_details"
+
+    agency_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    lawful_reason: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ReferralSequence(Base):

@@ -164,6 +164,9 @@ async def smtp_sink() -> AsyncIterator[SmtpSink]:
     await sink.start()
     yield sink
     await sink.stop()
+    # Whatever the test was about: no agency email may carry a resident's details.
+    leaked = sink.agency_emails_with_resident_details()
+    assert not leaked, f"agency emails hold a resident's details: {leaked}"
 
 
 @pytest_asyncio.fixture

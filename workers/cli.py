@@ -18,6 +18,8 @@ from store.migrate import upgrade
 from store.staff import create_user
 from store.tokens import issue_token, revoke_token
 from workers import deployment_secrets, directory, geo, status
+from workers.codec import keyring_from_settings
+from workers.data_keys import rewrap_data_keys
 from workers.embedded import (
     AlreadyRunning,
     StartupFailed,
@@ -29,7 +31,7 @@ from workers.logs import configure_logging
 from workers.serve import api_server, run_worker_until, stop_on_signals
 from workers.settings import Settings
 from workers.supervisor import Supervisor, worker_children
-from workers.temporal import LazyTemporal, connect, payload_codec
+from workers.temporal import LazyTemporal, connect, data_key_engine, payload_codec
 
 log = structlog.get_logger(__name__)
 
@@ -45,11 +47,14 @@ async def _migrate(settings: Settings) -> None:
 async def _worker(settings: Settings) -> None:
     stop = stop_on_signals()
     engine = create_engine(settings.resolved_database_url)
+    keys = data_key_engine(settings)
     try:
-        client = await connect(settings, worker=True)
+        codec = payload_codec(settings, sessionmaker(keys))
+        client = await connect(settings, codec, worker=True)
         await run_worker_until(client, settings, sessionmaker(engine), stop)
     finally:
         await engine.dispose()
+        await keys.dispose()
 
 
 async def _worker_pool(settings: Settings, processes: int) -> None:
@@ -74,13 +79,15 @@ def _run_worker(settings: Settings, processes: int | None) -> None:
 async def _api(settings: Settings) -> None:
     stop = stop_on_signals()
     engine = create_engine(settings.resolved_database_url)
+    keys = data_key_engine(settings)
     try:
-        codec = payload_codec(settings)
+        codec = payload_codec(settings, sessionmaker(keys))
         temporal = LazyTemporal(settings, codec)
         async with api_server(settings, sessionmaker(engine), temporal, codec):
             await stop.wait()
     finally:
         await engine.dispose()
+        await keys.dispose()
 
 
 async def _token_create(settings: Settings, args: argparse.Namespace) -> None:
@@ -129,6 +136,20 @@ async def _user_create(settings: Settings, args: argparse.Namespace) -> None:
     print(f"user {args.username} ({args.role}) can now sign in to the dashboard")
 
 
+async def _rewrap_data_keys(settings: Settings) -> str:
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await upgrade(engine)
+        keyring = keyring_from_settings(settings)
+        rewrapped, current = await rewrap_data_keys(sessionmaker(engine), keyring)
+    finally:
+        await engine.dispose()
+    return (
+        f"{rewrapped} data keys re-wrapped with master key {keyring.active_id!r}; "
+        f"{current} already were"
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line: one subcommand per process or task."""
     p = argparse.ArgumentParser(prog="partnerflow", description=__doc__)
@@ -164,6 +185,10 @@ def parser() -> argparse.ArgumentParser:
     new_user.add_argument("--agency", help="agency id (agency users only)")
     new_user.add_argument("--name", help="display name")
     new_user.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    sub.add_parser(
+        "rewrap-data-keys",
+        help="wrap every referral's data key with the active master key (after a rotation)",
+    )
     directory.add_commands(sub)
     geo.add_commands(sub)
     return p
@@ -205,6 +230,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(asyncio.run(directory.export_command(settings, args)))
             case "geo":
                 print(asyncio.run(geo.import_command(settings, args)))
+            case "rewrap-data-keys":
+                print(asyncio.run(_rewrap_data_keys(settings)))
     except (AlreadyRunning, StartupFailed) as exc:
         sys.stderr.write(f"partnerflow: {exc}\n")
         raise SystemExit(1) from None

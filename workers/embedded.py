@@ -28,9 +28,9 @@ from store.migrate import upgrade
 from store.staff import create_user, has_users
 from store.tokens import has_live_admin, issue_token
 from workers import deployment_secrets
-from workers.codec import EncryptionCodec
 from workers.first_admin import write_first_admin
 from workers.mail import start_mail_sink
+from workers.personal_seal import PayloadSeal
 from workers.private_files import PRIVATE_UMASK, append_private, make_private, private_folder
 from workers.schedules import ensure_schedules
 from workers.serve import stop_on_signals
@@ -146,7 +146,7 @@ def start_temporal(settings: Settings) -> subprocess.Popen[bytes]:
 
 
 async def wait_for_temporal(
-    settings: Settings, server: subprocess.Popen[bytes], codec: EncryptionCodec
+    settings: Settings, server: subprocess.Popen[bytes], codec: PayloadSeal
 ) -> Client:
     """Connect once the dev server answers; fail with its log if it exits first."""
     deadline = asyncio.get_running_loop().time() + 60

@@ -19,7 +19,7 @@ from api.referrals import ReferralConfig
 from api.web.pages import WebConfig
 from domain.signed_link import LinkKeys
 from store.db import Sessions
-from workers.codec import EncryptionCodec
+from workers.personal_seal import PayloadSeal
 from workers.schedules import ensure_schedules
 from workers.settings import Settings, secret_values
 from workers.temporal import LazyTemporal
@@ -39,7 +39,7 @@ def stop_on_signals() -> asyncio.Event:
 
 @contextlib.asynccontextmanager
 async def api_server(
-    settings: Settings, sessions: Sessions, temporal: LazyTemporal, codec: EncryptionCodec
+    settings: Settings, sessions: Sessions, temporal: LazyTemporal, codec: PayloadSeal
 ) -> AsyncIterator[web.AppRunner]:
     """Serve the API on the configured host and port for the duration of the block."""
     ui = settings.temporal_ui_url

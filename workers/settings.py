@@ -225,6 +225,14 @@ class Settings(BaseSettings):
             "unset: a key generated once in var/encryption-keys."
         ),
     )
+    data_key_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a worker or API process keeps a referral's data key after reading "
+        "it from the database, so a referral step does not read it for every payload. An "
+        "erasure reaches other processes' caches within this time; the codec endpoint always "
+        "reads afresh.",
+    )
     codec_cors_origins: list[str] = Field(
         default_factory=list,
         description="Origins allowed to call the codec endpoint (the embedded UI is added).",

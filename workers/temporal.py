@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
+from store.db import Sessions, create_engine
 from workers.codec import EncryptionCodec, encrypted_converter, keyring_from_settings
+from workers.data_keys import DataKeys
+from workers.personal_seal import PayloadSeal, PersonalSeal
 from workers.settings import Settings
 
 
@@ -26,9 +30,25 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     )
 
 
-def payload_codec(settings: Settings) -> EncryptionCodec:
-    """The payload codec every client and the codec endpoint share."""
-    return EncryptionCodec(keyring_from_settings(settings))
+def payload_codec(settings: Settings, sessions: Sessions | None = None) -> PayloadSeal:
+    """The payload codec every client and the codec endpoint share.
+
+    With ``sessions`` (the app database, where the data keys are) a referral's personal values
+    are sealed with its own data key too; without, only with the master key. Give the codec
+    sessions of its own engine (:func:`data_key_engine`): on SQLite a process has one
+    connection, and a workflow task must not wait behind every activity's writes to read a key.
+    """
+    keyring = keyring_from_settings(settings)
+    personal = None
+    if sessions is not None:
+        keys = DataKeys(sessions, keyring, cache_seconds=settings.data_key_cache_seconds)
+        personal = PersonalSeal(keys)
+    return PayloadSeal(EncryptionCodec(keyring), personal)
+
+
+def data_key_engine(settings: Settings) -> AsyncEngine:
+    """An engine of the app database for the codec's data key reads alone."""
+    return create_engine(settings.resolved_database_url)
 
 
 _runtimes: dict[str, Runtime] = {}
@@ -47,7 +67,7 @@ def metrics_runtime(address: str) -> Runtime:
 
 
 async def connect(
-    settings: Settings, codec: EncryptionCodec | None = None, *, worker: bool = False
+    settings: Settings, codec: PayloadSeal | None = None, *, worker: bool = False
 ) -> Client:
     """Connect with the pydantic data converter, payload encryption and the configured TLS.
 
@@ -70,7 +90,7 @@ class LazyTemporal:
     """Connects on first use and keeps the client; lets the API start before Temporal answers."""
 
     def __init__(
-        self, settings: Settings, codec: EncryptionCodec, client: Client | None = None
+        self, settings: Settings, codec: PayloadSeal, client: Client | None = None
     ) -> None:
         self._settings = settings
         self._codec = codec

@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 
+from api.codec import new_data_key
 from api.http.errors import DomainRefusal
 from api.http.routing import Call, json_response
 from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL
@@ -162,7 +163,14 @@ async def take_referral(
     client = await connect(app[TEMPORAL])
     try:
         number = await next_referral_number(sessions, config.number_prefix, now.year)
-        await save_referral(sessions, number, submission, submitted_by=submitted_by, at=now)
+        await save_referral(
+            sessions,
+            number,
+            submission,
+            submitted_by=submitted_by,
+            at=now,
+            data_key=new_data_key(app, number),
+        )
     except DBAPIError as exc:
         # One transaction each: a failure keeps nothing of the submission.
         log.warning("referral not stored", error=repr(exc))

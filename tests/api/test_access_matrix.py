@@ -58,6 +58,7 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/api/referrals/{number}"): EVERYONE,
     ("GET", "/api/agencies/{agency_id}/worklist"): EVERYONE,
     ("GET", "/api/agencies/stats"): frozenset({A, C, OPS}),
+    ("PUT", "/api/agencies/{agency_id}/email-details"): frozenset({A}),
     ("POST", "/api/legs/{leg_id}/accept"): frozenset({A, G}),
     ("POST", "/api/legs/{leg_id}/start"): frozenset({A, G}),
     ("POST", "/api/legs/{leg_id}/decline"): frozenset({A, G}),

@@ -89,7 +89,8 @@ async def test_referral_through_up_leaves_only_ciphertext_in_history(tmp_path: P
     for secret in (NAME, ADDRESS, POSTCODE, "Rent arrears since May"):
         assert secret not in raw, secret
     mail = " ".join(p.read_text() for p in (tmp_path / "var" / "mail").glob("*.eml"))
-    assert NAME in mail  # the agency did get the details, by email
+    assert number in mail  # the agency was told, by email...
+    assert NAME not in mail  # ...with no personal data: the details are behind the link
 
     # JSON logs tie each API request to the workflow it drove, and activities to workflows.
     logs = [json.loads(line) for line in stack.out.read_text().splitlines() if line.startswith("{")]

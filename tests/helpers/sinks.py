@@ -20,11 +20,32 @@ from domain.signature import SIGNATURE_HEADER, verify
 WEBHOOK_SECRET = secrets.token_urlsafe(32)
 
 
+# Subjects of the notices sent to agencies, and the labels of a resident's details.
+AGENCY_SUBJECTS = (
+    "New referral ",
+    "Reminder: referral ",
+    "Stop work on referral ",
+    "Reminder: record",
+)
+RESIDENT_LABELS = (
+    "Resident:",
+    "Date of birth:",
+    "Address:",
+    "Postcode:",
+    "Phone:",
+    "Email:",
+    "Notes:",
+    "Referred by:",
+)
+
+
 class SmtpSink:
     """An SMTP server on a free loopback port collecting parsed messages."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        # Agencies' addresses a test set to receive residents' details for a lawful reason.
+        self.details_allowed: set[str] = set()
         self.port = 0
         # A slow mail server: how long it takes to accept each message.
         self.accept_seconds = 0.0
@@ -47,6 +68,19 @@ class SmtpSink:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+    def agency_emails_with_resident_details(self) -> list[str]:
+        """Subjects of agency emails that hold a resident's details (there should be none)."""
+        found = []
+        for message in self.messages:
+            subject, to = str(message["Subject"]), str(message["To"])
+            if not subject.startswith(AGENCY_SUBJECTS) or to in self.details_allowed:
+                continue
+            body = message.get_body(preferencelist=("plain",))
+            text = body.get_content() if body is not None else ""
+            if any(line.startswith(RESIDENT_LABELS) for line in text.splitlines()):
+                found.append(f"{subject} to {to}")
+        return found
 
     def keys(self) -> list[str]:
         """Idempotency keys of every message received, duplicates included."""
@@ -114,6 +148,19 @@ class WebhookSink:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def agency_emails_with_resident_details(self) -> list[str]:
+        """Subjects of agency emails that hold a resident's details (there should be none)."""
+        found = []
+        for message in self.messages:
+            subject, to = str(message["Subject"]), str(message["To"])
+            if not subject.startswith(AGENCY_SUBJECTS) or to in self.details_allowed:
+                continue
+            body = message.get_body(preferencelist=("plain",))
+            text = body.get_content() if body is not None else ""
+            if any(line.startswith(RESIDENT_LABELS) for line in text.splitlines()):
+                found.append(f"{subject} to {to}")
+        return found
 
     def keys(self) -> list[str]:
         return [str(e["idempotency_key"]) for e in self.events]

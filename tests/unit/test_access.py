@@ -76,10 +76,26 @@ class _Leg:
     leg_id: str
     need_id: str
     agency_id: str
+    state: str = "sent"
 
 
 TWO_AGENCIES = (_Leg("R-L1", "N1", "cab"), _Leg("R-L2", "N2", "council"))
 NOTES = {"N1": "Rent arrears", "N2": "Damp flat", "N3": "Signposted elsewhere"}
+
+
+def test_an_agency_whose_leg_ended_without_the_case_loses_the_personal_data() -> None:
+    cab = Principal(subject="cab-1", role=Role.AGENCY, agency_id="cab")
+    for ended in ("declined", "expired", "withdrawn"):
+        legs = (_Leg("R-L1", "N1", "cab", ended), _Leg("R-L2", "N1", "council", "accepted"))
+        share = referral_share(cab, referrer="ro", legs=legs)
+        assert share is not None
+        assert share.sees_leg("R-L1")
+        assert not share.personal
+        assert share.notes(NOTES) == {}
+    holding = (_Leg("R-L1", "N1", "cab", "withdrawn"), _Leg("R-L3", "N1", "cab", "closed"))
+    share = referral_share(cab, referrer="ro", legs=holding)
+    assert share is not None
+    assert share.personal
 
 
 def test_an_agency_shares_only_its_own_legs_needs_and_notes() -> None:

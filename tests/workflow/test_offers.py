@@ -5,12 +5,14 @@ together give exactly one winner, and offers that all end unaccepted route on.""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from domain.access import Role
 from domain.agency_stats import LegFacts, counts_in_statistics, tally
 from domain.directory import NeedCategory
 from domain.offers import ACCEPT_OFFER_UPDATE, Offer, OfferAcceptance
@@ -25,6 +27,8 @@ from domain.referral import (
     NeedState,
 )
 from store.referral_stats import agency_tallies
+from tests.api.test_dashboard_referrals import signed_in
+from tests.helpers.referral_server import serve
 from tests.helpers.referral_world import (
     RESIDENT_NAME,
     World,
@@ -158,3 +162,40 @@ def test_a_lost_offer_is_left_out_of_the_response_figures() -> None:
     assert [counts_in_statistics(leg) for leg in legs] == [False, True]
     cab = tally(legs, now=due)["cab"]
     assert (cab.received, cab.accepted, cab.declined, cab.late) == (1, 1, 0, 0)
+
+
+async def test_a_lost_offers_agency_reads_the_referral_without_personal_data(
+    world: World, bearer: Callable[..., Awaitable[dict[str, str]]]
+) -> None:
+    handle, legs = await _offered(world)
+    await handle.execute_update(
+        ACCEPT_OFFER_UPDATE,
+        OfferAcceptance(leg_id=legs["charity"].leg_id, agency_id="charity", actor="c"),
+        result_type=LegView,
+    )
+    cab = await bearer(Role.AGENCY, "cab")
+    charity = await bearer(Role.AGENCY, "charity")
+    async with serve(world) as api:
+        path = f"/api/referrals/{handle.id}"
+
+        async def cab_leg_state() -> str:
+            body = await (await api.get(path, headers=cab)).json()
+            return str(next(leg["state"] for leg in body["legs"]))
+
+        async with asyncio.timeout(45):
+            while await cab_leg_state() != LegState.WITHDRAWN.value:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+        # The CAB keeps the number and its own leg's state, not the resident's details.
+        lost = await (await api.get(path, headers=cab)).text()
+        assert handle.id in lost
+        assert RESIDENT_NAME not in lost
+        cab_page, _ = await signed_in(world.sessions, "cab-1", Role.AGENCY, "cab")
+        page = await (await api.get(f"/referrals/{handle.id}", cookies=cab_page)).text()
+        assert "Sign in" not in page
+        assert handle.id in page
+        assert RESIDENT_NAME not in page
+        # The agency that holds the case still reads them.
+        assert RESIDENT_NAME in await (await api.get(path, headers=charity)).text()
+        charity_page, _ = await signed_in(world.sessions, "ch-1", Role.AGENCY, "charity")
+        held = await (await api.get(f"/referrals/{handle.id}", cookies=charity_page)).text()
+        assert RESIDENT_NAME in held

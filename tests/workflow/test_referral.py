@@ -90,9 +90,14 @@ async def test_accept_outcome_follow_up_closed(
     assert final.status is ReferralStatus.CLOSED
     assert [leg.state for leg in final.legs] == [LegState.CLOSED]
     sent = world.smtp.to("intake@cab.example")
-    assert RESIDENT_NAME in sent[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # The agency's email names the need, not the resident: the details are behind the link.
+    text = sent[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert RESIDENT_NAME not in text
+    assert "Need: Benefits and debt" in text
+    assert f"/referrals/{final.number}" in text
     assert [e["event"] for e in world.webhooks.events] == ["referral.leg_sent"]
-    assert world.webhooks.events[0]["data"]["Resident"] == RESIDENT_NAME
+    assert RESIDENT_NAME not in str(world.webhooks.events[0]["data"])
+    assert world.webhooks.events[0]["data"]["referral"] == final.number
     assert len(set(world.smtp.keys())) == len(world.smtp.keys())
 
 

@@ -10,6 +10,7 @@ from domain.notification import idempotency_key
 from domain.referral_records import NoticeStep, ReferralNotice
 from store.db import Sessions
 from store.directory import save_directory
+from store.notice_facts import set_email_details
 from store.referrals import erase_personal_data, save_referral
 from tests.helpers.referral_world import COORDINATOR, RESIDENT_NAME, directory, submission
 from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
@@ -55,10 +56,46 @@ async def test_a_retried_notice_is_sent_once_with_details_only_where_consented(
     # The CAB is not in the consent: the notice carries no personal details.
     (mail,) = smtp_sink.messages
     assert RESIDENT_NAME not in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "Resident" not in webhook_sink.events[0]["data"]
+    assert RESIDENT_NAME not in str(webhook_sink.events[0]["data"])
+    # The charity is, but like every agency it gets no details by email unless set to.
     await env.run(n.notify_referral, notice(NoticeStep.LEG_SENT, "charity-debt", key="k" * 16))
+    text = smtp_sink.to("help@charity.example")[0].get_body(("plain",))
+    assert RESIDENT_NAME not in text.get_content()  # type: ignore[union-attr]
+    assert "Need: Benefits and debt" in text.get_content()  # type: ignore[union-attr]
+    assert "Ward: Pier" in text.get_content()  # type: ignore[union-attr]
+
+
+async def test_an_agency_set_for_a_lawful_reason_gets_the_details_by_email(
+    sessions: Sessions, smtp_sink: SmtpSink, webhook_sink: WebhookSink
+) -> None:
+    n = await notices(sessions, smtp_sink, webhook_sink)
+    env = ActivityEnvironment()
+    await save_referral(
+        sessions, NUMBER, submission(consent=["charity"]), submitted_by="u", at=datetime.now(UTC)
+    )
+    await set_email_details(
+        sessions,
+        "charity",
+        lawful_reason="Statutory safeguarding duty, agreed with the DPO",
+        by="admin",
+        at=datetime.now(UTC),
+    )
+    await env.run(n.notify_referral, notice(NoticeStep.LEG_SENT, "charity-debt"))
     html = smtp_sink.to("help@charity.example")[0].get_body(("html",))
     assert RESIDENT_NAME in html.get_content()  # type: ignore[union-attr]
+    # The sink's check, run after every test, would fail this one but for the setting.
+    assert smtp_sink.agency_emails_with_resident_details() == [
+        f"New referral {NUMBER} to help@charity.example"
+    ]
+    smtp_sink.details_allowed.add("help@charity.example")
+    assert smtp_sink.agency_emails_with_resident_details() == []
+    # Not to an agency the resident did not consent to, whatever its setting.
+    await set_email_details(
+        sessions, "cab", lawful_reason="Statutory duty", by="admin", at=datetime.now(UTC)
+    )
+    await env.run(n.notify_referral, notice(NoticeStep.LEG_SENT, "cab-debt", key="c" * 16))
+    cab = smtp_sink.to("intake@cab.example")[0].get_body(("plain",))
+    assert RESIDENT_NAME not in cab.get_content()  # type: ignore[union-attr]
 
 
 async def test_after_erasure_nothing_personal_is_left_to_send(

@@ -151,10 +151,10 @@ async def test_assigning_needs_consent_and_sends_a_leg(world: World) -> None:
     assert ("consent_recorded", "police by verbal on 2026-11-30: phoned the resident") in [
         (e.kind, e.detail) for e in (await get_referral(world.sessions, view.number)).events
     ]
-    # The newly consented agency receives the resident's details.
+    # The newly consented agency is sent the referral (its details behind the link).
     await eventually(lambda: len(world.smtp.to("safer@police.example")) == 1)
     (sent,) = world.smtp.to("safer@police.example")
-    assert RESIDENT_NAME in sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert RESIDENT_NAME not in sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     # No longer unallocated: queue actions are refused.
     assert "not unallocated" in await _refused(
         handle, CLOSE_NEED_UPDATE, CloseNeed(need_id="N1", actor="coord", reason="x")
