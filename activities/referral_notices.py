@@ -60,6 +60,7 @@ _SUBJECTS = {
     NoticeStep.NEED_UNALLOCATED: "Unallocated need on referral {number}",
     NoticeStep.SERVICE_WITHDRAWN: "Service withdrawn: referrals re-routed ({number})",
     NoticeStep.FOLLOW_UP_DUE: "Follow-up due: referral {number}",
+    NoticeStep.NEED_RETURNED: "Returned to you: the resident could not be contacted ({number})",
 }
 
 
@@ -101,6 +102,16 @@ class ReferralNotices:
         else:
             personal = await load_personal_data(self._sessions, notice.number)
             emails = self._resident_or_referrer(notice, personal)
+            if notice.step is NoticeStep.NEED_RETURNED:
+                lines.insert(
+                    -1,
+                    (
+                        "Action",
+                        "The agency could not contact the resident. The referral's page says "
+                        "what they tried: check how to reach the resident, and refer again if "
+                        "they still need help.",
+                    ),
+                )
             if notice.step is NoticeStep.SIGNPOST:
                 lines += await self._signpost_lines(notice, service)
                 if (

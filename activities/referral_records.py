@@ -16,16 +16,18 @@ from domain.directory import Directory
 from domain.referral_records import (
     ERASE_PERSONAL_DATA,
     LOAD_DIRECTORY,
+    MARK_SERVICE_FULL,
     RECORD_LEG,
     RECORD_REFERRAL,
     Erasure,
     ErasureResult,
     LegRecord,
     ReferralRecord,
+    ServiceFull,
 )
 from store import referrals
 from store.db import Sessions
-from store.directory import load_directory
+from store.directory import load_directory, mark_full
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +53,12 @@ class ReferralRecords:
     async def record_leg(self, record: LegRecord) -> None:
         """Write a leg's state, its outcome and new events to the read model."""
         await referrals.record_leg(self._sessions, record)
+
+    @activity.defn(name=MARK_SERVICE_FULL)
+    async def mark_service_full(self, full: ServiceFull) -> None:
+        """Mark a service full for a spell after its agency declined for lack of capacity."""
+        listed = await mark_full(self._sessions, full.service_id, full.until)
+        log.info("service marked full", service=full.service_id, until=full.until, listed=listed)
 
     @activity.defn(name=ERASE_PERSONAL_DATA)
     async def erase_personal_data(self, erasure: Erasure) -> ErasureResult:

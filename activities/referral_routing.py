@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import structlog
 from temporalio import activity
 
-from domain.capacity import directory_now
+from domain.capacity import directory_now, same_capacity_between
 from domain.directory import Directory, ServiceStatus
 from domain.referral_records import ROUTE_NEED, RouteRequest, RouteResult
 from domain.routing import RouteChoice, best_service, route_consented
@@ -28,30 +28,32 @@ class ReferralRouting:
 
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
-        self._loaded: tuple[int, Directory, datetime | None] | None = None
+        self._loaded: tuple[int, Directory] | None = None
+        # The directory as of a moment, the same from the last full spell's end to the next.
+        self._now: tuple[int, datetime | None, datetime | None, Directory] | None = None
         self._loading = asyncio.Lock()
 
-    def _fresh(self, revision: int, now: datetime) -> bool:
-        if self._loaded is None or self._loaded[0] != revision:
-            return False
-        until = self._loaded[2]
-        return until is None or now < until
-
-    async def directory(self) -> Directory:
-        """The directory with each service's capacity as it is now, reloaded only when its
-        revision changed or a full spell has ended since."""
+    async def directory(self, at: datetime | None = None) -> Directory:
+        """The directory with each service's capacity as it is at ``at`` (default: now),
+        reloaded only when its revision changed, re-read only when a full spell has ended."""
         revision = await directory_revision(self._sessions)
-        now = datetime.now(UTC)
-        if self._loaded is not None and self._fresh(revision, now):
-            return self._loaded[1]
+        moment = at or datetime.now(UTC)
+        now = self._now
+        if now is not None and now[0] == revision:
+            since, until = now[1], now[2]
+            if (since is None or since <= moment) and (until is None or moment < until):
+                return now[3]
         async with self._loading:
-            if self._loaded is None or not self._fresh(revision, now):
+            if self._loaded is None or self._loaded[0] != revision:
                 # The revision was read before the load: a write in between shows as a newer
                 # revision next time, so a copy is reloaded early but never kept stale.
-                directory, until = directory_now(await load_directory(self._sessions), now)
-                self._loaded = (revision, directory, until)
-                log.info("directory loaded", revision=revision, services=len(directory.services))
-            return self._loaded[1]
+                stored = await load_directory(self._sessions)
+                self._loaded = (revision, stored)
+                log.info("directory loaded", revision=revision, services=len(stored.services))
+            directory, _ = directory_now(self._loaded[1], moment)
+            since, until = same_capacity_between(self._loaded[1], moment)
+            self._now = (self._loaded[0], since, until, directory)
+            return directory
 
     @activity.defn(name=ROUTE_NEED)
     async def route_need(self, request: RouteRequest) -> RouteResult:
@@ -60,7 +62,11 @@ class ReferralRouting:
         when the request names the consent."""
         if request.service_id is not None:
             named = next(
-                (s for s in (await self.directory()).services if s.id == request.service_id),
+                (
+                    s
+                    for s in (await self.directory(request.at)).services
+                    if s.id == request.service_id
+                ),
                 None,
             )
             if named is None or named.status is not ServiceStatus.ACTIVE:
@@ -70,7 +76,7 @@ class ReferralRouting:
             )
         if request.consent_agency_ids is not None:
             routing = route_consented(
-                await self.directory(),
+                await self.directory(request.at),
                 category=request.category,
                 ward=request.ward,
                 age=request.age,
@@ -82,7 +88,7 @@ class ReferralRouting:
                 choice=routing.chosen[0] if routing.chosen else None, routing=routing
             )
         choice = best_service(
-            await self.directory(),
+            await self.directory(request.at),
             category=request.category,
             ward=request.ward,
             age=request.age,

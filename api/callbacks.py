@@ -100,8 +100,10 @@ def _action(event: LegEvent, agency_id: str) -> tuple[LegAction, BaseModel]:
             return LegAction.ACCEPT, who
         case LegStarted():
             return LegAction.START, who
-        case LegDeclined(reason=reason):
-            return LegAction.DECLINE, Decline(**who.model_dump(), reason=reason)
+        case LegDeclined(reason=reason, why=why, service_id=service_id):
+            return LegAction.DECLINE, Decline(
+                **who.model_dump(), reason=reason.strip(), why=why, service_id=service_id
+            )
         case LegOutcomeRecorded(outcome=outcome):
             return LegAction.RECORD_OUTCOME, RecordOutcome(**who.model_dump(), outcome=outcome)
         case LegClosed():

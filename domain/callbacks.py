@@ -12,9 +12,9 @@ import re
 from datetime import timedelta
 from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from domain.referral import Outcome
+from domain.referral import DeclineReason, Outcome, decline_problem
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 CALLBACK_KEY_RETENTION: Final = timedelta(days=7)
@@ -48,10 +48,20 @@ class LegStarted(_LegEvent):
 
 
 class LegDeclined(_LegEvent):
-    """The agency declines; the need is routed to the next service."""
+    """The agency declines, with a reason from the list and words where they help (as
+    ``POST /api/legs/{leg_id}/decline``); what follows depends on the reason."""
 
     event: Literal["leg.declined"]
-    reason: str = Field(min_length=1, max_length=1000)
+    why: DeclineReason = DeclineReason.OTHER
+    reason: str = Field(default="", max_length=1000)
+    service_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _complete(self) -> LegDeclined:
+        problem = decline_problem(self.why, self.reason, self.service_id)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class LegOutcomeRecorded(_LegEvent):

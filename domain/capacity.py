@@ -77,3 +77,14 @@ def directory_now(directory: Directory, now: datetime) -> tuple[Directory, datet
     ends = [s.full_until for s in directory.services if s.full_until and s.full_until > now]
     changed = directory.model_copy(update={"services": services})
     return changed, min(ends, default=None)
+
+
+def same_capacity_between(
+    directory: Directory, moment: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """The span around ``moment`` in which every service's capacity stays as it is then: from
+    the last full spell to end at or before it, to the first to end after it (None: open)."""
+    ends = [s.full_until for s in directory.services if s.full_until is not None]
+    since = max((e for e in ends if e <= moment), default=None)
+    until = min((e for e in ends if e > moment), default=None)
+    return since, until

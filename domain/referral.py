@@ -23,11 +23,12 @@ import re
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from domain.calendar import LONDON, add_working_days, is_working_day, next_working_day
 from domain.directory import NeedCategory, Urgency
 from domain.offers import Offer
+from domain.patterns import NOT_BLANK
 from domain.text import OneLine
 
 # --- Numbers ---------------------------------------------------------------------------------
@@ -219,6 +220,12 @@ class ReferralPolicy(BaseModel):
         description="Attempts at a notice to an agency before the co-ordinator is told the agency "
         "is unreachable and the need goes to the next service (60 with the default backoff: "
         "about a day).",
+    )
+    full_after_no_capacity_days: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="Working days a service is marked full after declining for lack of capacity.",
     )
     agency_notice_max_backoff: timedelta = Field(
         default=timedelta(minutes=30),
@@ -441,6 +448,49 @@ SETTLED_NEED_STATES = frozenset(
 )
 
 
+class DeclineReason(StrEnum):
+    """Why an agency declines, from a fixed list: each leads to its own next step."""
+
+    NO_CAPACITY = "no_capacity"
+    """No room now: the service is marked full for some working days; the need is re-routed."""
+    NOT_ELIGIBLE = "not_eligible"
+    """The resident does not meet one of the service's rules (said in words); re-routed."""
+    CANNOT_CONTACT = "cannot_contact"
+    """The agency could not reach the resident: the need goes back to the referrer."""
+    RESIDENT_DECLINED = "resident_declined"
+    """The resident did not want the service: the need ends there."""
+    BETTER_SERVED_ELSEWHERE = "better_served_elsewhere"
+    """Another service would serve the resident better: offered it if the resident agreed
+    to share with its agency, else the co-ordinator decides."""
+    OTHER = "other"
+    """Any other reason, in words; re-routed."""
+
+
+DECLINE_WORDS: dict[DeclineReason, str] = {
+    DeclineReason.NO_CAPACITY: "no capacity now",
+    DeclineReason.NOT_ELIGIBLE: "not eligible",
+    DeclineReason.CANNOT_CONTACT: "could not contact the resident",
+    DeclineReason.RESIDENT_DECLINED: "the resident declined",
+    DeclineReason.BETTER_SERVED_ELSEWHERE: "better served elsewhere",
+    DeclineReason.OTHER: "other",
+}
+REROUTING_DECLINES = frozenset(
+    {
+        DeclineReason.NO_CAPACITY,
+        DeclineReason.NOT_ELIGIBLE,
+        DeclineReason.BETTER_SERVED_ELSEWHERE,
+        DeclineReason.OTHER,
+    }
+)
+"""Declines after which the need is routed again (better-served-elsewhere: to the service
+named, if the resident agreed to share with its agency)."""
+_WORDS_NEEDED = {
+    DeclineReason.NOT_ELIGIBLE: "say which rule the resident does not meet",
+    DeclineReason.CANNOT_CONTACT: "say what was tried",
+    DeclineReason.OTHER: "a reason is required to decline",
+}
+
+
 class LegView(BaseModel):
     """One leg as queried: state, deadlines, outcome; no personal data."""
 
@@ -462,6 +512,10 @@ class LegView(BaseModel):
     )
     escalated_at: datetime | None = None
     decline_reason: str | None = None
+    decline_why: DeclineReason | None = None
+    better_service_id: str | None = Field(
+        default=None, description="The service the agency named as serving the resident better."
+    )
     withdraw_reason: str | None = None
     outcome: Outcome | None = None
     outcome_at: datetime | None = None
@@ -545,10 +599,49 @@ class AgencyAction(BaseModel):
     actor: str = Field(min_length=1, max_length=200)
 
 
-class Decline(AgencyAction):
-    """An agency declines a leg; the reason is required and the need is re-routed."""
+def decline_problem(why: DeclineReason, reason: str, service_id: str | None) -> str | None:
+    """What a decline lacks, in words (None: complete): words for the reasons that need
+    them, and a service with better_served_elsewhere only."""
+    needed = _WORDS_NEEDED.get(why)
+    if needed is not None and re.search(NOT_BLANK, reason) is None:
+        return needed
+    if (why is DeclineReason.BETTER_SERVED_ELSEWHERE) != (service_id is not None):
+        return "name the service (service_id) with better_served_elsewhere, and only then"
+    return None
 
-    reason: str = Field(min_length=1, max_length=1000)
+
+class Decline(AgencyAction):
+    """An agency declines a leg, with a reason from the list (``why``) and words where they
+    help: which rule for "not eligible", what was tried for "cannot contact", the reason for
+    "other" (the default, for callers that send words only)."""
+
+    reason: str = Field(default="", max_length=1000, description="The reason in words.")
+    why: DeclineReason = DeclineReason.OTHER
+    service_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="With better_served_elsewhere: the service that would serve the resident "
+        "better.",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Decline:
+        problem = decline_problem(self.why, self.reason, self.service_id)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def words(self) -> str:
+        """The reason as the timeline shows it."""
+        text = self.reason.strip()
+        if self.why is DeclineReason.OTHER:
+            return text
+        head = DECLINE_WORDS[self.why]
+        if self.service_id:
+            head += f" ({self.service_id})"
+        return f"{head}: {text}" if text else head
 
 
 class RecordOutcome(AgencyAction):

@@ -24,6 +24,14 @@ RECORD_LEG = "record_leg"
 NOTIFY_REFERRAL = "notify_referral"
 FEED_PARTNERSHIPS = "feed_partnerships"
 ERASE_PERSONAL_DATA = "erase_personal_data"
+MARK_SERVICE_FULL = "mark_service_full"
+
+
+class ServiceFull(BaseModel):
+    """A service its agency declined for lack of capacity: full until ``until``."""
+
+    service_id: str
+    until: datetime
 
 
 class RouteRequest(BaseModel):
@@ -32,6 +40,11 @@ class RouteRequest(BaseModel):
     category: NeedCategory
     ward: str
     age: int | None = None
+    at: datetime | None = Field(
+        default=None,
+        description="The referral's time now: services' capacity is read as it is then "
+        "(None: the worker's clock).",
+    )
     exclude: list[str] = Field(
         default_factory=list, description="Services already tried or withdrawn from the need."
     )
@@ -97,6 +110,7 @@ class NoticeStep(StrEnum):
     QUEUE_REMINDER = "queue_reminder"  # to the co-ordinator: an unallocated need still waits
     SERVICE_WITHDRAWN = "service_withdrawn"  # to the co-ordinator: legs re-routed
     FOLLOW_UP_DUE = "follow_up_due"  # to the referrer: ask the resident
+    NEED_RETURNED = "need_returned"  # to the referrer: the agency could not contact the resident
 
 
 class ReferralNotice(BaseModel):

@@ -98,6 +98,24 @@ async def report_capacity(
     return service
 
 
+async def mark_full(sessions: Sessions, service_id: str, until: datetime) -> bool:
+    """Mark the service full until ``until`` (a later spell already kept stays), leaving the
+    places its agency said; whether the service is listed."""
+    async with sessions.begin() as session:
+        row = await session.get(ServiceRow, service_id, with_for_update=True)
+        if row is None:
+            return False
+        service = Service.model_validate(row.data)
+        if service.full_until is not None and service.full_until >= until:
+            return True
+        now = datetime.now(UTC)
+        changed = service.model_copy(update={"full_until": until, "capacity_updated_at": now})
+        row.data = changed.model_dump(mode="json")
+        row.last_modified = now
+        await raise_revision(session)
+    return True
+
+
 async def active_services(sessions: Sessions) -> list[Service]:
     """Services that may receive new referrals."""
     async with sessions() as session:
@@ -143,6 +161,7 @@ __all__ = [
     "get_service",
     "known_agencies",
     "load_directory",
+    "mark_full",
     "raise_revision",
     "report_capacity",
     "save_directory",

@@ -72,6 +72,7 @@ def referral_activities(
         records.record_referral,
         records.record_leg,
         records.erase_personal_data,
+        records.mark_service_full,
         ReferralNotices(notifier, sessions, notices).notify_referral,
         OutcomeFeeder(sessions).feed_partnerships,
     ]

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
 
     from domain.calendar import add_working_days
-    from domain.directory import SERVICE_WITHDRAWN_SIGNAL, Directory, ServiceWithdrawn
+    from domain.directory import SERVICE_WITHDRAWN_SIGNAL, Capacity, Directory, ServiceWithdrawn
     from domain.notification import idempotency_key
     from domain.offers import (
         ACCEPT_OFFER_UPDATE,
@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         OfferAcceptance,
     )
     from domain.referral import (
+        DECLINE_WORDS,
         FINAL_LEG_STATES,
         FINAL_REFERRAL_STATUSES,
         LEG_CHANGED_SIGNAL,
@@ -51,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         WAITING_LEG_STATES,
         WITHDRAW_CONSENT_UPDATE,
         WITHDRAW_UPDATE,
+        DeclineReason,
         FollowUp,
         LegInput,
         LegState,
@@ -102,6 +104,8 @@ ACTIVITY_TIMEOUT = timedelta(seconds=60)
 SYSTEM = "system"
 ERASED_TEXT = "[erased]"
 _LEG_DONE = frozenset({LegState.OUTCOME_RECORDED, LegState.CLOSED})
+# Declines after which the need ends instead of being routed again.
+_NEED_ENDING_DECLINES = frozenset({DeclineReason.RESIDENT_DECLINED, DeclineReason.CANNOT_CONTACT})
 _TAKEN = frozenset({LegState.ACCEPTED, LegState.IN_PROGRESS, *_LEG_DONE})
 # Before this patch a withdrawal signalled again before its legs reported stopped them and
 # told the co-ordinator again, and legs still starting were missed; such histories replay
@@ -422,10 +426,17 @@ class ReferralWorkflow:
     async def _follow_need(self, ref: NeedRef) -> None:
         need = self._need(ref.need_id)
         assigned: AssignNeed | None = None
+        # Set by a decline: the service the agency named, or straight to the co-ordinator.
+        named: RouteChoice | None = None
+        to_queue = False
         signposts: list[RouteChoice]
         while self._stopping is None:
             if assigned is not None:
                 choice, signposts = await self._assigned_service(need, assigned), []
+            elif named is not None:
+                choice, signposts, named = named, [], None
+            elif to_queue:
+                choice, signposts, to_queue = None, [], False
             else:
                 choice, signposts = await self._route(ref, need)
             if self._stopping is not None:
@@ -480,6 +491,12 @@ class ReferralWorkflow:
                 need.state = NeedState.OUTCOME_RECORDED
                 await self._record()
                 return
+            if leg.state is LegState.DECLINED and leg.decline_why in _NEED_ENDING_DECLINES:
+                await self._end_declined_need(need, leg)
+                return
+            if leg.state is LegState.DECLINED and leg.better_service_id is not None:
+                named = await self._better_served(need, leg.better_service_id)
+                to_queue = named is None
             if not leg.reroute:
                 break
             self._event("rerouted", SYSTEM, f"{leg.leg_id} {leg.state.value}", need_id=need.need_id)
@@ -517,7 +534,10 @@ class ReferralWorkflow:
         routed = await run_store_step(
             ROUTE_NEED,
             RouteRequest(
-                category=need.category, ward=self._input.ward, service_id=action.service_id
+                at=workflow.now(),
+                category=need.category,
+                ward=self._input.ward,
+                service_id=action.service_id,
             ),
             RouteResult,
         )
@@ -533,6 +553,54 @@ class ReferralWorkflow:
         need.reason = f"assigned by the co-ordinator to {routed.choice.service.name}"
         return routed.choice
 
+    async def _end_declined_need(self, need: NeedView, leg: LegView) -> None:
+        """The resident declined the service, or could not be contacted: the need ends
+        there; in the second case it goes back to the referrer, who is told."""
+        assert leg.decline_why is not None
+        need.state = NeedState.CLOSED
+        need.reason = DECLINE_WORDS[leg.decline_why]
+        self._event("need_closed", SYSTEM, need.reason, need_id=need.need_id)
+        if leg.decline_why is DeclineReason.CANNOT_CONTACT:
+            await self._notify(
+                NoticeStep.NEED_RETURNED,
+                subject=need.need_id,
+                need=need,
+                service_id=leg.service_id,
+            )
+        await self._record()
+
+    async def _better_served(self, need: NeedView, service_id: str) -> RouteChoice | None:
+        """The service a declining agency named, if it still takes referrals, has not been
+        tried and the resident agreed to share with its agency; else None, and the need goes
+        to the co-ordinator's queue with the reason."""
+        routed = await run_store_step(
+            ROUTE_NEED,
+            RouteRequest(
+                at=workflow.now(),
+                category=need.category,
+                ward=self._input.ward,
+                service_id=service_id,
+            ),
+            RouteResult,
+        )
+        choice = routed.choice
+        if (
+            choice is None
+            or choice.service.id in set(need.tried_service_ids)
+            or choice.service.capacity is Capacity.FULL
+        ):
+            need.reason = f"the agency suggested {service_id}, which cannot take it now"
+            return None
+        if choice.service.agency_id not in self._consent:
+            need.reason = (
+                f"the agency suggested {choice.service.name}; the resident has not agreed to "
+                "share their details with it"
+            )
+            return None
+        need.tried_service_ids.append(choice.service.id)
+        need.reason = f"suggested by the declining agency: {choice.service.name}"
+        return RouteChoice(service=choice.service, reason=need.reason)
+
     async def _signposted_services(self, action: SignpostNeed) -> list[RouteChoice]:
         """The services the co-ordinator chose to signpost the resident to (those still listed)."""
         chosen: list[RouteChoice] = []
@@ -540,6 +608,7 @@ class ReferralWorkflow:
             routed = await run_store_step(
                 ROUTE_NEED,
                 RouteRequest(
+                    at=workflow.now(),
                     category=self._need(action.need_id).category,
                     ward=self._input.ward,
                     service_id=service_id,
@@ -585,6 +654,7 @@ class ReferralWorkflow:
             routed = await run_store_step(
                 ROUTE_NEED,
                 RouteRequest(
+                    at=workflow.now(),
                     category=ref.category,
                     ward=self._input.ward,
                     age=self._input.age,
@@ -616,6 +686,7 @@ class ReferralWorkflow:
             routed = await run_store_step(
                 ROUTE_NEED,
                 RouteRequest(
+                    at=workflow.now(),
                     category=ref.category,
                     ward=self._input.ward,
                     age=self._input.age,

@@ -32,11 +32,13 @@ with workflow.unsafe.imports_passed_through():
         LEG_CHANGED_SIGNAL,
         LEG_WORKFLOW,
         RECORD_OUTCOME_UPDATE,
+        REROUTING_DECLINES,
         START_UPDATE,
         STATE_QUERY,
         STOP_SIGNAL,
         AgencyAction,
         Decline,
+        DeclineReason,
         LegInput,
         LegState,
         LegStop,
@@ -47,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.referral_records import (
         FEED_PARTNERSHIPS,
+        MARK_SERVICE_FULL,
         NOTIFY_REFERRAL,
         RECORD_LEG,
         LegRecord,
@@ -56,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         OutcomeFeedResult,
         ReferralEvent,
         ReferralNotice,
+        ServiceFull,
     )
     from workflows import search_attributes as sa
     from workflows.store_steps import run_store_step
@@ -204,15 +208,25 @@ class ReferralLegWorkflow:
         """The agency declines; the referral routes the need to the next service."""
         self._move(LegState.DECLINED)
         self._view.decline_reason = decline.reason
-        self._view.reroute = True
-        self._event("declined", decline.actor, decline.reason)
+        self._view.decline_why = decline.why
+        self._view.better_service_id = decline.service_id
+        # The referral decides the next step from the reason; only these route again.
+        self._view.reroute = decline.why in REROUTING_DECLINES
+        self._event("declined", decline.actor, decline.words)
+        if decline.why is DeclineReason.NO_CAPACITY:
+            until = add_working_days(workflow.now(), self._input.policy.full_after_no_capacity_days)
+            await workflow.execute_activity(
+                MARK_SERVICE_FULL,
+                ServiceFull(service_id=self._view.service_id, until=until),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+            )
         await self._publish()
         return self._view
 
     @decline.validator
     def _validate_decline(self, decline: Decline) -> None:
         self._check(decline, LegState.DECLINED)
-        if not decline.reason.strip():
+        if not decline.words.strip():
             raise ValueError("a reason is required to decline")
 
     @workflow.update(name=RECORD_OUTCOME_UPDATE)

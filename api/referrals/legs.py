@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from temporalio.client import Client
 
 from api.http.routing import Call
@@ -32,9 +32,11 @@ from domain.referral import (
     START_UPDATE,
     AgencyAction,
     Decline,
+    DeclineReason,
     LegView,
     Outcome,
     RecordOutcome,
+    decline_problem,
 )
 from store.db import Sessions
 from store.referrals import StoredLeg, get_leg
@@ -60,14 +62,79 @@ def _required_text(value: str) -> str:
     return value.strip()
 
 
+_ELSEWHERE = DeclineReason.BETTER_SERVED_ELSEWHERE
+_NO_WORDS_NEEDED = (DeclineReason.NO_CAPACITY, DeclineReason.RESIDENT_DECLINED, _ELSEWHERE)
+
+
 class DeclineRequest(BaseModel):
-    """Why the agency declines; the need is routed to the next service."""
+    """Why the agency declines, from the list, with words where they help. What follows
+    depends on it: no_capacity marks the service full for some working days and routes the
+    need on; not_eligible (which rule) and other route it on; better_served_elsewhere offers
+    the named service if the resident agreed to share with its agency, else the
+    co-ordinator decides; cannot_contact returns the need to the referrer; resident_declined
+    ends it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            # What the validators below say, for clients that read the schema.
+            "allOf": [
+                {
+                    "if": {
+                        "required": ["why"],
+                        "properties": {"why": {"enum": [r.value for r in _NO_WORDS_NEEDED]}},
+                    },
+                    "else": {
+                        "required": ["reason"],
+                        "properties": {"reason": {"pattern": NOT_BLANK}},
+                    },
+                },
+                {
+                    "if": {"required": ["why"], "properties": {"why": {"const": _ELSEWHERE.value}}},
+                    "then": {
+                        "required": ["service_id"],
+                        "properties": {"service_id": {"type": "string"}},
+                    },
+                    "else": {"properties": {"service_id": {"type": "null"}}},
+                },
+            ]
+        },
+    )
 
-    reason: str = Field(min_length=1, max_length=1000, pattern=NOT_BLANK)
+    why: DeclineReason = Field(
+        default=DeclineReason.OTHER, description="The reason from the list (default: other)."
+    )
+    reason: str = Field(
+        default="",
+        max_length=1000,
+        validate_default=True,
+        description="In words: required for other, not_eligible (which rule) and "
+        "cannot_contact (what was tried).",
+    )
+    service_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        validate_default=True,
+        description="With better_served_elsewhere only: the service to offer instead.",
+    )
 
-    _reason = field_validator("reason")(_required_text)
+    # Field validators, so a refusal names the field it is about.
+    @field_validator("reason")
+    @classmethod
+    def _words(cls, reason: str, info: ValidationInfo) -> str:
+        why = info.data.get("why", DeclineReason.OTHER)
+        problem = decline_problem(why, reason, None if why is not _ELSEWHERE else "-")
+        if problem is not None:
+            raise ValueError(problem)
+        return reason.strip()
+
+    @field_validator("service_id")
+    @classmethod
+    def _service(cls, service_id: str | None, info: ValidationInfo) -> str | None:
+        if (info.data.get("why") is _ELSEWHERE) != (service_id is not None):
+            raise ValueError("name the service with better_served_elsewhere, and only then")
+        return service_id
 
 
 def _as_is(who: AgencyAction, body: Any) -> AgencyAction:
@@ -75,7 +142,9 @@ def _as_is(who: AgencyAction, body: Any) -> AgencyAction:
 
 
 def _decline(who: AgencyAction, body: DeclineRequest) -> AgencyAction:
-    return Decline(**who.model_dump(), reason=body.reason)
+    return Decline(
+        **who.model_dump(), reason=body.reason.strip(), why=body.why, service_id=body.service_id
+    )
 
 
 def _record(who: AgencyAction, body: Outcome) -> AgencyAction:
@@ -115,8 +184,8 @@ LEG_ACTIONS: tuple[LegActionSpec, ...] = (
         action=LegAction.DECLINE,
         update=ReferralLegWorkflow.decline,
         path="decline",
-        summary="Decline a leg (reason required)",
-        doc="The agency declines; the referral routes the need to the next suitable service.",
+        summary="Decline a leg, with a reason from the list",
+        doc="The agency declines; what follows depends on the reason (see the body).",
         body=DeclineRequest,
         command=_decline,
     ),

@@ -26,8 +26,10 @@ from domain.access import (
 from domain.directory import Urgency
 from domain.labels import SOURCE_NAMES
 from domain.referral import (
+    DECLINE_WORDS,
     AgencyAction,
     Decline,
+    DeclineReason,
     OutcomeCode,
     RecordOutcome,
     ReferralStatus,
@@ -241,6 +243,8 @@ async def worklist(call: PageCall) -> web.StreamResponse:
         link=lambda **more: "/worklist?" + urlencode({**base, **more}),
         agency_options=sorted(names.agencies.items(), key=lambda a: a[1]),
         outcomes=list(OutcomeCode),
+        decline_reasons=[(r.value, w.capitalize()) for r, w in DECLINE_WORDS.items()],
+        services=sorted(names.services.items(), key=lambda s: s[1]),
         done=query.get("done", ""),
         now=now,
     )
@@ -258,7 +262,12 @@ async def _form_action(call: PageCall, action: LegAction) -> web.StreamResponse:
     try:
         body: AgencyAction
         if action is LegAction.DECLINE:
-            body = Decline(**base, reason=form.get("reason", "").strip())
+            body = Decline(
+                **base,
+                reason=form.get("reason", "").strip(),
+                why=form.get("why") or DeclineReason.OTHER,
+                service_id=form.get("service_id") or None,
+            )
         elif action is LegAction.RECORD_OUTCOME:
             value = form.get("value", "").strip()
             body = RecordOutcome(
