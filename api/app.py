@@ -37,7 +37,15 @@ from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.metrics import request_timing
 from api.oruk import ORUK_INDEX, OrukCache, oruk_cors, oruk_cors_headers
 from api.referrals import REFERRAL_CONFIG, ReferralConfig
-from api.web import charts, my_referrals, outreach_log, overview, refer_app, session
+from api.web import (
+    charts,
+    my_referrals,
+    outreach_log,
+    overview,
+    partnership_actions,
+    refer_app,
+    session,
+)
 from api.web import needs as need_pages
 from api.web import partnerships as partnership_pages
 from api.web import refer as refer_pages
@@ -73,6 +81,7 @@ PAGE_TABLES: tuple[PageTable, ...] = (
     outreach_log.pages,
     need_pages.pages,
     partnership_pages.pages,
+    partnership_actions.pages,
     charts.pages,
 )
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
