@@ -9,9 +9,11 @@ generated address then sends the browser there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import structlog
 from aiohttp import web
@@ -21,8 +23,10 @@ from api.partnerships import checked_id, query_partnership
 from api.web import command_form as cf
 from api.web.pages import PageCall, PageTable, render, require_form
 from clients.temporal import WorkflowRefused, connect, update_partnership
-from domain.access import Principal, Role
-from domain.partnership import ACTIONS, PartnershipAction, PartnershipState
+from domain.access import Action, Principal, Role, may
+from domain.calendar import LONDON
+from domain.partnership import ACTIONS, BY_UPDATE, PartnershipAction, PartnershipState
+from domain.partnership_next import NextStep, needed_next
 from store.partnerships import get_partnership
 from workflows.partnership import PartnershipWorkflow
 
@@ -59,6 +63,34 @@ def form_href(pid: str, action: PartnershipAction) -> str:
     """Where a person goes to take ``action``: its bespoke page, or the generated one."""
     bespoke = BESPOKE.get(action.update)
     return bespoke(pid) if bespoke else form_path(pid, action)
+
+
+def step_href(pid: str, action: PartnershipAction, answers: Mapping[str, str]) -> str:
+    """The address of ``action``'s form, starting with ``answers``."""
+    if action.update in BESPOKE or not answers:
+        return form_href(pid, action)
+    return f"{form_path(pid, action)}?{urlencode(answers)}"
+
+
+def offered_now(state: PartnershipState, principal: Principal) -> list[PartnershipAction]:
+    """The actions ``principal`` may take on the partnership in its current stage."""
+    return [a for a in OFFERED if a.offered_in(state) and may(principal, a.access)]
+
+
+def next_links(
+    state: PartnershipState, principal: Principal, today: date
+) -> list[tuple[NextStep, str]]:
+    """What the partnership needs next, each with the link to its form (``""``: nothing to
+    do but wait, or not this user's to do); a partner agency's user sees only its own."""
+    links: list[tuple[NextStep, str]] = []
+    own = principal.agency_id if principal.role is Role.AGENCY else None
+    offered = {a.update: a for a in offered_now(state, principal)}
+    for step in needed_next(state, today):
+        if own is not None and step.agency_id != own:
+            continue
+        action = offered.get(step.update or "")
+        links.append((step, step_href(state.id, action, step.answers) if action else ""))
+    return links
 
 
 def choices(
@@ -142,6 +174,7 @@ def page_context(
         "button": "Continue" if fields else page.action.summary,
         "radio_limit": cf.RADIO_LIMIT,
         "form_csrf": page.csrf_token,
+        "may_read": page.principal is not None and may(page.principal, Action.READ_PARTNERSHIPS),
     }
 
 
@@ -193,6 +226,9 @@ def _register(action: PartnershipAction) -> None:
         state = await query_partnership(call.request, pid, PartnershipWorkflow.state)
         principal = call.me().principal
         own = principal.role is Role.AGENCY
+        if own and state.partner(principal.agency_id or "") is None:
+            # Answered as if it did not exist, like a referral outside an agency's share.
+            raise web.HTTPNotFound(reason=f"no partnership {pid}")
         return FormPage(
             pid=pid,
             action=action,
@@ -227,8 +263,8 @@ def _register(action: PartnershipAction) -> None:
             return render(call, "partnership_action/form.html", status, **context)
         raise web.HTTPSeeOther(f"{page.back}?done={action.update}")
 
-    show.__name__ = show.__qualname__ = f"{action.update}_form"
-    post.__name__ = post.__qualname__ = f"{action.update}_submit"
+    show.__name__ = show.__qualname__ = f"action_page_{action.update}"
+    post.__name__ = post.__qualname__ = f"action_submit_{action.update}"
     pages.page("GET", path, summary=f"Form: {action.summary}", action=action.access)(show)
     pages.page("POST", path, summary=action.summary, action=action.access)(post)
 
@@ -237,6 +273,35 @@ for _action in OFFERED:
     _register(_action)
 
 
-def needed(names: Sequence[str]) -> list[PartnershipAction]:
-    """The offered actions of the given Update names, in the table's order."""
-    return [a for a in OFFERED if a.update in names]
+@pages.page(
+    "GET",
+    "/partnerships/{partnership_id}/mine",
+    summary="A partner agency's part in a partnership: what it is asked to do",
+    action=Action.SUBMIT_PARTNER_RETURN,
+)
+async def partner_part(call: PageCall) -> web.StreamResponse:
+    """An agency's own commitment, projects and returns, and plan actions, with what the
+    partnership asks of it next; staff see the whole partnership instead."""
+    pid = call.request.match_info["partnership_id"]
+    principal = call.me().principal
+    if principal.role is not Role.AGENCY:
+        raise web.HTTPSeeOther(f"/partnerships/{pid}")
+    if await get_partnership(call.request.app[SESSIONS], pid) is None:
+        raise web.HTTPNotFound(reason=f"no partnership {pid}")
+    state = await query_partnership(call.request, pid, PartnershipWorkflow.state)
+    partner = state.partner(principal.agency_id or "")
+    if partner is None:
+        raise web.HTTPNotFound(reason=f"no partnership {pid}")
+    done = BY_UPDATE.get(call.request.query.get("done", ""))
+    return render(
+        call,
+        "partnership_action/mine.html",
+        state=state,
+        partner=partner,
+        projects=[p for p in state.projects if p.agency_id == partner.agency_id],
+        actions=[a for a in state.actions if a.owner_agency_id == partner.agency_id],
+        next_steps=next_links(state, principal, datetime.now(UTC).astimezone(LONDON).date()),
+        done=done.summary if done else "",
+        errors=False,
+        may_read=False,
+    )

@@ -15,13 +15,14 @@ from api.partnerships import checked_id, query_partnership
 from api.web import outcome_form
 from api.web.charts import indicator_chart, svg_response
 from api.web.pages import PageCall, PageTable, render, require_form
+from api.web.partnership_actions import next_links, offered_now, step_href
 from clients.temporal import WorkflowRefused, connect, partnership_workflow_id, update_partnership
 from domain.access import Action, may
 from domain.calendar import LONDON
 from domain.directory import NeedCategory
 from domain.indicators import Direction
 from domain.outcome_binding import BoundMeasure, describe
-from domain.partnership import Stage
+from domain.partnership import BY_UPDATE, Stage
 from domain.partnership.actions import action_for
 from domain.partnership.commands import AddOutcome
 from domain.partnership_gates import gates
@@ -120,6 +121,8 @@ async def _detail(
     names = await read_names(request.app[SESSIONS])
     # The workflow's clock, so the page agrees with what the workflow sends and when.
     now = upcoming.as_of
+    principal = call.me().principal
+    done = BY_UPDATE.get(request.query.get("done", ""))
     return render(
         call,
         "partnership.html",
@@ -127,6 +130,9 @@ async def _detail(
         state=state,
         summary=summary,
         gates=gates(state, now.astimezone(LONDON).date()),
+        next_steps=next_links(state, principal, now.astimezone(LONDON).date()),
+        offered=[(a, step_href(state.id, a, {})) for a in offered_now(state, principal)],
+        done=done.summary if done else "",
         indicators=report.indicators,
         indicator_history={i.id: sorted(i.actuals, key=lambda a: a.at) for i in state.indicators},
         bindings={
