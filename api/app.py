@@ -43,6 +43,7 @@ from api.web import (
     outreach_log,
     overview,
     partnership_actions,
+    partnership_start,
     refer_app,
     session,
 )
@@ -80,6 +81,8 @@ PAGE_TABLES: tuple[PageTable, ...] = (
     refer_app.pages,
     outreach_log.pages,
     need_pages.pages,
+    # Before the partnership pages: /partnerships/new is not a partnership's id.
+    partnership_start.pages,
     partnership_pages.pages,
     partnership_actions.pages,
     charts.pages,

@@ -47,7 +47,8 @@ LABELS: Mapping[str, str] = {
     "merge_into": "Merge into partnership",
     "webhook_url": "Web address for notifications",
     "id": "Short name (used in links)",
-    "gbp": "",
+    "coordinator": "Co-ordinator",
+    "policy": "Meetings, reminders and approval",
 }
 ID_HINT = "Lower-case letters, digits, dots, dashes or underscores, e.g. pier-ward."
 
@@ -213,6 +214,21 @@ def fields_of(model: type[BaseModel]) -> tuple[FormField, ...]:
         )
         for name, info in model.model_fields.items()
     )
+
+
+def without(
+    fields: Sequence[FormField], names: set[str], prefix: str = ""
+) -> tuple[FormField, ...]:
+    """``fields`` less those named (dotted, at any depth): left to the model's default."""
+    out: list[FormField] = []
+    for f in fields:
+        name = f"{prefix}.{f.name}" if prefix else f.name
+        if name in names:
+            continue
+        if f.kind is Kind.GROUP:
+            f = replace(f, children=without(f.children, names, name))
+        out.append(f)
+    return tuple(out)
 
 
 def with_choices(

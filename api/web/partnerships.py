@@ -85,6 +85,7 @@ async def partnership_list(call: PageCall) -> web.StreamResponse:
         last_page=max(1, -(-total // PER_PAGE)),
         stages=list(Stage),
         page_link=lambda n: "/partnerships?" + urlencode({**chosen, "page": n}),
+        may_start=may(call.me().principal, Action.MANAGE_PARTNERSHIPS),
     )
 
 
@@ -122,7 +123,8 @@ async def _detail(
     # The workflow's clock, so the page agrees with what the workflow sends and when.
     now = upcoming.as_of
     principal = call.me().principal
-    done = BY_UPDATE.get(request.query.get("done", ""))
+    done_now = request.query.get("done", "")
+    done = BY_UPDATE.get(done_now)
     return render(
         call,
         "partnership.html",
@@ -132,7 +134,7 @@ async def _detail(
         gates=gates(state, now.astimezone(LONDON).date()),
         next_steps=next_links(state, principal, now.astimezone(LONDON).date()),
         offered=[(a, step_href(state.id, a, {})) for a in offered_now(state, principal)],
-        done=done.summary if done else "",
+        done=done.summary if done else ("Start the partnership" if done_now == "created" else ""),
         indicators=report.indicators,
         indicator_history={i.id: sorted(i.actuals, key=lambda a: a.at) for i in state.indicators},
         bindings={

@@ -431,6 +431,8 @@ class PartnershipState(BaseModel):
     id: Slug
     name: Name
     aims: list[Text] = Field(min_length=1, max_length=50)
+    wards: list[str] = Field(default_factory=list)
+    theme: str | None = None
     strategic: bool = False
     parent_id: Slug | None = None
     coordinator: Contact

@@ -148,6 +148,8 @@ def new_partnership(cmd: NewPartnership, now: datetime) -> PartnershipState:
         id=cmd.id,
         name=cmd.name,
         aims=cmd.aims,
+        wards=cmd.wards,
+        theme=cmd.theme,
         strategic=cmd.strategic,
         parent_id=cmd.parent_id,
         coordinator=cmd.coordinator,

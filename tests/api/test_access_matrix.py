@@ -170,6 +170,8 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
         for method in ("GET", "POST")
     },
     ("GET", "/partnerships/{partnership_id}/mine"): frozenset({A, C, G}),
+    ("GET", "/partnerships/new"): frozenset({A, C}),
+    ("POST", "/partnerships/new"): frozenset({A, C}),
     ("GET", "/refer"): frozenset({A, C, R, G}),
     ("POST", "/refer/new"): frozenset({A, C, R, G}),
     **{

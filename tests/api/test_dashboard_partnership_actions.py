@@ -18,7 +18,13 @@ from store.db import Sessions
 from tests.api.test_dashboard_partnerships import csrf_of, signed_in
 from tests.conftest import StaticTemporal
 from tests.helpers import partnership_scenario as sc
-from tests.helpers.partnership_support import act, idle, partnership_worker, start
+from tests.helpers.partnership_support import (
+    act,
+    idle,
+    partnership_worker,
+    register_search_attributes,
+    start,
+)
 from tests.helpers.sinks import SmtpSink
 from workflows.partnership import PartnershipWorkflow
 
@@ -193,6 +199,93 @@ async def test_a_partnership_is_driven_from_its_pages(
                 page = await (await site.get(f"{base}?done=assess_resources", cookies=cora)).text()
                 assert "Done: Record direct, indirect and opportunity costs." in page
                 assert "actions/commit_partner?agency_id=tendring-cab" not in page
+        finally:
+            with contextlib.suppress(RPCError):
+                await handle.terminate()
+
+
+NEW_PARTNERSHIP = {
+    "id": "pier-safety",
+    "name": "Pier community safety",
+    "aims.0": "Fewer incidents of anti-social behaviour on the seafront",
+    "aims.1": "",
+    "theme": "Community safety",
+    "strategic": "no",
+    "coordinator.name": "Community safety officer",
+    "coordinator.email": "safety@tendring.example",
+    "policy.cost_threshold_gbp": "25,000",
+    "policy.response_working_days": "5",
+    "policy.partner_reminders": "2",
+    "policy.meeting_interval_months": "3",
+    "policy.invite_working_days": "10",
+    "policy.grace_working_days": "10",
+    "policy.plan_years": "2",
+}
+
+
+async def test_a_partnership_is_started_from_the_dashboard(
+    time_skipping_env: WorkflowEnvironment, sessions: Sessions, smtp_sink: SmtpSink
+) -> None:
+    env = time_skipping_env
+    await register_search_attributes(env)
+    async with partnership_worker(env.client, sessions, smtp_sink) as worker:
+        app = create_app(
+            sessions=sessions, temporal=StaticTemporal(env.client), task_queue=worker.task_queue
+        )
+        handle = env.client.get_workflow_handle("partnership-pier-safety")
+        try:
+            async with TestClient(TestServer(app)) as site:
+                cora = await signed_in(sessions, "cora", Role.COORDINATOR)
+                cab = await signed_in(sessions, "cab-1", Role.AGENCY, "tendring-cab")
+                listing = await (await site.get("/partnerships", cookies=cora)).text()
+                assert '<a href="/partnerships/new">Start a partnership</a>' in listing
+                assert (await site.get("/partnerships/new", cookies=cab)).status == 403
+                form = await site.get("/partnerships/new", cookies=cora)
+                html = await form.text()
+                assert form.status == 200, html
+                # The meeting and reminder policy starts at its defaults.
+                assert (
+                    'name="policy.meeting_interval_months" type="text" inputmode="numeric" '
+                    'value="2"' in html
+                )
+                assert "max_history_events" not in html
+                token = csrf_of(html)
+
+                bad = {
+                    **NEW_PARTNERSHIP,
+                    "csrf_token": token,
+                    "name": "",
+                    "aims.0": "",
+                    "coordinator.email": "not an address",
+                }
+                refused = await site.post("/partnerships/new", data=bad, cookies=cora)
+                html = await refused.text()
+                assert refused.status == 422, html
+                assert summary_links(html) == ["f-name", "f-aims", "f-coordinator-email"]
+                assert 'value="Community safety"' in html
+
+                good = {**NEW_PARTNERSHIP, "csrf_token": token}
+                made = await site.post(
+                    "/partnerships/new", data=good, cookies=cora, allow_redirects=False
+                )
+                assert made.status == 303, await made.text()
+                assert made.headers["Location"] == "/partnerships/pier-safety?done=created"
+                page = await (await site.get(made.headers["Location"], cookies=cora)).text()
+                assert "Done: Start the partnership." in page
+                assert (
+                    'href="/partnerships/pier-safety/actions/invite_partner">Invite the partners'
+                    in page
+                )
+                state = await handle.query(PartnershipWorkflow.state)
+                assert state.theme == "Community safety"
+                assert state.aims == ["Fewer incidents of anti-social behaviour on the seafront"]
+                assert state.policy.meeting_interval_months == 3
+
+                again = await site.post("/partnerships/new", data=good, cookies=cora)
+                assert again.status == 409
+                assert "Nothing was changed: partnership pier-safety already exists" in (
+                    await again.text()
+                )
         finally:
             with contextlib.suppress(RPCError):
                 await handle.terminate()
