@@ -42,6 +42,7 @@ from api.web import (
     my_referrals,
     outreach_log,
     overview,
+    partner_links,
     partnership_actions,
     partnership_start,
     refer_app,
@@ -85,6 +86,7 @@ PAGE_TABLES: tuple[PageTable, ...] = (
     partnership_start.pages,
     partnership_pages.pages,
     partnership_actions.pages,
+    partner_links.pages,
     charts.pages,
 )
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])

@@ -115,7 +115,7 @@ def choices(
     }
 
 
-def _fields(
+def fields_for(
     action: PartnershipAction, state: PartnershipState, principal: Principal | None
 ) -> tuple[cf.FormField, ...]:
     # Choices only where the partnership has some, and never for a new partner's own id.
@@ -157,7 +157,7 @@ def page_context(
 ) -> dict[str, Any]:
     """The template's context for ``page`` holding ``values``."""
     errors = dict(errors or {})
-    fields = _fields(page.action, page.state, page.principal)
+    fields = fields_for(page.action, page.state, page.principal)
     listed: list[tuple[str, str]] = [(cf.field_id(n), m) for n, m in errors.items()]
     if refusal:
         listed.append(("refusal", f"Nothing was changed: {refusal}"))
@@ -180,7 +180,7 @@ def page_context(
 
 def initial_values(page: FormPage, query: Mapping[str, str]) -> dict[str, list[str]]:
     """A fresh form: the model's defaults, then anything the link that opened it names."""
-    fields = _fields(page.action, page.state, page.principal)
+    fields = fields_for(page.action, page.state, page.principal)
     values = cf.initial(fields)
     names = {f.name for f in fields}
     values.update({k: [v] for k, v in query.items() if k in names})
@@ -192,7 +192,7 @@ async def submit(
 ) -> tuple[int, dict[str, Any]] | None:
     """Run the posted form: ``None`` once the Update is done, else the status and context of
     the page to show again (another row asked for, the answers refused, or the rules said no)."""
-    fields = _fields(page.action, page.state, page.principal)
+    fields = fields_for(page.action, page.state, page.principal)
     if another:
         return 200, page_context(page, values, another=another)
     parsed = cf.parse(page.action.command, fields, values)

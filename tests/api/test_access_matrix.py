@@ -171,6 +171,9 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
     },
     ("GET", "/partnerships/{partnership_id}/mine"): frozenset({A, C, G}),
     ("GET", "/partnerships/new"): frozenset({A, C}),
+    # A partner's link is its own credential (tests/api/test_partner_links.py).
+    ("GET", "/partner/{token}"): PUBLIC,
+    ("POST", "/partner/{token}"): PUBLIC,
     ("POST", "/partnerships/new"): frozenset({A, C}),
     ("GET", "/refer"): frozenset({A, C, R, G}),
     ("POST", "/refer/new"): frozenset({A, C, R, G}),

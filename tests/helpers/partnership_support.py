@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.notify import Notifier, NotifierConfig
+from activities.partner_requests import PartnerLinkConfig, PartnerRequests
 from activities.partnerships import PartnershipRecords
 from domain.partnership import (
     ApprovePlan,
@@ -27,6 +28,7 @@ from domain.partnership import (
     action_for,
     new_partnership,
 )
+from domain.signed_link import LinkKeys
 from store.db import Sessions
 from tests.helpers import partnership_scenario as sc
 from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink
@@ -36,6 +38,10 @@ from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 Handle = WorkflowHandle[PartnershipWorkflow, PartnershipState]
 
+LINK_KEYS = LinkKeys.from_secrets(["partner links in tests"])
+"""The link key the test workers sign partners' links with (give it to the app to verify)."""
+PARTNER_LINK_BASE = "http://dashboard.test"
+
 
 def partnership_worker(client: Client, sessions: Sessions, smtp: SmtpSink) -> Worker:
     """A worker on a fresh task queue with the partnership workflow and its real activities."""
@@ -44,11 +50,19 @@ def partnership_worker(client: Client, sessions: Sessions, smtp: SmtpSink) -> Wo
         sessions,
     )
     records = PartnershipRecords(sessions)
+    requests = PartnerRequests(
+        notifier, PartnerLinkConfig(public_url=PARTNER_LINK_BASE, link_keys=LINK_KEYS)
+    )
     return Worker(
         client,
         task_queue=f"tq-{uuid.uuid4()}",
         workflows=[PartnershipWorkflow],
-        activities=[notifier.send_email, notifier.send_webhook, records.record_partnership],
+        activities=[
+            notifier.send_email,
+            notifier.send_webhook,
+            records.record_partnership,
+            requests.send_partner_request,
+        ],
         interceptors=INTERCEPTORS,
     )
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.web import command_form as cf
 from api.web.pages import _env
-from api.web.partnership_actions import OFFERED, FormPage, _fields, initial_values, page_context
+from api.web.partnership_actions import OFFERED, FormPage, fields_for, initial_values, page_context
 from domain.partnership import (
     ACTIONS,
     AddFundedProject,
@@ -178,7 +178,7 @@ def leaf_names(fields: tuple[cf.FormField, ...], prefix: str = "") -> list[str]:
 def model_leaves(model: type[BaseModel], prefix: str = "") -> set[str]:
     """The command's own leaf fields, read straight off the model."""
     names: set[str] = set()
-    for name, info in model.model_fields.items():
+    for name, info in model.modelfields_for.items():
         full = f"{prefix}.{name}" if prefix else name
         bare, _, _ = cf._unwrap(info.annotation)
         if get_origin(bare) is list:
@@ -196,7 +196,7 @@ def test_every_action_a_person_takes_has_a_sample() -> None:
 
 @pytest.mark.parametrize("action", OFFERED, ids=lambda a: a.update)
 def test_each_action_form_renders_an_input_for_every_field(action: PartnershipAction) -> None:
-    fields = _fields(action, a_state(), None)
+    fields = fields_for(action, a_state(), None)
     html = render(action, cf.initial(fields))
     # The fields are the model's own, however deep.
     top = {re.sub(r"\.0(?=\.|$)", "", n).split("-")[0] for n in leaf_names(fields)}
@@ -219,7 +219,7 @@ def test_a_valid_submission_round_trips_to_the_same_command(action: PartnershipA
 
 
 @pytest.mark.parametrize(
-    "action", [a for a in OFFERED if a.command.model_fields], ids=lambda a: a.update
+    "action", [a for a in OFFERED if a.command.modelfields_for], ids=lambda a: a.update
 )
 def test_a_bad_value_is_named_beside_its_field(action: PartnershipAction) -> None:
     command = samples()[action.update]
