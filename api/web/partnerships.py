@@ -37,6 +37,8 @@ pages = PageTable()
 ADD_OUTCOME = action_for(AddOutcome)
 
 PER_PAGE = 25
+TIMELINE_SHOWN = 50
+"""The latest events the page lists; the API's timeline has them all."""
 
 
 def _blank_is_none(value: object) -> object:
@@ -120,6 +122,10 @@ async def _detail(
     report = await query_partnership(request, pid, PartnershipWorkflow.indicators)
     upcoming = await query_partnership(request, pid, PartnershipWorkflow.upcoming)
     names = await read_names(request.app[SESSIONS])
+    _, thematic = await list_partnerships(request.app[SESSIONS], parent_id=pid, limit=100)
+    parent = (
+        await get_partnership(request.app[SESSIONS], state.parent_id) if state.parent_id else None
+    )
     # The workflow's clock, so the page agrees with what the workflow sends and when.
     now = upcoming.as_of
     principal = call.me().principal
@@ -134,6 +140,10 @@ async def _detail(
         gates=gates(state, now.astimezone(LONDON).date()),
         next_steps=next_links(state, principal, now.astimezone(LONDON).date()),
         offered=[(a, step_href(state.id, a, {})) for a in offered_now(state, principal)],
+        thematic=thematic,
+        parent=parent,
+        timeline=list(reversed(state.timeline[-TIMELINE_SHOWN:])),
+        ward_names=[names.wards.get(w, w) for w in state.wards],
         done=done.summary if done else ("Start the partnership" if done_now == "created" else ""),
         indicators=report.indicators,
         indicator_history={i.id: sorted(i.actuals, key=lambda a: a.at) for i in state.indicators},

@@ -281,11 +281,39 @@ async def test_a_partnership_is_started_from_the_dashboard(
                 assert state.aims == ["Fewer incidents of anti-social behaviour on the seafront"]
                 assert state.policy.meeting_interval_months == 3
 
+                assert "Theme: Community safety." in page
+                assert "created: partnership &#39;Pier community safety&#39; started" in page
+
+                # A thematic partnership under it: each page names the other.
+                form = await (await site.get("/partnerships/new", cookies=cora)).text()
+                assert 'name="parent_id" type="radio" value="pier-safety"' not in form
+                child = {
+                    **good,
+                    "id": "pier-youth",
+                    "name": "Pier youth activities",
+                    "parent_id": "pier-safety",
+                }
+                made = await site.post(
+                    "/partnerships/new", data=child, cookies=cora, allow_redirects=False
+                )
+                assert made.status == 303, await made.text()
+                child_page = await (await site.get("/partnerships/pier-youth", cookies=cora)).text()
+                assert (
+                    'A thematic partnership of <a href="/partnerships/pier-safety">'
+                    "Pier community safety</a>" in child_page
+                )
+                parent_page = await (
+                    await site.get("/partnerships/pier-safety", cookies=cora)
+                ).text()
+                thematic = parent_page.split('id="thematic"')[1].split("</section>")[0]
+                assert '<a href="/partnerships/pier-youth">Pier youth activities</a>' in thematic
+
                 again = await site.post("/partnerships/new", data=good, cookies=cora)
                 assert again.status == 409
                 assert "Nothing was changed: partnership pier-safety already exists" in (
                     await again.text()
                 )
         finally:
-            with contextlib.suppress(RPCError):
-                await handle.terminate()
+            for h in (handle, env.client.get_workflow_handle("partnership-pier-youth")):
+                with contextlib.suppress(RPCError):
+                    await h.terminate()
