@@ -36,6 +36,7 @@ NOTICE_AT = time(9, 0)
 class ReminderKind(StrEnum):
     """What a reminder is about."""
 
+    PARTNER_INVITATION = "partner_invitation"
     COMMITMENT_REMINDER = "commitment_reminder"
     COMMITMENT_ESCALATION = "commitment_escalation"
     MEETING_INVITATION = "meeting_invitation"
@@ -216,6 +217,27 @@ def _negotiation(s: PartnershipState) -> list[Reminder]:
         if p.commitment is not None:
             continue
         hooks = [str(p.webhook_url)] if p.webhook_url else []
+        if s.invitation_emails:
+            answer_by = add_working_days(p.invited_at, step)
+            items.append(
+                Reminder(
+                    key=f"cycle{s.cycle}:commit:{p.agency_id}:invited",
+                    kind=ReminderKind.PARTNER_INVITATION,
+                    due_at=p.invited_at,
+                    to=[p.contact.email],
+                    subject=f"{s.name} invites {p.name} to join",
+                    text=(
+                        f"{s.name} invites {p.name} to join as a partner. Its aims: "
+                        f"{'; '.join(s.aims)}. Please say by {answer_by:%d %B %Y} what your "
+                        "organisation will contribute (money, staff time, equipment or "
+                        "premises) and whether it agrees the aims, the targets and how the "
+                        "partnership will be evaluated, so that the partnership can be agreed. "
+                        f"Questions: {s.coordinator.name}, {s.coordinator.email}."
+                    ),
+                    webhook_urls=hooks,
+                    ask=_ask(s, p.agency_id, "commit_partner", p.invited_at, agency_id=p.agency_id),
+                )
+            )
         for n in range(1, s.policy.partner_reminders + 1):
             items.append(
                 Reminder(

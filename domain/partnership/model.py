@@ -462,6 +462,11 @@ class PartnershipState(BaseModel):
     past_cycles: list[CycleSummary] = Field(default_factory=list)
     annual_reviews: list[AnnualReview] = Field(default_factory=list)
     sent: list[str] = Field(default_factory=list, description="Keys of reminders already sent.")
+    invitation_emails: bool = Field(
+        default=False,
+        description="Invited partners are written to at once (partnerships started since this "
+        "was added; older ones keep the schedule their history recorded).",
+    )
     timeline: list[TimelineEvent] = Field(default_factory=list)
 
     def partner(self, agency_id: str) -> Partner | None:

@@ -155,6 +155,7 @@ def new_partnership(cmd: NewPartnership, now: datetime) -> PartnershipState:
         coordinator=cmd.coordinator,
         policy=cmd.policy,
         created_at=now,
+        invitation_emails=True,
     )
     add_event(state, now, "created", f"partnership {cmd.name!r} started in negotiate")
     return state

@@ -61,14 +61,22 @@ async def test_a_partner_commits_from_the_link_in_its_reminder(
         try:
             await env.sleep(timedelta(days=8))
             await idle(handle)
-            (cab_mail,) = smtp_sink.to(CAB)
-            text = body(cab_mail)
-            # In words: what is asked, why, and what the link is for.
-            assert cab_mail["Subject"] == "Reminder 1: please commit to Interaction Partnership"
-            assert "Please record your contribution and agreement to the aims" in text
+            invitation, reminder = smtp_sink.to(CAB)
+            text = body(invitation)
+            # In words: what is asked, by when, why, and what the link is for.
+            assert (
+                invitation["Subject"]
+                == "Interaction Partnership invites Tendring Citizens Advice to join"
+            )
+            assert re.search(r"Please say by \d+ \w+ \d{4} what your organisation will", text)
+            assert "so that the partnership can be agreed" in text
             assert "Answer here, without signing in: http://dashboard.test/partner/" in text
             assert "The link is for your organisation only" in text
-            cab_link, police_link = link_in(cab_mail), link_in(smtp_sink.to(POLICE)[0])
+            assert reminder["Subject"] == "Reminder 1: please commit to Interaction Partnership"
+            assert "Please record your contribution and agreement to the aims" in body(reminder)
+            # The same ask: the reminder's link is the invitation's, or as good.
+            cab_link, police_link = link_in(invitation), link_in(smtp_sink.to(POLICE)[0])
+            assert link_in(reminder).startswith("/partner/")
             assert cab_link != police_link
 
             app = create_app(

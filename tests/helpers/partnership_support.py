@@ -43,6 +43,12 @@ LINK_KEYS = LinkKeys.from_secrets(["partner links in tests"])
 PARTNER_LINK_BASE = "http://dashboard.test"
 
 
+def partner_requests(notifier: Notifier) -> Any:
+    """The partner request activity, signing links with the tests' key."""
+    config = PartnerLinkConfig(public_url=PARTNER_LINK_BASE, link_keys=LINK_KEYS)
+    return PartnerRequests(notifier, config).send_partner_request
+
+
 def partnership_worker(client: Client, sessions: Sessions, smtp: SmtpSink) -> Worker:
     """A worker on a fresh task queue with the partnership workflow and its real activities."""
     notifier = Notifier(
@@ -50,9 +56,6 @@ def partnership_worker(client: Client, sessions: Sessions, smtp: SmtpSink) -> Wo
         sessions,
     )
     records = PartnershipRecords(sessions)
-    requests = PartnerRequests(
-        notifier, PartnerLinkConfig(public_url=PARTNER_LINK_BASE, link_keys=LINK_KEYS)
-    )
     return Worker(
         client,
         task_queue=f"tq-{uuid.uuid4()}",
@@ -61,7 +64,7 @@ def partnership_worker(client: Client, sessions: Sessions, smtp: SmtpSink) -> Wo
             notifier.send_email,
             notifier.send_webhook,
             records.record_partnership,
-            requests.send_partner_request,
+            partner_requests(notifier),
         ],
         interceptors=INTERCEPTORS,
     )

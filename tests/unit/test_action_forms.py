@@ -178,7 +178,7 @@ def leaf_names(fields: tuple[cf.FormField, ...], prefix: str = "") -> list[str]:
 def model_leaves(model: type[BaseModel], prefix: str = "") -> set[str]:
     """The command's own leaf fields, read straight off the model."""
     names: set[str] = set()
-    for name, info in model.modelfields_for.items():
+    for name, info in model.model_fields.items():
         full = f"{prefix}.{name}" if prefix else name
         bare, _, _ = cf._unwrap(info.annotation)
         if get_origin(bare) is list:
@@ -219,7 +219,7 @@ def test_a_valid_submission_round_trips_to_the_same_command(action: PartnershipA
 
 
 @pytest.mark.parametrize(
-    "action", [a for a in OFFERED if a.command.modelfields_for], ids=lambda a: a.update
+    "action", [a for a in OFFERED if a.command.model_fields], ids=lambda a: a.update
 )
 def test_a_bad_value_is_named_beside_its_field(action: PartnershipAction) -> None:
     command = samples()[action.update]

@@ -128,7 +128,7 @@ def test_only_reminders_to_a_partner_ask_it_to_act() -> None:
     reminders = schedule(invited(), NOW)
     asking = [r for r in reminders if r.ask is not None]
     assert asking
-    assert all(r.kind.value == "commitment_reminder" for r in asking)
+    assert {r.kind.value for r in asking} == {"partner_invitation", "commitment_reminder"}
     for r in asking:
         assert r.ask is not None
         partner = next(p for p in invited().partners if p.agency_id == r.ask.agency_id)
