@@ -10,7 +10,9 @@ from urllib.parse import urlencode
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from api.http.headers import csp_nonce
 from api.http.state import SESSIONS, TEMPORAL
+from api.partnership_report import review_html
 from api.partnerships import checked_id, query_partnership
 from api.web import outcome_form
 from api.web.charts import indicator_chart, svg_response
@@ -215,3 +217,23 @@ async def indicator_chart_svg(call: PageCall) -> web.StreamResponse:
         raise web.HTTPNotFound(reason=f"no indicator {indicator_id}")
     narrow = call.request.query.get("size") == "narrow"
     return svg_response(indicator_chart(indicator, narrow=narrow))
+
+
+@pages.page(
+    "GET",
+    "/partnerships/{partnership_id}/review",
+    summary="One partnership's review report, printable, for member scrutiny",
+    action=Action.READ_PARTNERSHIPS,
+)
+async def review_page(call: PageCall) -> web.StreamResponse:
+    """The review report as the API's review.html gives it (print stylesheet included):
+    indicators against baseline and target, actions, funded projects, value for money,
+    health, and the decision with the exit options appraised."""
+    pid = call.request.match_info["partnership_id"]
+    if await get_partnership(call.request.app[SESSIONS], pid) is None:
+        raise web.HTTPNotFound(reason=f"no partnership {pid}")
+    report = await query_partnership(call.request, pid, PartnershipWorkflow.review_report)
+    html = review_html(report, nonce=csp_nonce(call.request))
+    response = web.Response(text=html, content_type="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -282,6 +282,11 @@ async def test_a_partnership_is_started_from_the_dashboard(
                 assert state.policy.meeting_interval_months == 3
 
                 assert "Theme: Community safety." in page
+                review = await site.get("/partnerships/pier-safety/review", cookies=cora)
+                assert review.status == 200
+                report = await review.text()
+                assert "Review report: Pier community safety" in report
+                assert "@media print" in report
                 assert "created: partnership &#39;Pier community safety&#39; started" in page
 
                 # A thematic partnership under it: each page names the other.
