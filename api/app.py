@@ -37,7 +37,18 @@ from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL, TemporalLink
 from api.metrics import request_timing
 from api.oruk import ORUK_INDEX, OrukCache, oruk_cors, oruk_cors_headers
 from api.referrals import REFERRAL_CONFIG, ReferralConfig
-from api.web import capacity, charts, my_referrals, outreach_log, overview, refer_app, session
+from api.web import (
+    capacity,
+    charts,
+    my_referrals,
+    outreach_log,
+    overview,
+    partner_links,
+    partnership_actions,
+    partnership_start,
+    refer_app,
+    session,
+)
 from api.web import needs as need_pages
 from api.web import partnerships as partnership_pages
 from api.web import refer as refer_pages
@@ -73,7 +84,11 @@ PAGE_TABLES: tuple[PageTable, ...] = (
     outreach_log.pages,
     need_pages.pages,
     capacity.pages,
+    # Before the partnership pages: /partnerships/new is not a partnership's id.
+    partnership_start.pages,
     partnership_pages.pages,
+    partnership_actions.pages,
+    partner_links.pages,
     charts.pages,
 )
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])

@@ -19,6 +19,7 @@ from enum import StrEnum
 from pydantic import BaseModel, EmailStr, Field, TypeAdapter, ValidationError
 
 from domain.calendar import LONDON, add_working_days, is_working_day
+from domain.partner_link import PARTNER_LINK_LIFETIME, PartnerAsk
 from domain.partnership import (
     AnnualReviewKind,
     PartnershipState,
@@ -35,6 +36,7 @@ NOTICE_AT = time(9, 0)
 class ReminderKind(StrEnum):
     """What a reminder is about."""
 
+    PARTNER_INVITATION = "partner_invitation"
     COMMITMENT_REMINDER = "commitment_reminder"
     COMMITMENT_ESCALATION = "commitment_escalation"
     MEETING_INVITATION = "meeting_invitation"
@@ -71,6 +73,10 @@ class Reminder(BaseModel):
     meeting: MeetingSlot | None = None
     overdue: bool = Field(
         default=False, description="Once due, the partnership counts as overdue until resolved."
+    )
+    ask: PartnerAsk | None = Field(
+        default=None,
+        description="What it asks a partner to do: the email carries a link to that one form.",
     )
 
 
@@ -189,6 +195,19 @@ def mark_sent(state: PartnershipState, reminder: Reminder, now: datetime) -> Par
     return new
 
 
+def _ask(
+    s: PartnershipState, partner: str, update: str, sent_at: datetime, **answers: str
+) -> PartnerAsk:
+    """What a reminder asks agency ``partner`` to do; its link works for a while after."""
+    return PartnerAsk(
+        partnership_id=s.id,
+        agency_id=partner,
+        update=update,
+        answers=answers,
+        expires_at=sent_at + PARTNER_LINK_LIFETIME,
+    )
+
+
 def _negotiation(s: PartnershipState) -> list[Reminder]:
     if s.stage is not Stage.NEGOTIATE:
         return []
@@ -198,6 +217,27 @@ def _negotiation(s: PartnershipState) -> list[Reminder]:
         if p.commitment is not None:
             continue
         hooks = [str(p.webhook_url)] if p.webhook_url else []
+        if s.invitation_emails:
+            answer_by = add_working_days(p.invited_at, step)
+            items.append(
+                Reminder(
+                    key=f"cycle{s.cycle}:commit:{p.agency_id}:invited",
+                    kind=ReminderKind.PARTNER_INVITATION,
+                    due_at=p.invited_at,
+                    to=[p.contact.email],
+                    subject=f"{s.name} invites {p.name} to join",
+                    text=(
+                        f"{s.name} invites {p.name} to join as a partner. Its aims: "
+                        f"{'; '.join(s.aims)}. Please say by {answer_by:%d %B %Y} what your "
+                        "organisation will contribute (money, staff time, equipment or "
+                        "premises) and whether it agrees the aims, the targets and how the "
+                        "partnership will be evaluated, so that the partnership can be agreed. "
+                        f"Questions: {s.coordinator.name}, {s.coordinator.email}."
+                    ),
+                    webhook_urls=hooks,
+                    ask=_ask(s, p.agency_id, "commit_partner", p.invited_at, agency_id=p.agency_id),
+                )
+            )
         for n in range(1, s.policy.partner_reminders + 1):
             items.append(
                 Reminder(
@@ -212,6 +252,13 @@ def _negotiation(s: PartnershipState) -> list[Reminder]:
                         "agreement to the aims, targets and evaluation."
                     ),
                     webhook_urls=hooks,
+                    ask=_ask(
+                        s,
+                        p.agency_id,
+                        "commit_partner",
+                        add_working_days(p.invited_at, n * step),
+                        agency_id=p.agency_id,
+                    ),
                 )
             )
         items.append(
@@ -268,6 +315,7 @@ def _returns(s: PartnershipState) -> list[Reminder]:
                 continue
             asked = on_working_day(end)
             base = f"cycle{s.cycle}:return:{p.id}:{q}"
+            answers = {"project_id": p.id, "quarter": str(q)}
             items += [
                 Reminder(
                     key=f"{base}:request",
@@ -279,6 +327,7 @@ def _returns(s: PartnershipState) -> list[Reminder]:
                         f"Please submit the quarterly return for quarter {q} (to {end}) of "
                         f"{p.name}: spend, progress, and whether it is on target ({p.target})."
                     ),
+                    ask=_ask(s, p.agency_id, "submit_quarterly_return", asked, **answers),
                 ),
                 Reminder(
                     key=f"{base}:reminder",
@@ -288,6 +337,7 @@ def _returns(s: PartnershipState) -> list[Reminder]:
                     subject=f"Reminder: quarterly return {q} for {p.name} is overdue",
                     text=f"The quarterly return for quarter {q} of {p.name} has not arrived.",
                     overdue=True,
+                    ask=_ask(s, p.agency_id, "submit_quarterly_return", asked, **answers),
                 ),
                 Reminder(
                     key=f"{base}:escalated",
@@ -350,6 +400,11 @@ def _actions(s: PartnershipState) -> list[Reminder]:
                     f"done. Monitoring: {a.monitoring}. Please complete it or report progress."
                 ),
                 overdue=True,
+                ask=(
+                    _ask(s, a.owner_agency_id, "complete_action", late, action_id=a.id)
+                    if a.owner_agency_id
+                    else None
+                ),
             ),
             Reminder(
                 key=f"cycle{s.cycle}:action:{a.id}:escalated",

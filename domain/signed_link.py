@@ -20,7 +20,7 @@ import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 TRACK_PURPOSE = "track-referral"
 TRACKING_LINK_LIFETIME = timedelta(days=180)
@@ -76,6 +76,14 @@ def sign_link(keys: LinkKeys, subject: str, *, purpose: str, expires: datetime) 
 
 def verify_link(keys: LinkKeys, token: str, *, purpose: str, now: datetime) -> str:
     """The subject of a genuine, unexpired ``token`` for ``purpose``; else BadLink."""
+    return verify_link_until(keys, token, purpose=purpose, now=now)[0]
+
+
+def verify_link_until(
+    keys: LinkKeys, token: str, *, purpose: str, now: datetime
+) -> tuple[str, datetime]:
+    """The subject of a genuine, unexpired ``token`` for ``purpose`` and when it expires;
+    else BadLink."""
     body, dot, mac = token.partition(".")
     if not dot or len(token) > MAX_TOKEN_LENGTH:
         raise BadLink("not a signed link")
@@ -93,4 +101,4 @@ def verify_link(keys: LinkKeys, token: str, *, purpose: str, now: datetime) -> s
         raise BadLink("the link is for something else")
     if now.timestamp() >= expiry:
         raise BadLink("the link has expired")
-    return subject
+    return subject, datetime.fromtimestamp(expiry, UTC)

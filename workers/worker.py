@@ -19,6 +19,7 @@ from activities.attempt_clock import AttemptClock
 from activities.directory_sync import DirectorySync
 from activities.notify import Notifier, NotifierConfig
 from activities.outcome_feed import OutcomeFeeder
+from activities.partner_requests import PartnerLinkConfig, PartnerRequests
 from activities.partnerships import PartnershipRecords
 from activities.referral_notices import NoticeConfig, ReferralNotices
 from activities.referral_records import ReferralRecords
@@ -94,6 +95,7 @@ def activities(settings: Settings, sessions: Sessions) -> list[Callable[..., Any
         Retention(sessions).anonymise_closed_referrals,
         PartnershipRecords(sessions).record_partnership,
         ResidentNotices(notifier, sessions, resident_notice_config(settings)).notify_resident,
+        PartnerRequests(notifier, partner_link_config(settings)).send_partner_request,
     ]
 
 
@@ -138,6 +140,14 @@ def resident_notice_config(settings: Settings) -> ResidentNoticeConfig:
     return ResidentNoticeConfig(
         public_url=settings.api_url,
         council_name=settings.council_name,
+        link_keys=LinkKeys.from_secrets(secret_values(settings.link_secret)),
+    )
+
+
+def partner_link_config(settings: Settings) -> PartnerLinkConfig:
+    """What partners' links need: the dashboard's address and the key it verifies them with."""
+    return PartnerLinkConfig(
+        public_url=settings.api_url,
         link_keys=LinkKeys.from_secrets(secret_values(settings.link_secret)),
     )
 

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         WebhookMessage,
         idempotency_key,
     )
+    from domain.partner_link import SEND_PARTNER_REQUEST, PartnerRequest
     from domain.partnership import (
         ACTIONS,
         Command,
@@ -110,6 +111,8 @@ RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
 )
 MIN_SLEEP = timedelta(seconds=1)
+PARTNER_LINKS = "partner-action-links"
+"""Patch: emails asking a partner to act carry a signed link (sent by their own activity)."""
 
 
 @workflow.defn
@@ -267,7 +270,13 @@ class PartnershipWorkflow:
                 attachments=attachments,
                 subject_ref=self._state.id,
             )
-            await self._notify("send_email", email)
+            if reminder.ask is not None and workflow.patched(PARTNER_LINKS):
+                # The activity signs the link: its secret never enters the history.
+                await self._notify(
+                    SEND_PARTNER_REQUEST, PartnerRequest(email=email, ask=reminder.ask)
+                )
+            else:
+                await self._notify("send_email", email)
         if len(to) < len(reminder.to):
             skipped = len(reminder.to) - len(to)
             self._note("notification_failed", f"{skipped} undeliverable address(es) skipped")
@@ -291,7 +300,9 @@ class PartnershipWorkflow:
             )
             await self._notify("send_webhook", hook)
 
-    async def _notify(self, activity: str, message: EmailMessage | WebhookMessage) -> None:
+    async def _notify(
+        self, activity: str, message: EmailMessage | WebhookMessage | PartnerRequest
+    ) -> None:
         try:
             await workflow.execute_activity(
                 activity,

@@ -10,18 +10,21 @@ from urllib.parse import urlencode
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from api.http.headers import csp_nonce
 from api.http.state import SESSIONS, TEMPORAL
+from api.partnership_report import review_html
 from api.partnerships import checked_id, query_partnership
 from api.web import outcome_form
 from api.web.charts import indicator_chart, svg_response
 from api.web.pages import PageCall, PageTable, render, require_form
+from api.web.partnership_actions import next_links, offered_now, step_href
 from clients.temporal import WorkflowRefused, connect, partnership_workflow_id, update_partnership
 from domain.access import Action, may
 from domain.calendar import LONDON
 from domain.directory import NeedCategory
 from domain.indicators import Direction
 from domain.outcome_binding import BoundMeasure, describe
-from domain.partnership import Stage
+from domain.partnership import BY_UPDATE, Stage
 from domain.partnership.actions import action_for
 from domain.partnership.commands import AddOutcome
 from domain.partnership_gates import gates
@@ -36,6 +39,8 @@ pages = PageTable()
 ADD_OUTCOME = action_for(AddOutcome)
 
 PER_PAGE = 25
+TIMELINE_SHOWN = 50
+"""The latest events the page lists; the API's timeline has them all."""
 
 
 def _blank_is_none(value: object) -> object:
@@ -84,6 +89,7 @@ async def partnership_list(call: PageCall) -> web.StreamResponse:
         last_page=max(1, -(-total // PER_PAGE)),
         stages=list(Stage),
         page_link=lambda n: "/partnerships?" + urlencode({**chosen, "page": n}),
+        may_start=may(call.me().principal, Action.MANAGE_PARTNERSHIPS),
     )
 
 
@@ -118,8 +124,15 @@ async def _detail(
     report = await query_partnership(request, pid, PartnershipWorkflow.indicators)
     upcoming = await query_partnership(request, pid, PartnershipWorkflow.upcoming)
     names = await read_names(request.app[SESSIONS])
+    _, thematic = await list_partnerships(request.app[SESSIONS], parent_id=pid, limit=100)
+    parent = (
+        await get_partnership(request.app[SESSIONS], state.parent_id) if state.parent_id else None
+    )
     # The workflow's clock, so the page agrees with what the workflow sends and when.
     now = upcoming.as_of
+    principal = call.me().principal
+    done_now = request.query.get("done", "")
+    done = BY_UPDATE.get(done_now)
     return render(
         call,
         "partnership.html",
@@ -127,6 +140,13 @@ async def _detail(
         state=state,
         summary=summary,
         gates=gates(state, now.astimezone(LONDON).date()),
+        next_steps=next_links(state, principal, now.astimezone(LONDON).date()),
+        offered=[(a, step_href(state.id, a, {})) for a in offered_now(state, principal)],
+        thematic=thematic,
+        parent=parent,
+        timeline=list(reversed(state.timeline[-TIMELINE_SHOWN:])),
+        ward_names=[names.wards.get(w, w) for w in state.wards],
+        done=done.summary if done else ("Start the partnership" if done_now == "created" else ""),
         indicators=report.indicators,
         indicator_history={i.id: sorted(i.actuals, key=lambda a: a.at) for i in state.indicators},
         bindings={
@@ -197,3 +217,23 @@ async def indicator_chart_svg(call: PageCall) -> web.StreamResponse:
         raise web.HTTPNotFound(reason=f"no indicator {indicator_id}")
     narrow = call.request.query.get("size") == "narrow"
     return svg_response(indicator_chart(indicator, narrow=narrow))
+
+
+@pages.page(
+    "GET",
+    "/partnerships/{partnership_id}/review",
+    summary="One partnership's review report, printable, for member scrutiny",
+    action=Action.READ_PARTNERSHIPS,
+)
+async def review_page(call: PageCall) -> web.StreamResponse:
+    """The review report as the API's review.html gives it (print stylesheet included):
+    indicators against baseline and target, actions, funded projects, value for money,
+    health, and the decision with the exit options appraised."""
+    pid = call.request.match_info["partnership_id"]
+    if await get_partnership(call.request.app[SESSIONS], pid) is None:
+        raise web.HTTPNotFound(reason=f"no partnership {pid}")
+    report = await query_partnership(call.request, pid, PartnershipWorkflow.review_report)
+    html = review_html(report, nonce=csp_nonce(call.request))
+    response = web.Response(text=html, content_type="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -43,7 +43,7 @@ from domain.partnership.commands import (
     StartReview,
     SubmitQuarterlyReturn,
 )
-from domain.partnership.model import PartnershipState, Refusal
+from domain.partnership.model import PartnershipState, Refusal, Stage
 
 Rule = Callable[[PartnershipState, Any, datetime], str]
 AgencyOf = Callable[[PartnershipState, Any], str | None]
@@ -56,6 +56,11 @@ def _committing_agency(state: PartnershipState, command: CommitPartner) -> str |
 def _project_agency(state: PartnershipState, command: SubmitQuarterlyReturn) -> str | None:
     project = next((p for p in state.projects if p.id == command.project_id), None)
     return project.agency_id if project else None
+
+
+def _action_owner(state: PartnershipState, command: CompleteAction) -> str | None:
+    action = next((a for a in state.actions if a.id == command.action_id), None)
+    return action.owner_agency_id if action else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +77,13 @@ class PartnershipAction:
     agency_of: AgencyOf | None = None
     by_system: bool = False
     """Sent by partnerflow itself (an activity), never by a person: no HTTP endpoint."""
+    stages: frozenset[Stage] = frozenset(Stage) - {Stage.CLOSED}
+    """The stages in which the rule may take it; pages offer it only then. The rule decides
+    (a test holds the two together)."""
+
+    def offered_in(self, state: PartnershipState) -> bool:
+        """Whether the partnership's stage lets a person take this action now."""
+        return state.stage in self.stages
 
     @property
     def access(self) -> Action:
@@ -90,6 +102,7 @@ def _a(
     agency_of: AgencyOf | None = None,
     *,
     by_system: bool = False,
+    stages: tuple[Stage, ...] = (),
 ) -> PartnershipAction:
     return PartnershipAction(
         update=update,
@@ -99,12 +112,20 @@ def _a(
         summary=summary,
         agency_of=agency_of,
         by_system=by_system,
+        **({"stages": frozenset(stages)} if stages else {}),
     )
 
 
 # The Update names are part of every recorded history: never rename one.
 ACTIONS: Final[tuple[PartnershipAction, ...]] = (
-    _a("invite_partner", InvitePartner, rules.invite_partner, "partners", "Invite a partner"),
+    _a(
+        "invite_partner",
+        InvitePartner,
+        rules.invite_partner,
+        "partners",
+        "Invite a partner",
+        stages=(Stage.NEGOTIATE,),
+    ),
     _a(
         "commit_partner",
         CommitPartner,
@@ -112,6 +133,7 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         "commitments",
         "A partner commits to the agreement",
         _committing_agency,
+        stages=(Stage.NEGOTIATE,),
     ),
     _a(
         "assess_resources",
@@ -119,6 +141,7 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         rules.assess_resources,
         "resource-assessment",
         "Record direct, indirect and opportunity costs",
+        stages=(Stage.NEGOTIATE,),
     ),
     _a(
         "answer_key_questions",
@@ -133,6 +156,7 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         rules.approve_by_members,
         "member-approval",
         "Record member approval",
+        stages=(Stage.NEGOTIATE,),
     ),
     _a(
         "complete_negotiation",
@@ -140,6 +164,7 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         rules.complete_negotiation,
         "negotiation/complete",
         "Leave Negotiate for Establish",
+        stages=(Stage.NEGOTIATE,),
     ),
     _a(
         "agree_element",
@@ -147,6 +172,7 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         rules.agree_element,
         "support-elements",
         "Agree a support element",
+        stages=(Stage.ESTABLISH,),
     ),
     _a(
         "appoint_coordinator",
@@ -154,6 +180,12 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         rules.appoint_coordinator,
         "coordinator",
         "Appoint the co-ordinator",
+        stages=(
+            Stage.ESTABLISH,
+            Stage.PLAN,
+            Stage.IMPLEMENT,
+            Stage.REVIEW,
+        ),
     ),
     _a(
         "complete_establishment",
@@ -161,14 +193,23 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         rules.complete_establishment,
         "establishment/complete",
         "Leave Establish for Plan",
+        stages=(Stage.ESTABLISH,),
     ),
-    _a("record_baseline", RecordBaseline, rules.record_baseline, "baseline", "Add baseline data"),
+    _a(
+        "record_baseline",
+        RecordBaseline,
+        rules.record_baseline,
+        "baseline",
+        "Add baseline data",
+        stages=(Stage.PLAN,),
+    ),
     _a(
         "record_consultation",
         RecordConsultation,
         rules.record_consultation,
         "consultations",
         "Record a consultation event",
+        stages=(Stage.PLAN,),
     ),
     _a(
         "add_action_group",
@@ -176,18 +217,54 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         rules.add_action_group,
         "action-groups",
         "Add an action group",
+        stages=(Stage.PLAN,),
     ),
-    _a("add_action", AddAction, rules.add_action, "actions", "Add an action to the plan"),
-    _a("add_outcome", AddOutcome, rules.add_outcome, "outcomes", "Add a SMART outcome"),
+    _a(
+        "add_action",
+        AddAction,
+        rules.add_action,
+        "actions",
+        "Add an action to the plan",
+        stages=(
+            Stage.PLAN,
+            Stage.IMPLEMENT,
+        ),
+    ),
+    _a(
+        "add_outcome",
+        AddOutcome,
+        rules.add_outcome,
+        "outcomes",
+        "Add a SMART outcome",
+        stages=(Stage.PLAN,),
+    ),
     _a(
         "add_funded_project",
         AddFundedProject,
         rules.add_funded_project,
         "projects",
         "Fund a project",
+        stages=(
+            Stage.PLAN,
+            Stage.IMPLEMENT,
+        ),
     ),
-    _a("approve_plan", ApprovePlan, rules.approve_plan, "plan/approve", "Approve the plan"),
-    _a("record_meeting", RecordMeeting, cycle.record_meeting, "meetings", "Record a meeting"),
+    _a(
+        "approve_plan",
+        ApprovePlan,
+        rules.approve_plan,
+        "plan/approve",
+        "Approve the plan",
+        stages=(Stage.PLAN,),
+    ),
+    _a(
+        "record_meeting",
+        RecordMeeting,
+        cycle.record_meeting,
+        "meetings",
+        "Record a meeting",
+        stages=(Stage.IMPLEMENT,),
+    ),
     _a(
         "submit_quarterly_return",
         SubmitQuarterlyReturn,
@@ -195,6 +272,10 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         "quarterly-returns",
         "Submit a quarterly return",
         _project_agency,
+        stages=(
+            Stage.IMPLEMENT,
+            Stage.REVIEW,
+        ),
     ),
     _a(
         "complete_action",
@@ -202,6 +283,11 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         cycle.complete_action,
         "action-completions",
         "Mark an action done",
+        _action_owner,
+        stages=(
+            Stage.IMPLEMENT,
+            Stage.REVIEW,
+        ),
     ),
     _a(
         "record_indicator_actual",
@@ -209,6 +295,10 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         cycle.record_indicator_actual,
         "indicator-actuals",
         "Record an indicator's actual",
+        stages=(
+            Stage.IMPLEMENT,
+            Stage.REVIEW,
+        ),
     ),
     _a(
         "record_referral_outcome",
@@ -217,6 +307,10 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         "referral-outcomes",
         "Count a referral outcome in the indicators bound to it",
         by_system=True,
+        stages=(
+            Stage.IMPLEMENT,
+            Stage.REVIEW,
+        ),
     ),
     _a(
         "record_outreach_session",
@@ -225,9 +319,30 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         "outreach-sessions",
         "Count a Reach Out session in the indicators bound to its figures",
         by_system=True,
+        stages=(
+            Stage.IMPLEMENT,
+            Stage.REVIEW,
+        ),
     ),
-    _a("record_benefit", RecordBenefit, cycle.record_benefit, "benefits", "Record a benefit"),
-    _a("start_review", StartReview, cycle.start_review, "review/start", "Start the review now"),
+    _a(
+        "record_benefit",
+        RecordBenefit,
+        cycle.record_benefit,
+        "benefits",
+        "Record a benefit",
+        stages=(
+            Stage.IMPLEMENT,
+            Stage.REVIEW,
+        ),
+    ),
+    _a(
+        "start_review",
+        StartReview,
+        cycle.start_review,
+        "review/start",
+        "Start the review now",
+        stages=(Stage.IMPLEMENT,),
+    ),
     _a(
         "record_annual_review",
         RecordAnnualReview,
@@ -235,7 +350,14 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         "annual-reviews",
         "Record an annual review",
     ),
-    _a("decide", Decide, cycle.decide, "decision", "Continue, rationalise or exit"),
+    _a(
+        "decide",
+        Decide,
+        cycle.decide,
+        "decision",
+        "Continue, rationalise or exit",
+        stages=(Stage.REVIEW,),
+    ),
 )
 BY_COMMAND: Final = MappingProxyType({action.command: action for action in ACTIONS})
 BY_UPDATE: Final = MappingProxyType({action.update: action for action in ACTIONS})

@@ -8,7 +8,7 @@ from domain.indicators import (
     Direction,
     Measure,
 )
-from domain.outcome_binding import OutcomeBinding, ReferralOutcomeFact
+from domain.outcome_binding import OutcomeBinding, ReferralOutcomeFact, Ward
 from domain.outreach import OutreachSessionFact
 from domain.partnership.model import (
     INPUT,
@@ -50,8 +50,21 @@ class NewPartnership(Command):
     id: Slug
     name: Name
     aims: list[Text] = Field(min_length=1, max_length=50)
-    strategic: bool = False
-    parent_id: Slug | None = None
+    wards: list[Ward] = Field(
+        default_factory=list, max_length=100, description="The wards it works in."
+    )
+    theme: Name | None = Field(
+        default=None, description="For a thematic partnership: its theme, e.g. community safety."
+    )
+    strategic: bool = Field(
+        default=False,
+        description="A strategic partnership (a Local Strategic Partnership, say) always needs "
+        "members' approval.",
+    )
+    parent_id: Slug | None = Field(
+        default=None,
+        description="For a thematic partnership: the Local Strategic Partnership it sits under.",
+    )
     coordinator: Contact
     policy: Policy = Field(default_factory=Policy)
 

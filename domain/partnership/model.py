@@ -431,6 +431,8 @@ class PartnershipState(BaseModel):
     id: Slug
     name: Name
     aims: list[Text] = Field(min_length=1, max_length=50)
+    wards: list[str] = Field(default_factory=list)
+    theme: str | None = None
     strategic: bool = False
     parent_id: Slug | None = None
     coordinator: Contact
@@ -460,6 +462,11 @@ class PartnershipState(BaseModel):
     past_cycles: list[CycleSummary] = Field(default_factory=list)
     annual_reviews: list[AnnualReview] = Field(default_factory=list)
     sent: list[str] = Field(default_factory=list, description="Keys of reminders already sent.")
+    invitation_emails: bool = Field(
+        default=False,
+        description="Invited partners are written to at once (partnerships started since this "
+        "was added; older ones keep the schedule their history recorded).",
+    )
     timeline: list[TimelineEvent] = Field(default_factory=list)
 
     def partner(self, agency_id: str) -> Partner | None:

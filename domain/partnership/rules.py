@@ -148,11 +148,14 @@ def new_partnership(cmd: NewPartnership, now: datetime) -> PartnershipState:
         id=cmd.id,
         name=cmd.name,
         aims=cmd.aims,
+        wards=cmd.wards,
+        theme=cmd.theme,
         strategic=cmd.strategic,
         parent_id=cmd.parent_id,
         coordinator=cmd.coordinator,
         policy=cmd.policy,
         created_at=now,
+        invitation_emails=True,
     )
     add_event(state, now, "created", f"partnership {cmd.name!r} started in negotiate")
     return state

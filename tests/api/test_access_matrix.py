@@ -17,6 +17,33 @@ from domain.access import Role
 from store.db import Sessions
 from store.staff import create_user, sign_in
 
+# The Update names of the actions a person takes (spelled out: a new one needs its row).
+PERSON_ACTIONS = (
+    "invite_partner",
+    "commit_partner",
+    "assess_resources",
+    "answer_key_questions",
+    "approve_by_members",
+    "complete_negotiation",
+    "agree_element",
+    "appoint_coordinator",
+    "complete_establishment",
+    "record_baseline",
+    "record_consultation",
+    "add_action_group",
+    "add_action",
+    "add_outcome",
+    "add_funded_project",
+    "approve_plan",
+    "record_meeting",
+    "submit_quarterly_return",
+    "complete_action",
+    "record_indicator_actual",
+    "record_benefit",
+    "start_review",
+    "record_annual_review",
+    "decide",
+)
 A, C, OPS, R, G = Role.ADMIN, Role.COORDINATOR, Role.OPERATIONS, Role.REFERRER, Role.AGENCY
 EVERYONE = frozenset(Role)
 PUBLIC = "public"
@@ -96,7 +123,8 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/api/partnerships/{partnership_id}/projects"): frozenset({A, C}),
     ("POST", "/api/partnerships/{partnership_id}/plan/approve"): frozenset({A, C}),
     ("POST", "/api/partnerships/{partnership_id}/meetings"): frozenset({A, C}),
-    ("POST", "/api/partnerships/{partnership_id}/action-completions"): frozenset({A, C}),
+    # An agency marks done the plan actions it owns (the handler checks it owns them).
+    ("POST", "/api/partnerships/{partnership_id}/action-completions"): frozenset({A, C, G}),
     ("POST", "/api/partnerships/{partnership_id}/indicator-actuals"): frozenset({A, C}),
     ("POST", "/api/partnerships/{partnership_id}/benefits"): frozenset({A, C}),
     ("POST", "/api/partnerships/{partnership_id}/review/start"): frozenset({A, C}),
@@ -135,6 +163,24 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/partnerships"): frozenset({A, C, OPS}),
     ("GET", "/partnerships/{partnership_id}"): frozenset({A, C, OPS}),
     ("POST", "/partnerships/{partnership_id}/outcomes"): frozenset({A, C}),
+    # Every action's generated page: partner agencies take their own commitments, returns and
+    # plan actions; the rest are the co-ordinator's.
+    **{
+        (method, f"/partnerships/{{partnership_id}}/actions/{update}"): (
+            frozenset({A, C, G})
+            if update in ("commit_partner", "submit_quarterly_return", "complete_action")
+            else frozenset({A, C})
+        )
+        for update in PERSON_ACTIONS
+        for method in ("GET", "POST")
+    },
+    ("GET", "/partnerships/{partnership_id}/mine"): frozenset({A, C, G}),
+    ("GET", "/partnerships/{partnership_id}/review"): frozenset({A, C, OPS}),
+    ("GET", "/partnerships/new"): frozenset({A, C}),
+    # A partner's link is its own credential (tests/api/test_partner_links.py).
+    ("GET", "/partner/{token}"): PUBLIC,
+    ("POST", "/partner/{token}"): PUBLIC,
+    ("POST", "/partnerships/new"): frozenset({A, C}),
     ("GET", "/refer"): frozenset({A, C, R, G}),
     ("POST", "/refer/new"): frozenset({A, C, R, G}),
     **{

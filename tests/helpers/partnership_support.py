@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.notify import Notifier, NotifierConfig
+from activities.partner_requests import PartnerLinkConfig, PartnerRequests
 from activities.partnerships import PartnershipRecords
 from domain.partnership import (
     ApprovePlan,
@@ -27,6 +28,7 @@ from domain.partnership import (
     action_for,
     new_partnership,
 )
+from domain.signed_link import LinkKeys
 from store.db import Sessions
 from tests.helpers import partnership_scenario as sc
 from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink
@@ -35,6 +37,16 @@ from workflows.partnership import ActionResult, PartnershipInput, PartnershipWor
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 Handle = WorkflowHandle[PartnershipWorkflow, PartnershipState]
+
+LINK_KEYS = LinkKeys.from_secrets(["partner links in tests"])
+"""The link key the test workers sign partners' links with (give it to the app to verify)."""
+PARTNER_LINK_BASE = "http://dashboard.test"
+
+
+def partner_requests(notifier: Notifier) -> Any:
+    """The partner request activity, signing links with the tests' key."""
+    config = PartnerLinkConfig(public_url=PARTNER_LINK_BASE, link_keys=LINK_KEYS)
+    return PartnerRequests(notifier, config).send_partner_request
 
 
 def partnership_worker(client: Client, sessions: Sessions, smtp: SmtpSink) -> Worker:
@@ -48,7 +60,12 @@ def partnership_worker(client: Client, sessions: Sessions, smtp: SmtpSink) -> Wo
         client,
         task_queue=f"tq-{uuid.uuid4()}",
         workflows=[PartnershipWorkflow],
-        activities=[notifier.send_email, notifier.send_webhook, records.record_partnership],
+        activities=[
+            notifier.send_email,
+            notifier.send_webhook,
+            records.record_partnership,
+            partner_requests(notifier),
+        ],
         interceptors=INTERCEPTORS,
     )
 

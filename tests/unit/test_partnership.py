@@ -182,18 +182,23 @@ def test_meeting_cadence_every_two_months_on_working_days() -> None:
 def test_silent_partner_is_reminded_then_the_coordinator_told() -> None:
     state = run(new_partnership(sc.new_partnership("ip"), T0), sc.invitations()[:1])
     kinds = [(r.kind, r.due_at.astimezone(LONDON).date()) for r in schedule(state, T0)]
-    # Invited Monday 23 Nov 2026: reminders after 5 and 10 working days, escalation after 15.
-    assert kinds[:3] == [
+    # Invited Monday 23 Nov 2026: asked at once, reminded after 5 and 10 working days,
+    # escalated after 15.
+    assert kinds[:4] == [
+        (ReminderKind.PARTNER_INVITATION, date(2026, 11, 23)),
         (ReminderKind.COMMITMENT_REMINDER, date(2026, 11, 30)),
         (ReminderKind.COMMITMENT_REMINDER, date(2026, 12, 7)),
         (ReminderKind.COMMITMENT_ESCALATION, date(2026, 12, 14)),
     ]
     later = T0 + timedelta(days=25)
-    assert [r.kind for r in due(state, later)][:3] == [k for k, _ in kinds[:3]]
+    assert [r.kind for r in due(state, later)][:4] == [k for k, _ in kinds[:4]]
     assert is_overdue(state, later)
     committed = run(state, [sc.commitment("tdc-housing")])
     assert not any(r.key.startswith("cycle1:commit") for r in schedule(committed, later))
     assert not is_overdue(committed, later)
+    # A partnership whose history began before invitations were emailed keeps its schedule.
+    older = state.model_copy(update={"invitation_emails": False})
+    assert ReminderKind.PARTNER_INVITATION not in {r.kind for r in schedule(older, T0)}
 
 
 def test_overdue_action_is_reminded_then_escalated() -> None:

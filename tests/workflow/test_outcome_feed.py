@@ -44,7 +44,12 @@ from store.db import Sessions
 from store.outcome_feed import outcome_fact
 from store.referrals import erase_personal_data
 from tests.helpers import partnership_scenario as sc
-from tests.helpers.partnership_support import Handle, act, register_search_attributes
+from tests.helpers.partnership_support import (
+    Handle,
+    act,
+    partner_requests,
+    register_search_attributes,
+)
 from tests.helpers.referral_world import World, run_world, submission
 from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
 from workflows.partnership import PartnershipInput, PartnershipWorkflow
@@ -94,6 +99,7 @@ async def test_outcomes_feed_a_bound_indicator_once_each(
         notifier.send_email,
         notifier.send_webhook,
         PartnershipRecords(sessions).record_partnership,
+        partner_requests(notifier),
     ]
 
     async def body(world: World) -> None:

@@ -37,7 +37,13 @@ from store.outreach import outreach_sessions_of
 from store.tokens import issue_token
 from tests.conftest import StaticTemporal
 from tests.helpers import partnership_scenario as sc
-from tests.helpers.partnership_support import Handle, act, idle, register_search_attributes
+from tests.helpers.partnership_support import (
+    Handle,
+    act,
+    idle,
+    partner_requests,
+    register_search_attributes,
+)
 from tests.helpers.referral_world import World, run_world
 from tests.helpers.sinks import WEBHOOK_SECRET, SmtpSink, WebhookSink
 from workflows.partnership import ActionResult, PartnershipInput, PartnershipWorkflow
@@ -181,6 +187,7 @@ async def test_the_pilots_114_residents_helped_against_100_is_green(
             notifier.send_email,
             notifier.send_webhook,
             PartnershipRecords(sessions).record_partnership,
+            partner_requests(notifier),
         ],
     )
 

@@ -112,7 +112,9 @@ async def test_two_year_cycle_then_second_cycle_then_exit(
         await act(handle, sc.invitations())
         await act(handle, [sc.commitment(a) for a in sc.PARTNERS if a != "ne-essex-pct"])
         await env.sleep(timedelta(days=25))
-        assert [m["Subject"].startswith("Reminder") for m in smtp_sink.to(silent)] == [True, True]
+        asked = [m["Subject"] for m in smtp_sink.to(silent)]
+        assert asked[0] == "Interaction Partnership invites NE Essex PCT to join"
+        assert [s.startswith("Reminder") for s in asked[1:]] == [True, True]
         escalations = [m for m in smtp_sink.to(coordinator) if "has not committed" in m["Subject"]]
         assert len(escalations) == 1
         described = await handle.describe()
