@@ -149,18 +149,5 @@ class WebhookSink:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def agency_emails_with_resident_details(self) -> list[str]:
-        """Subjects of agency emails that hold a resident's details (there should be none)."""
-        found = []
-        for message in self.messages:
-            subject, to = str(message["Subject"]), str(message["To"])
-            if not subject.startswith(AGENCY_SUBJECTS) or to in self.details_allowed:
-                continue
-            body = message.get_body(preferencelist=("plain",))
-            text = body.get_content() if body is not None else ""
-            if any(line.startswith(RESIDENT_LABELS) for line in text.splitlines()):
-                found.append(f"{subject} to {to}")
-        return found
-
     def keys(self) -> list[str]:
         return [str(e["idempotency_key"]) for e in self.events]
