@@ -14,7 +14,8 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from domain.referral import DeclineReason, Outcome, decline_problem
+from domain.declines import DeclineReason, decline_problem
+from domain.referral import Outcome
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 CALLBACK_KEY_RETENTION: Final = timedelta(days=7)

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
 
     from domain.calendar import add_working_days
+    from domain.declines import DECLINE_WORDS, DeclineReason
     from domain.directory import SERVICE_WITHDRAWN_SIGNAL, Capacity, Directory, ServiceWithdrawn
     from domain.notification import idempotency_key
     from domain.offers import (
@@ -38,7 +39,6 @@ with workflow.unsafe.imports_passed_through():
         OfferAcceptance,
     )
     from domain.referral import (
-        DECLINE_WORDS,
         FINAL_LEG_STATES,
         FINAL_REFERRAL_STATUSES,
         LEG_CHANGED_SIGNAL,
@@ -52,7 +52,6 @@ with workflow.unsafe.imports_passed_through():
         WAITING_LEG_STATES,
         WITHDRAW_CONSENT_UPDATE,
         WITHDRAW_UPDATE,
-        DeclineReason,
         FollowUp,
         LegInput,
         LegState,

@@ -4,6 +4,9 @@ The leg's workflow id is its leg id. Agency users act on it through Updates whos
 apply the leg state machine, so a refused action changes nothing. Every change is recorded in
 the store and reported to the parent referral, which re-routes the need when the leg ends
 declined, expired or withdrawn for re-routing.
+
+Longer than 400 lines on purpose: one workflow class, whose Updates, their validators and the
+SLA ladder share the leg's state; splitting the class would scatter one state machine.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
 
     from domain.calendar import add_working_days
+    from domain.declines import REROUTING_DECLINES, DeclineReason
     from domain.notification import idempotency_key
     from domain.offers import OFFER_ACCEPTED_SIGNAL, OfferAcceptance
     from domain.referral import (
@@ -32,13 +36,11 @@ with workflow.unsafe.imports_passed_through():
         LEG_CHANGED_SIGNAL,
         LEG_WORKFLOW,
         RECORD_OUTCOME_UPDATE,
-        REROUTING_DECLINES,
         START_UPDATE,
         STATE_QUERY,
         STOP_SIGNAL,
         AgencyAction,
         Decline,
-        DeclineReason,
         LegInput,
         LegState,
         LegStop,

@@ -22,6 +22,7 @@ from api.referrals.common import routes
 from clients import temporal
 from clients.temporal import LegUpdate, connect
 from domain.access import Action, Principal, may_act_for_agency
+from domain.declines import DeclineReason, decline_problem
 from domain.offers import OfferAcceptance
 from domain.patterns import NOT_BLANK
 from domain.referral import (
@@ -32,11 +33,9 @@ from domain.referral import (
     START_UPDATE,
     AgencyAction,
     Decline,
-    DeclineReason,
     LegView,
     Outcome,
     RecordOutcome,
-    decline_problem,
 )
 from store.db import Sessions
 from store.referrals import StoredLeg, get_leg

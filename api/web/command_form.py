@@ -6,6 +6,10 @@ Field names are the command's own, dotted for nested models and numbered for lis
 (``contributions.0.kind``), so a validation error's location names its field directly.
 Dates are posted as ``name-day``, ``name-month`` and ``name-year``. A blank answer is left out
 of the body, so the model's default (or its "field required") applies, as in the API.
+
+Longer than 400 lines on purpose: reading a field's type into an input, the posted form back
+into the body and the errors back onto the fields are three views of one field walk; apart,
+they would drift.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ drawn with its macros. The answers are kept in the store under a hash of the sta
 through :func:`api.referrals.submission.take_referral_once` under an idempotency key made when
 the journey starts: the same code path as ``POST /api/referrals``, and a double-click or a
 resend after a lost answer makes one referral.
+
+Longer than 400 lines on purpose: the journey's pages read top to bottom in the order the
+worker meets them, each GET beside its POST; the shared step machinery is in the few helpers at
+the top.
 """
 
 from __future__ import annotations

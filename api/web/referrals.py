@@ -23,17 +23,10 @@ from domain.access import (
     referral_share,
     sees_agency_part,
 )
+from domain.declines import DECLINE_WORDS, DeclineReason
 from domain.directory import Urgency
 from domain.labels import SOURCE_NAMES
-from domain.referral import (
-    DECLINE_WORDS,
-    AgencyAction,
-    Decline,
-    DeclineReason,
-    OutcomeCode,
-    RecordOutcome,
-    ReferralStatus,
-)
+from domain.referral import AgencyAction, Decline, OutcomeCode, RecordOutcome, ReferralStatus
 from domain.waiting import waiting_on
 from store.names import read_names
 from store.referral_queries import sent_notifications

@@ -14,15 +14,8 @@ from pydantic import ValidationError
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from domain.referral import (
-    DECLINE_UPDATE,
-    Decline,
-    DeclineReason,
-    LegState,
-    LegView,
-    NeedState,
-    ReferralView,
-)
+from domain.declines import DeclineReason
+from domain.referral import DECLINE_UPDATE, Decline, LegState, LegView, NeedState, ReferralView
 from store.directory import get_service
 from tests.helpers.referral_world import COORDINATOR, REFERRER, World, eventually, submission
 
