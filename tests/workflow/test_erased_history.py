@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from temporalio.worker import Replayer
 
 from activities.retention import Retention
 from api.app import create_app
+from api.web.pages import WebConfig
 from domain.access import Role
 from domain.referral import (
     ACCEPT_UPDATE,
@@ -35,9 +37,11 @@ from domain.referral import (
     Withdrawal,
 )
 from domain.retention import RetentionBatch
+from domain.signed_link import TRACK_PURPOSE, sign_link
 from store.audit import read_audit
 from store.db import Sessions
 from tests.conftest import StaticTemporal
+from tests.helpers.find_site import LINK_KEYS, find_config
 from tests.helpers.referral_world import World, open_world, submission
 from tests.helpers.sinks import SmtpSink, WebhookSink
 from workers.codec import EncryptionCodec, Keyring, encrypted_converter
@@ -131,6 +135,8 @@ def _codec_app(world: World, codec: PayloadSeal) -> TestClient[Any, Any]:
         temporal=StaticTemporal(world.client),
         task_queue=world.task_queue,
         codec=codec,
+        find_config=find_config(),
+        web_config=WebConfig(secure_cookies=False),
     )
     return TestClient(TestServer(app))
 
@@ -147,6 +153,26 @@ async def _erase(
             headers=coordinator,
         )
         assert resp.status == 200, await resp.text()
+        assert (await handle.result()).status is ReferralStatus.CONSENT_WITHDRAWN
+        return
+    if kind == "consent withdrawn on the tracking page":
+        # As the resident does it: the link from their email, the question, then the answer.
+        token = sign_link(
+            LINK_KEYS,
+            number,
+            purpose=TRACK_PURPOSE,
+            expires=datetime.now(UTC) + timedelta(days=180),
+        )
+        question = await api.get(f"/find/track/{token}/withdraw")
+        assert question.status == 200, await question.text()
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', await question.text())
+        assert csrf is not None
+        resp = await api.post(
+            f"/find/track/{token}/withdraw",
+            data={"csrf_token": csrf.group(1)},
+            allow_redirects=False,
+        )
+        assert resp.status == 303, await resp.text()
         assert (await handle.result()).status is ReferralStatus.CONSENT_WITHDRAWN
         return
     await handle.execute_update(WITHDRAW_UPDATE, Withdrawal(actor="reach-out-1", reason=WITHDRAW))
@@ -173,7 +199,12 @@ async def test_no_erased_value_survives_in_any_history_after_each_kind_of_erasur
 ) -> None:
     world, codec = sealed
     admin, ops = await bearer(Role.ADMIN), await bearer(Role.OPERATIONS)
-    for kind in ("consent withdrawn", "erasure request", "retention"):
+    for kind in (
+        "consent withdrawn",
+        "consent withdrawn on the tracking page",
+        "erasure request",
+        "retention",
+    ):
         number = await _declined_then_accepted(world)
         async with _codec_app(world, codec) as api:
             before = await _histories(world, number)
