@@ -47,7 +47,7 @@ async def test_an_agency_says_its_room_and_declines_for_lack_of_it(
 
             await page.get_by_role("link", name="Worklist").click()
             await page.locator(f'summary[aria-label="Decline {leg_id}…"]').click()
-            await page.get_by_label(f"Why can you not take {leg_id}?").select_option(
+            await page.get_by_label(f"Reason for declining {leg_id}").select_option(
                 "resident_declined"
             )
             await check_page(page, f"worklist-{width}-decline-reasons")
