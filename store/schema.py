@@ -562,3 +562,16 @@ class OutreachSessionRow(Base):
     conversations: Mapped[int] = mapped_column(Integer)
     residents_helped: Mapped[int] = mapped_column(Integer)
     referrals_made: Mapped[int] = mapped_column(Integer)
+
+
+class SpentLink(Base):
+    """A signed link whose one-off action has been done: its token's hash, never the token,
+    so a one-off link works once whichever process it reaches."""
+
+    __tablename__ = "spent_links"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(60))
+    spent_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    """When the link lapses anyway: its row may be forgotten after."""
