@@ -37,3 +37,9 @@ def deadline_words(deadline: datetime, now: datetime) -> str:
     year = f" {local.year}" if local.year != now.astimezone(LONDON).year else ""
     day = f"{local:%A} {local.day} {local:%B}{year}"
     return f"by {clock_words(local.time())} on {day} ({days_left_words(now, deadline)})"
+
+
+def day_words(moment: datetime) -> str:
+    """The London day of ``moment`` in words: ``Monday 7 December 2026``."""
+    local = moment.astimezone(LONDON)
+    return f"{local:%A} {local.day} {local:%B %Y}"

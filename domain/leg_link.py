@@ -17,8 +17,11 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.referral import FINAL_LEG_STATES, LegState
+from domain.signed_link import LinkKeys, sign_link
 
 LEG_ACTION_PURPOSE = "leg-action"
+LEG_FORM_PURPOSE = "leg-action-form"
+"""The purpose of the CSRF token of the page a link opens."""
 LEG_LINK_LIFETIME = timedelta(days=30)
 """How long a notice's links work; each reminder carries fresh ones."""
 
@@ -72,6 +75,21 @@ class LegLink(BaseModel):
     def actor(self) -> str:
         """Who acts through the link, as the leg's history records it."""
         return f"link:{self.agency_id}"
+
+
+def leg_link_token(keys: LinkKeys, link: LegLink) -> str:
+    """The signed token of ``link``, as a notice's address carries it."""
+    return sign_link(keys, link.subject(), purpose=LEG_ACTION_PURPOSE, expires=link.expires_at)
+
+
+def form_token(keys: LinkKeys, token: str) -> str:
+    """The CSRF token of the page ``token`` opens: only a holder of the link has it."""
+    return keys.keyed_hash(LEG_FORM_PURPOSE, token)
+
+
+def possible_actions(state: LegState) -> list[LinkAction]:
+    """The links a notice carries for a leg in ``state``, in the order they are offered."""
+    return [action for action in LinkAction if state in POSSIBLE_IN[action]]
 
 
 class NotALegLink(ValueError):

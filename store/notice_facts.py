@@ -7,17 +7,22 @@ from datetime import datetime
 
 from sqlalchemy import delete
 
+from domain.directory import Organisation
 from store.db import Sessions
-from store.schema import AgencyEmailDetails, ReferralNeedRow, ReferralRow
+from store.schema import AgencyEmailDetails, OrganisationRow, ReferralNeedRow, ReferralRow
 
 
 @dataclass(frozen=True, kw_only=True)
 class NoticeFacts:
-    """The referral's ward and, for a need, its category and urgency (codes)."""
+    """The referral's ward, how it came and, for a need, its category and urgency (codes);
+    the referring organisation and how to reach it (the directory's, never a person's)."""
 
     ward: str | None = None
     category: str | None = None
     urgency: str | None = None
+    source: str | None = None
+    referrer_organisation: str | None = None
+    referrer_contact: str | None = None
 
 
 async def notice_facts(sessions: Sessions, number: str, need_id: str | None) -> NoticeFacts:
@@ -25,10 +30,20 @@ async def notice_facts(sessions: Sessions, number: str, need_id: str | None) -> 
     async with sessions() as session:
         referral = await session.get(ReferralRow, number)
         need = await session.get(ReferralNeedRow, (number, need_id)) if need_id else None
+        referrer_id = referral.referrer_agency_id if referral else None
+        organisation_row = await session.get(OrganisationRow, referrer_id) if referrer_id else None
+    organisation = Organisation.model_validate(organisation_row.data) if organisation_row else None
+    contact = None
+    if organisation is not None:
+        ways = [way for way in (organisation.phone, organisation.email) if way]
+        contact = " or ".join(str(way) for way in ways) or None
     return NoticeFacts(
         ward=referral.ward if referral else None,
         category=need.category if need else None,
         urgency=need.urgency if need else (referral.urgency if referral else None),
+        source=referral.source if referral else None,
+        referrer_organisation=organisation.name if organisation else None,
+        referrer_contact=contact,
     )
 
 

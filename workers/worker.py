@@ -84,7 +84,9 @@ def activities(settings: Settings, sessions: Sessions) -> list[Callable[..., Any
     notifier = Notifier(notifier_config(settings), sessions)
     directory = DirectorySync(sessions, settings.coordinator_email)
     notices = NoticeConfig(
-        coordinator_email=str(settings.coordinator_email), public_url=settings.api_url
+        coordinator_email=str(settings.coordinator_email),
+        link_keys=LinkKeys.from_secrets(secret_values(settings.link_secret)),
+        public_url=settings.api_url,
     )
     return [
         notifier.send_email,

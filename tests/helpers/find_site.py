@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import secrets
 from collections.abc import AsyncIterator
 
 from aiohttp import web as web_app
@@ -20,17 +19,14 @@ from api.find.site import FindConfig
 from api.referrals import ReferralConfig
 from api.web.pages import WebConfig
 from domain.referral import ACCEPT_UPDATE, AgencyAction, LegState
-from domain.signed_link import LinkKeys
 from store.db import Sessions
 from store.demo import demo_directory, load_demo_directory, load_demo_postcodes
 from store.referrals import get_referral
 from tests.conftest import StaticTemporal, UnreachableTemporal
-from tests.helpers.referral_world import World, open_world
+from tests.helpers.referral_world import LINK_KEYS, World, open_world
 from tests.helpers.sinks import SmtpSink, WebhookSink
 from workflows.resident_notice import ResidentNoticeWorkflow
 
-# Made for each run: no secret is written in the code.
-LINK_KEYS = LinkKeys.from_secrets([secrets.token_urlsafe(32)])
 PUBLIC_URL = "http://public.example"
 TRACK_LINK = re.compile(r"http://public\.example(/find/track/[A-Za-z0-9_.-]+)")
 

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from api.find.site import FindConfig
 from api.referrals import ReferralConfig
 from domain.access import Role
 from domain.directory import Directory
@@ -19,7 +20,7 @@ from domain.referral import ReferralPolicy
 from store.db import Sessions
 from store.tokens import issue_token
 from tests.conftest import StaticTemporal
-from tests.helpers.referral_world import World, open_world, submission
+from tests.helpers.referral_world import LINK_KEYS, World, open_world, submission
 from tests.helpers.sinks import SmtpSink, WebhookSink
 
 Headers = dict[str, str]
@@ -88,6 +89,7 @@ async def open_api(
             referral_config=ReferralConfig(
                 number_prefix=world.prefix, policy=policy or ReferralPolicy()
             ),
+            find_config=FindConfig(link_keys=LINK_KEYS),
         )
         async with TestClient(TestServer(app)) as http:
             yield ReferralApi(http, world)

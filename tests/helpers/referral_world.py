@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import secrets
 import string
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -51,6 +52,7 @@ from domain.referral import (
     Withdrawal,
     referral_input,
 )
+from domain.signed_link import LinkKeys
 from store.db import Sessions
 from store.directory import save_directory
 from store.referrals import next_referral_number, save_referral
@@ -62,6 +64,10 @@ from workflows.referral_leg import ReferralLegWorkflow
 COORDINATOR = "coordinator@partnership.example"
 REFERRER = "outreach@tendring.example"
 RESIDENT_NAME = "Edna Quillfeather"
+
+# Made for each run: no secret is written in the code. The API the tests open checks
+# notices' links with the same keys.
+LINK_KEYS = LinkKeys.from_secrets([secrets.token_urlsafe(32)])
 
 
 _QUERY_ATTEMPTS = 3
@@ -232,7 +238,9 @@ async def eventually(check: Callable[[], bool], within: float = WAIT) -> None:
 
 def referral_activities_with(sessions: Sessions, notifier: Notifier) -> list[Callable[..., Any]]:
     """Every activity the referral workflows call, sending through ``notifier``."""
-    return referral_activities(sessions, notifier, NoticeConfig(coordinator_email=COORDINATOR))
+    return referral_activities(
+        sessions, notifier, NoticeConfig(coordinator_email=COORDINATOR, link_keys=LINK_KEYS)
+    )
 
 
 @contextlib.asynccontextmanager

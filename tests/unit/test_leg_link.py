@@ -77,3 +77,31 @@ def test_lifetime_is_a_sensible_month() -> None:
     from domain.leg_link import LEG_LINK_LIFETIME
 
     assert timedelta(days=7) <= LEG_LINK_LIFETIME <= timedelta(days=60)
+
+
+def test_a_notice_offers_the_links_possible_in_the_legs_state() -> None:
+    from domain.leg_link import possible_actions
+
+    assert possible_actions(LegState.SENT) == [
+        LinkAction.VIEW,
+        LinkAction.ACCEPT,
+        LinkAction.DECLINE,
+    ]
+    assert possible_actions(LegState.ACCEPTED) == [
+        LinkAction.VIEW,
+        LinkAction.START,
+        LinkAction.OUTCOME,
+    ]
+    assert possible_actions(LegState.IN_PROGRESS) == [LinkAction.VIEW, LinkAction.OUTCOME]
+    assert possible_actions(LegState.DECLINED) == []
+
+
+def test_a_links_token_verifies_and_its_form_token_is_its_own() -> None:
+    from domain.leg_link import form_token, leg_link_token
+
+    token = leg_link_token(KEYS, LINK)
+    subject, expires = verify_link_until(KEYS, token, purpose=LEG_ACTION_PURPOSE, now=NOW)
+    assert leg_link_from(subject, expires) == LINK
+    other = leg_link_token(KEYS, LINK.model_copy(update={"action": LinkAction.DECLINE}))
+    assert form_token(KEYS, token) != form_token(KEYS, other)
+    assert form_token(KEYS, token) == form_token(KEYS, token)
