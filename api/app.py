@@ -40,6 +40,7 @@ from api.referrals import REFERRAL_CONFIG, ReferralConfig
 from api.web import (
     capacity,
     charts,
+    leg_links,
     my_referrals,
     outreach_log,
     overview,
@@ -89,6 +90,7 @@ PAGE_TABLES: tuple[PageTable, ...] = (
     partnership_pages.pages,
     partnership_actions.pages,
     partner_links.pages,
+    leg_links.pages,
     charts.pages,
 )
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])

@@ -304,6 +304,21 @@ async def query_referral(
         raise TemporalUnavailable(str(exc)) from None
 
 
+async def query_leg(
+    client: Client, leg_id: str, *, wait: timedelta | None = None
+) -> LegView | None:
+    """The leg as its workflow sees it now (before the read model has it, say); ``None`` when
+    there is no such leg; :class:`TemporalUnavailable` when Temporal cannot answer."""
+    try:
+        handle = client.get_workflow_handle_for(ReferralLegWorkflow.run, leg_id)
+        return await handle.query(ReferralLegWorkflow.state, rpc_timeout=_wait(wait))
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return None
+        log.info("leg state not queried", leg_id=leg_id, error=repr(exc))
+        raise TemporalUnavailable(str(exc)) from None
+
+
 # The directory: services withdrawn from it re-route the referrals waiting on them.
 
 

@@ -180,6 +180,9 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
     # A partner's link is its own credential (tests/api/test_partner_links.py).
     ("GET", "/partner/{token}"): PUBLIC,
     ("POST", "/partner/{token}"): PUBLIC,
+    # So is an agency's link in a referral notice (tests/api/test_leg_links.py).
+    ("GET", "/leg/{token}"): PUBLIC,
+    ("POST", "/leg/{token}"): PUBLIC,
     ("POST", "/partnerships/new"): frozenset({A, C}),
     ("GET", "/refer"): frozenset({A, C, R, G}),
     ("POST", "/refer/new"): frozenset({A, C, R, G}),
