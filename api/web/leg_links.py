@@ -197,10 +197,23 @@ def _fields(spec: LegActionSpec, services: list[tuple[str, str]]) -> tuple[cf.Fo
             f = replace(
                 f,
                 label="Why are you declining?",
+                hint="What happens next depends on the reason.",
+                required=True,
                 choices=tuple((r.value, w.capitalize()) for r, w in DECLINE_WORDS.items()),
             )
         elif f.name == "reason":
-            f = replace(f, label="In your words")
+            f = replace(
+                f,
+                label="In your words",
+                hint="Needed when the resident is not eligible (say which rule), when you could "
+                "not contact them (say what you tried) and for any other reason.",
+            )
+        elif f.name == "service_id":
+            f = replace(
+                f,
+                label="Which service would serve the resident better?",
+                hint="Only when the resident would be better served elsewhere.",
+            )
         fields.append(f)
     return cf.with_choices(fields, {"service_id": services})
 
@@ -281,7 +294,9 @@ async def leg_link_page(call: PageCall) -> web.StreamResponse:
         return _failed(call, failure)
     action = _SPEC.get(opened.link.action)
     fields = _fields(_SPECS[action], await _services(call)) if action else ()
-    context = _context(call, opened, await _facts(call, opened), fields, cf.initial(fields))
+    # No reason is chosen for the agency: it picks one.
+    values = {k: v for k, v in cf.initial(fields).items() if k != "why"}
+    context = _context(call, opened, await _facts(call, opened), fields, values)
     return render(call, "leg_link/form.html", **context)
 
 

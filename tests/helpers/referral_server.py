@@ -10,9 +10,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from temporalio.client import Client
 
 from api.app import create_app
+from api.find.site import FindConfig
 from store.db import Sessions
 from tests.conftest import StaticTemporal
-from tests.helpers.referral_world import World
+from tests.helpers.referral_world import LINK_KEYS, World
 
 # Made for each run: no secret is written in the code.
 CALLBACK_MASTER = secrets.token_urlsafe(32)
@@ -26,6 +27,7 @@ async def serve(world: World) -> AsyncIterator[TestClient[object, object]]:
         temporal=StaticTemporal(world.client),
         task_queue=world.task_queue,
         callback_secrets=(CALLBACK_MASTER,),
+        find_config=FindConfig(link_keys=LINK_KEYS),
     )
     async with TestClient(TestServer(app)) as client:
         yield client
@@ -37,7 +39,13 @@ async def serve_dashboard(
 ) -> AsyncIterator[str]:
     """The dashboard and API served on a local port for a browser: its base URL."""
     server = TestServer(
-        create_app(sessions=sessions, temporal=StaticTemporal(client), task_queue=task_queue)
+        create_app(
+            sessions=sessions,
+            temporal=StaticTemporal(client),
+            task_queue=task_queue,
+            # The keys the world's notices sign their links with.
+            find_config=FindConfig(link_keys=LINK_KEYS),
+        )
     )
     await server.start_server()
     try:
