@@ -34,10 +34,12 @@ class LinkAction(StrEnum):
     DECLINE = "decline"
     START = "start"
     OUTCOME = "outcome"
+    CAPACITY = "capacity"
+    """Say how much room the leg's service has now (not a leg action)."""
 
 
-ONE_OFF = frozenset({LinkAction.ACCEPT, LinkAction.DECLINE, LinkAction.START, LinkAction.OUTCOME})
-"""Actions whose link works once."""
+ONE_OFF = frozenset(LinkAction) - {LinkAction.VIEW}
+"""Actions whose link works once (the page after it offers a fresh one)."""
 
 POSSIBLE_IN: dict[LinkAction, frozenset[LegState]] = {
     LinkAction.VIEW: frozenset(LegState) - FINAL_LEG_STATES,
@@ -45,6 +47,7 @@ POSSIBLE_IN: dict[LinkAction, frozenset[LegState]] = {
     LinkAction.DECLINE: frozenset({LegState.SENT}),
     LinkAction.START: frozenset({LegState.ACCEPTED}),
     LinkAction.OUTCOME: frozenset({LegState.ACCEPTED, LegState.IN_PROGRESS}),
+    LinkAction.CAPACITY: frozenset(LegState) - FINAL_LEG_STATES,
 }
 """The leg states in which each link's action is possible (the leg state machine's)."""
 
@@ -54,6 +57,7 @@ ACTION_WORDS: dict[LinkAction, str] = {
     LinkAction.DECLINE: "Decline the referral",
     LinkAction.START: "Say you have started work",
     LinkAction.OUTCOME: "Record the outcome",
+    LinkAction.CAPACITY: "Say how many places you have",
 }
 
 

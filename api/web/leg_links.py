@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from api.audit import audit_personal_read
 from api.find.site import FIND_CONFIG
 from api.http.state import SESSIONS, TEMPORAL
-from api.referrals.legs import LEG_ACTIONS, LegAction, LegActionSpec, act_on_leg
+from api.referrals.legs import LEG_ACTIONS, LegAction, act_on_leg
 from api.web import command_form as cf
 from api.web.pages import PageCall, PageTable, render
 from api.web.partnership_actions import values_of
@@ -35,6 +35,7 @@ from clients.temporal import (
     query_leg,
 )
 from domain.access import Principal, Role, referral_share
+from domain.capacity import CapacityReport
 from domain.deadline_words import deadline_words
 from domain.declines import DECLINE_WORDS
 from domain.labels import category_name, words
@@ -54,7 +55,7 @@ from domain.leg_link import (
 )
 from domain.referral import AgencyAction, ReferralStatus
 from domain.signed_link import BadLink, LinkKeys, verify_link_until
-from store.directory import active_services, get_service
+from store.directory import active_services, get_service, report_capacity
 from store.referrals import StoredLeg, StoredReferral, get_referral, load_personal_data
 from store.spent_links import give_back, is_spent, spend
 
@@ -187,12 +188,20 @@ async def _facts(call: PageCall, opened: Opened) -> list[tuple[str, str]]:
     return facts
 
 
-def _fields(spec: LegActionSpec, services: list[tuple[str, str]]) -> tuple[cf.FormField, ...]:
-    """The action's form, read off its body, with the reasons and services in words."""
-    if spec.body is None:
+def _model(action: LinkAction) -> type[BaseModel] | None:
+    """What the action's form holds: the leg action's body, or the capacity report."""
+    if action is LinkAction.CAPACITY:
+        return CapacityReport
+    return _SPECS[_SPEC[action]].body if action in _SPEC else None
+
+
+def _fields(action: LinkAction, services: list[tuple[str, str]]) -> tuple[cf.FormField, ...]:
+    """The action's form, read off its model, with the reasons and services in words."""
+    model = _model(action)
+    if model is None:
         return ()
     fields = []
-    for f in cf.fields_of(spec.body):
+    for f in cf.fields_of(model):
         if f.name == "why":
             f = replace(
                 f,
@@ -207,6 +216,18 @@ def _fields(spec: LegActionSpec, services: list[tuple[str, str]]) -> tuple[cf.Fo
                 label="In your words",
                 hint="Needed when the resident is not eligible (say which rule), when you could "
                 "not contact them (say what you tried) and for any other reason.",
+            )
+        elif f.name == "places_available":
+            f = replace(
+                f,
+                label="How many new referrals can the service take now?",
+                hint="0 if it is full. Leave both empty to go back to the directory's listing.",
+            )
+        elif f.name == "full_for_working_days":
+            f = replace(
+                f,
+                label="Full for how many working days?",
+                hint="Routing passes the service over until then, whatever the places say.",
             )
         elif f.name == "service_id":
             f = replace(
@@ -292,8 +313,7 @@ async def leg_link_page(call: PageCall) -> web.StreamResponse:
         await _usable(call, opened)
     except LinkFailed as failure:
         return _failed(call, failure)
-    action = _SPEC.get(opened.link.action)
-    fields = _fields(_SPECS[action], await _services(call)) if action else ()
+    fields = _fields(opened.link.action, await _services(call))
     # No reason is chosen for the agency: it picks one.
     values = {k: v for k, v in cf.initial(fields).items() if k != "why"}
     context = _context(call, opened, await _facts(call, opened), fields, values)
@@ -322,26 +342,33 @@ async def leg_link_submit(call: PageCall) -> web.StreamResponse:
         return _failed(call, failure)
     if opened.link.action is LinkAction.VIEW:
         return await _details(call, opened)
-    spec = _SPECS[_SPEC[opened.link.action]]
+    action = opened.link.action
     facts = await _facts(call, opened)
-    fields = _fields(spec, await _services(call))
+    fields = _fields(action, await _services(call))
     values = values_of(posted)
-    who = AgencyAction(agency_id=opened.leg.agency_id, actor=opened.link.actor)
-    body: Any = who
-    if spec.body is not None:
-        parsed = cf.parse(spec.body, fields, values)
-        if isinstance(parsed, cf.Refused):
+    model = _model(action)
+    parsed: BaseModel | None = None
+    if model is not None:
+        found = cf.parse(model, fields, values)
+        if isinstance(found, cf.Refused):
             context = _context(
-                call, opened, facts, fields, cf.compact(fields, values), parsed.errors
+                call, opened, facts, fields, cf.compact(fields, values), found.errors
             )
             return render(call, "leg_link/form.html", 422, **context)
-        body = spec.command(who, parsed)
+        parsed = found
     sessions = call.request.app[SESSIONS]
     now = datetime.now(UTC)
     if not await spend(
         sessions, token, purpose=LEG_ACTION_PURPOSE, at=now, expires_at=opened.link.expires_at
     ):
         return _failed(call, LinkFailed(410, "This link has been used", "It will not work again."))
+    if isinstance(parsed, CapacityReport):
+        await report_capacity(sessions, opened.leg.service_id, parsed, now)
+        log.info("capacity reported from a link", service=opened.leg.service_id)
+        raise web.HTTPSeeOther(f"/leg/{token}?done=1")
+    spec = _SPECS[_SPEC[action]]
+    who = AgencyAction(agency_id=opened.leg.agency_id, actor=opened.link.actor)
+    body = spec.command(who, parsed) if parsed is not None else who
     try:
         client = await connect(call.request.app[TEMPORAL])
         await act_on_leg(client, opened.leg, spec.action, body)

@@ -63,7 +63,12 @@ async def test_an_agency_accepts_and_records_the_outcome_from_its_notice(
         referrer = await api.user(Role.REFERRER, "reach-out-1")
         number = await api.submit(referrer)
         links = links_in(await notice_to_cab(api, "New referral"))
-        assert list(links) == ["See the referral", "Accept the referral", "Decline the referral"]
+        assert list(links) == [
+            "See the referral",
+            "Accept the referral",
+            "Decline the referral",
+            "Say how many places you have",
+        ]
 
         # Opening a link changes nothing, and shows no personal data.
         opened = await http.get(links["Accept the referral"])
@@ -232,5 +237,31 @@ async def test_links_that_are_not_this_legs_or_no_longer_possible_change_nothing
             resp = await http.get(links[words])
             assert resp.status == 410, words
             assert "no longer needed" in await resp.text()
+
+    await run_api(time_skipping_env, sessions, smtp_sink, webhook_sink, body)
+
+
+async def test_an_agency_says_its_service_is_full_from_the_notice(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    async def body(api: ReferralApi) -> None:
+        referrer = await api.user(Role.REFERRER, "reach-out-1")
+        await api.submit(referrer)
+        path = links_in(await notice_to_cab(api, "New referral"))["Say how many places you have"]
+        status, refused, _ = await post(api.http, path, places_available="lots")
+        assert status == 422
+        assert 'href="#f-places_available"' in refused
+        status, _, done = await post(api.http, path, places_available="0")
+        assert status == 303
+        thanks = await (await api.http.get(done)).text()
+        assert "Thank you" in thanks
+        # The same figure the capacity API gives; the service is full for routing and finder.
+        resp = await api.http.get("/api/services/cab-debt/capacity")
+        capacity = await resp.json()
+        assert capacity["places_available"] == 0
+        assert (await api.http.get(path)).status == 410
 
     await run_api(time_skipping_env, sessions, smtp_sink, webhook_sink, body)

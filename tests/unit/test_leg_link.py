@@ -82,17 +82,21 @@ def test_lifetime_is_a_sensible_month() -> None:
 def test_a_notice_offers_the_links_possible_in_the_legs_state() -> None:
     from domain.leg_link import possible_actions
 
+    capacity = LinkAction.CAPACITY
     assert possible_actions(LegState.SENT) == [
         LinkAction.VIEW,
         LinkAction.ACCEPT,
         LinkAction.DECLINE,
+        capacity,
     ]
     assert possible_actions(LegState.ACCEPTED) == [
         LinkAction.VIEW,
         LinkAction.START,
         LinkAction.OUTCOME,
+        capacity,
     ]
-    assert possible_actions(LegState.IN_PROGRESS) == [LinkAction.VIEW, LinkAction.OUTCOME]
+    assert possible_actions(LegState.IN_PROGRESS) == [LinkAction.VIEW, LinkAction.OUTCOME, capacity]
+    assert possible_actions(LegState.OUTCOME_RECORDED) == [LinkAction.VIEW, capacity]
     assert possible_actions(LegState.DECLINED) == []
 
 

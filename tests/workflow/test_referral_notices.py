@@ -147,6 +147,7 @@ async def test_an_agency_notice_reads_as_words_with_a_link_for_each_action_possi
         "See the referral",
         "Accept the referral",
         "Decline the referral",
+        "Say how many places you have",
     ]
     for words, url, token in links:
         subject, _ = verify_link_until(
