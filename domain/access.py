@@ -172,6 +172,9 @@ def may_read_notes(principal: Principal, *, referrer: str, agency_ids: Iterable[
 FREE_TEXT_EVENTS: Final = frozenset({"declined", "withdrawn", "need_closed", "consent_recorded"})
 """Referral events whose detail is someone's free text (a decline or withdrawal reason, a
 co-ordinator's note), not words the system wrote."""
+POSSIBLE_DUPLICATE_EVENT: Final = "possible_duplicate"
+"""A referral's event naming open referrals for the same resident: staff only, since it names
+referrals its referrer may not see (the co-ordinator links them)."""
 FREE_TEXT_FIELDS: Final = ("decline_reason", "withdraw_reason", "status_reason")
 """Fields of a referral, its legs or its needs that hold someone's free text."""
 WITHHELD: Final = "(withheld)"
@@ -240,6 +243,7 @@ class ReferralShare:
     personal: bool
     notifications: bool
     free_text: bool = False
+    staff: bool = False
 
     def sees_leg(self, leg_id: str) -> bool:
         """Whether the leg is in this caller's share."""
@@ -249,8 +253,11 @@ class ReferralShare:
         """Whether the need (and its notes) is in this caller's share."""
         return self.everything or need_id in self.need_ids
 
-    def sees_event(self, leg_id: str | None, need_id: str | None) -> bool:
-        """Whether a timeline event is: one about a leg or a need outside the share is not."""
+    def sees_event(self, leg_id: str | None, need_id: str | None, kind: str = "") -> bool:
+        """Whether a timeline event is: one about a leg or a need outside the share is not,
+        nor, but to staff, one naming other referrals for the same resident."""
+        if kind == POSSIBLE_DUPLICATE_EVENT and not self.staff:
+            return False
         if self.everything:
             return True
         if leg_id is not None:
@@ -304,6 +311,7 @@ def referral_share(
         personal=personal,
         notifications=True,
         free_text=personal,
+        staff=sees_all_referrals(principal),
     )
 
 

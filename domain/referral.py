@@ -169,6 +169,11 @@ class ReferralSubmission(BaseModel):
     needs: list[Need] = Field(min_length=1, max_length=20)
     consent: Consent = Field(default_factory=Consent)
     referrer: Referrer
+    confirm_new: bool = Field(
+        default=False,
+        description="Make a new referral even though an open referral exists for the same "
+        "resident (otherwise 409 names it, and the need can be added to it instead).",
+    )
 
 
 # --- What the workflow carries (no personal data) -----------------------------------------------
@@ -251,6 +256,11 @@ class ReferralInput(BaseModel):
     referrer_agency_id: str | None = None
     submitted_by: str = Field(description="Subject of the user who submitted it.")
     policy: ReferralPolicy = Field(default_factory=ReferralPolicy)
+    possible_duplicates: list[str] = Field(
+        default_factory=list,
+        description="Open referrals for the same resident when this one was made: numbers "
+        "for the co-ordinator to link, shown to staff only.",
+    )
 
 
 def referral_input(
@@ -260,6 +270,7 @@ def referral_input(
     submitted_by: str,
     today: date,
     policy: ReferralPolicy | None = None,
+    possible_duplicates: list[str] | None = None,
 ) -> ReferralInput:
     """The workflow input for a submission: its personal data left out."""
     return ReferralInput(
@@ -280,6 +291,7 @@ def referral_input(
         consent_agency_ids=list(submission.consent.agency_ids),
         referrer_agency_id=submission.referrer.agency_id,
         submitted_by=submitted_by,
+        possible_duplicates=list(possible_duplicates or []),
     )
 
 
@@ -609,6 +621,20 @@ class Withdrawal(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
+class AddNeed(BaseModel):
+    """The referrer adds a need to their open referral instead of making a second one for the
+    same resident: routed like the referral's first needs (its notes are in the store)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str = Field(min_length=1, max_length=200)
+    need: NeedRef
+
+
+MAX_NEEDS = 20
+"""The most needs one referral carries, as submitted or added later."""
+
+
 class LegStop(BaseModel):
     """The referral tells a leg to stop: withdrawn, re-routed, or closed after follow-up."""
 
@@ -645,6 +671,7 @@ STATE_QUERY = "state"
 WITHDRAW_UPDATE = "withdraw"  # Withdrawal -> ReferralView
 WITHDRAW_CONSENT_UPDATE = "withdraw_consent"  # Withdrawal -> ReferralView
 RECORD_FOLLOW_UP_UPDATE = "record_follow_up"  # FollowUp -> ReferralView
+ADD_NEED_UPDATE = "add_need"  # AddNeed -> ReferralView
 LEG_CHANGED_SIGNAL = "leg_changed"  # LegView, from a leg to its referral
 # On a leg (workflow id = the leg id):
 ACCEPT_UPDATE = "accept"  # AgencyAction -> LegView

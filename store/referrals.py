@@ -25,6 +25,7 @@ from domain.referral import (
     WAITING_LEG_STATES,
     Consent,
     LegState,
+    Need,
     NeedState,
     OutcomeCode,
     ReferralSource,
@@ -36,6 +37,13 @@ from domain.referral import (
     highest_urgency,
 )
 from domain.referral_records import LegRecord, ReferralEvent, ReferralRecord
+from domain.resident_match import (
+    MATCHING_STATUSES,
+    OpenReferral,
+    ResidentDetails,
+    open_referrals_for,
+    postcode_key,
+)
 from store.data_keys import StoredDataKey, destroy_data_key
 from store.db import Sessions
 from store.schema import (
@@ -428,6 +436,98 @@ async def consented_agencies(sessions: Sessions, number: str) -> set[str]:
             {k: v for k, v in row.consent.items() if k != "withdrawn"}
         ).agency_ids
     )
+
+
+async def open_referrals_of_resident(
+    sessions: Sessions, resident: ResidentDetails
+) -> list[OpenReferral]:
+    """The open referrals whose resident is ``resident`` (:mod:`domain.resident_match`).
+
+    The store narrows to open referrals with the same date of birth or postcode (spaces and
+    case aside); the rule judges the names. Erased residents have no row left to find.
+    """
+    same_place: list[ColumnElement[bool]] = []
+    if resident.date_of_birth is not None:
+        same_place.append(ResidentRow.date_of_birth == resident.date_of_birth)
+    code = postcode_key(resident.postcode)
+    if code:
+        squeezed = func.upper(func.replace(ResidentRow.postcode, " ", ""))
+        same_place.append(squeezed == code)
+    if not same_place:
+        return []
+    statuses = sorted(s.value for s in MATCHING_STATUSES)
+    query = (
+        select(ReferralRow, ResidentRow)
+        .join(ResidentRow, ResidentRow.number == ReferralRow.number)
+        .where(
+            ReferralRow.status.in_(statuses),
+            ReferralRow.personal_data_erased.is_(False),
+            or_(*same_place),
+        )
+    )
+    async with sessions() as session:
+        rows = (await session.execute(query)).all()
+    return open_referrals_for(
+        resident,
+        (
+            OpenReferral(
+                number=referral.number,
+                status=ReferralStatus(referral.status),
+                submitted_by=referral.submitted_by,
+                erased=referral.personal_data_erased,
+                resident=ResidentDetails(
+                    name=person.name,
+                    date_of_birth=person.date_of_birth,
+                    postcode=person.postcode,
+                ),
+            )
+            for referral, person in rows
+        ),
+    )
+
+
+async def claim_added_need(sessions: Sessions, number: str, need: Need) -> str | None:
+    """Give a need joining referral ``number`` the next need id and keep its notes with the
+    resident's details, before the workflow routes it (its notice reads them). None when the
+    resident's details are erased. Two needs added at once cannot share an id: the id's row
+    is the claim (a clash raises ``IntegrityError``)."""
+    async with sessions.begin() as session:
+        person = await session.get(ResidentRow, number)
+        if person is None:
+            return None
+        ids = (
+            await session.scalars(
+                select(ReferralNeedRow.need_id).where(ReferralNeedRow.number == number)
+            )
+        ).all()
+        need_id = f"N{max((int(i[1:]) for i in ids if i[1:].isdigit()), default=0) + 1}"
+        session.add(
+            ReferralNeedRow(
+                number=number,
+                need_id=need_id,
+                category=need.category.value,
+                urgency=need.urgency.value,
+                state="routing",
+                tried_service_ids=[],
+                reason="",
+            )
+        )
+        if need.notes:
+            person.need_notes = {**person.need_notes, need_id: need.notes}
+    return need_id
+
+
+async def release_added_need(sessions: Sessions, number: str, need_id: str) -> None:
+    """Forget a claimed need, and its notes, that the referral's workflow refused."""
+    async with sessions.begin() as session:
+        await session.execute(
+            delete(ReferralNeedRow).where(
+                ReferralNeedRow.number == number, ReferralNeedRow.need_id == need_id
+            )
+        )
+        person = await session.get(ResidentRow, number)
+        if person is not None and need_id in person.need_notes:
+            person.need_notes = {k: v for k, v in person.need_notes.items() if k != need_id}
 
 
 # --- Reading the read model ------------------------------------------------------------------

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     # pydantic imports it lazily to validate EmailStr; load it once outside the sandbox.
     import email_validator  # noqa: F401
 
+    from domain.access import POSSIBLE_DUPLICATE_EVENT
     from domain.calendar import add_working_days
     from domain.declines import DECLINE_WORDS, DeclineReason
     from domain.directory import SERVICE_WITHDRAWN_SIGNAL, Capacity, Directory, ServiceWithdrawn
@@ -39,10 +40,12 @@ with workflow.unsafe.imports_passed_through():
         OfferAcceptance,
     )
     from domain.referral import (
+        ADD_NEED_UPDATE,
         FINAL_LEG_STATES,
         FINAL_REFERRAL_STATUSES,
         LEG_CHANGED_SIGNAL,
         LEG_WORKFLOW,
+        MAX_NEEDS,
         OPEN_LEG_STATES,
         RECORD_FOLLOW_UP_UPDATE,
         REFERRAL_WORKFLOW,
@@ -52,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         WAITING_LEG_STATES,
         WITHDRAW_CONSENT_UPDATE,
         WITHDRAW_UPDATE,
+        AddNeed,
         FollowUp,
         LegInput,
         LegState,
@@ -165,6 +169,9 @@ class ReferralWorkflow:
         self._stopping: Withdrawal | None = None
         self._leg_stop: LegStop | None = None
         self._leg_count = 0
+        # Needs the referrer added while the referral ran, each followed like the first ones.
+        self._added_needs: list[asyncio.Task[None]] = []
+        self._needs_settled = False
         self._events: list[ReferralEvent] = []
         self._recording = asyncio.Lock()
 
@@ -172,10 +179,15 @@ class ReferralWorkflow:
     async def run(self, referral: ReferralInput) -> ReferralView:
         """Route every need in parallel; follow up after outcomes; close."""
         self._event("submitted", referral.submitted_by, f"source {referral.source.value}")
+        if referral.possible_duplicates:
+            self._event(POSSIBLE_DUPLICATE_EVENT, SYSTEM, ", ".join(referral.possible_duplicates))
         await self._record()
         if not workflow.patched(_ROUTING_IN_ACTIVITY):
             self._directory = await self._load_directory()
         await asyncio.gather(*(self._follow_need(need) for need in referral.needs))
+        # Costs no command when nothing was added, so older histories replay unchanged.
+        await workflow.wait_condition(lambda: all(t.done() for t in self._added_needs))
+        self._needs_settled = True
         if self._stopping is None and any(
             n.state is NeedState.OUTCOME_RECORDED for n in self._view.needs
         ):
@@ -295,6 +307,37 @@ class ReferralWorkflow:
             raise ValueError(f"the referral is {self._view.status.value}, not awaiting follow-up")
         if self._view.follow_up is not None:
             raise ValueError("the follow-up is already recorded")
+
+    @workflow.update(name=ADD_NEED_UPDATE)
+    async def add_need(self, added: AddNeed) -> ReferralView:
+        """The referrer adds a need for the same resident: routed like the first needs."""
+        ref = added.need
+        # All before the first await: the run waits for every added need from here on.
+        self._view.needs.append(
+            NeedView(need_id=ref.need_id, category=ref.category, urgency=ref.urgency)
+        )
+        self._view.urgency = highest_urgency([n.urgency for n in self._view.needs])
+        self._added_needs.append(asyncio.create_task(self._follow_need(ref)))
+        self._event(
+            "need_added",
+            added.actor,
+            f"{ref.category.value}, {ref.urgency.value}",
+            need_id=ref.need_id,
+        )
+        await self._record()
+        return self._snapshot()
+
+    @add_need.validator
+    def _validate_add_need(self, added: AddNeed) -> None:
+        self._check_open()
+        if self._needs_settled or self._view.status is not ReferralStatus.OPEN:
+            raise ValueError(
+                "the referral's needs are settled and it is closing: make a new referral"
+            )
+        if any(n.need_id == added.need.need_id for n in self._view.needs):
+            raise ValueError(f"the referral already has a need {added.need.need_id}")
+        if len(self._view.needs) >= MAX_NEEDS:
+            raise ValueError(f"a referral carries at most {MAX_NEEDS} needs")
 
     @workflow.update(name=ASSIGN_NEED_UPDATE)
     async def assign_need(self, action: AssignNeed) -> ReferralView:

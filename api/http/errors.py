@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from clients.temporal import (
     TemporalTimedOut,
@@ -32,18 +32,35 @@ class Problem(BaseModel):
     status: int
     error: str
     detail: list[dict[str, Any]] | None = None
+    existing_referral: str | None = Field(
+        default=None,
+        description="With a 409 for the same resident twice: the open referral's number, when "
+        "the caller may see it.",
+    )
+    add_need: str | None = Field(
+        default=None,
+        description="With a 409 for the same resident twice: where to POST the need to add it "
+        "to the open referral instead, when the caller may.",
+    )
 
 
 class DomainRefusal(Exception):
-    """A request the domain refuses (e.g. an illegal transition): a 409 with the reason."""
+    """A request the domain refuses (e.g. an illegal transition): a 409 with the reason.
+    ``also`` holds more fields of the problem (those :class:`Problem` declares)."""
 
     def __init__(
-        self, reason: str, status: int = 409, detail: list[dict[str, Any]] | None = None
+        self,
+        reason: str,
+        status: int = 409,
+        detail: list[dict[str, Any]] | None = None,
+        *,
+        also: dict[str, str] | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.detail = detail
+        self.also = dict(also or {})
 
 
 TEMPORAL_ERRORS = (WorkflowRefused, WorkflowGone, TemporalUnavailable)
@@ -62,9 +79,16 @@ def temporal_answer(exc: Exception) -> tuple[int, str, dict[str, str]]:
     return 503, UNAVAILABLE, {"Retry-After": RETRY_AFTER_SECONDS}
 
 
-def problem(status: int, error: str, detail: list[dict[str, Any]] | None = None) -> web.Response:
+def problem(
+    status: int,
+    error: str,
+    detail: list[dict[str, Any]] | None = None,
+    also: dict[str, str] | None = None,
+) -> web.Response:
     """A JSON problem response."""
-    body = Problem(status=status, error=error, detail=detail).model_dump_json(exclude_none=True)
+    body = Problem.model_validate(
+        {**(also or {}), "status": status, "error": error, "detail": detail}
+    ).model_dump_json(exclude_none=True)
     return web.Response(status=status, body=body, content_type="application/json")
 
 
@@ -101,7 +125,7 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except json.JSONDecodeError as exc:
         return problem(400, f"the request body is not valid JSON: {exc.msg}")
     except DomainRefusal as exc:
-        return problem(exc.status, exc.reason, exc.detail)
+        return problem(exc.status, exc.reason, exc.detail, exc.also)
     except TEMPORAL_ERRORS as exc:
         status, reason, headers = temporal_answer(exc)
         resp = problem(status, reason)

@@ -2,7 +2,8 @@
 
 One module per resource: :mod:`.submission`, :mod:`.reads`, :mod:`.legs` (agency actions,
 declared once), :mod:`.needs` (the co-ordinator's queue, its actions declared once) and
-:mod:`.consent` (the referrer's actions). They share one route table.
+:mod:`.consent` (the referrer's actions) and :mod:`.same_resident` (a second referral for
+the same resident, and adding a need to the first instead). They share one route table.
 Records a caller may not see answer 404, exactly as if they did not exist.
 """
 
@@ -12,6 +13,7 @@ from api.referrals import consent as consent
 from api.referrals import legs as legs
 from api.referrals import needs as needs
 from api.referrals import reads as reads
+from api.referrals import same_resident as same_resident
 from api.referrals import submission as submission
 from api.referrals.common import REFERRAL_CONFIG, ReferralConfig, routes
 
@@ -23,5 +25,6 @@ __all__ = [
     "needs",
     "reads",
     "routes",
+    "same_resident",
     "submission",
 ]

@@ -171,7 +171,7 @@ async def get_referral_endpoint(call: Call) -> ReferralDetail:
     stored = share.shown(stored)
     needs = [n for n in stored.needs if share.sees_need(n.need_id)]
     legs = [leg for leg in stored.legs if share.sees_leg(leg.leg_id)]
-    events = [e for e in stored.events if share.sees_event(e.leg_id, e.need_id)]
+    events = [e for e in stored.events if share.sees_event(e.leg_id, e.need_id, e.kind)]
     live = await live_state(call, number)
     if live is not None:
         live = share.shown(live)

@@ -15,6 +15,7 @@ from api.http.errors import DomainRefusal
 from api.http.routing import Call, json_response
 from api.http.state import SESSIONS, TASK_QUEUE, TEMPORAL
 from api.referrals.common import REFERRAL_CONFIG, routes
+from api.referrals.same_resident import refuse_same_resident, same_resident_referrals
 from clients import temporal
 from clients.temporal import TemporalUnavailable, connect
 from domain.access import (
@@ -71,6 +72,12 @@ async def submit_referral(call: Call) -> web.StreamResponse:
     referral's number and ``Idempotent-Replayed: true``; the same key with another body is
     refused (409), as is a resend while the first is still being made (409, retry). A refused
     or failed submission does not use up its key. Keys are kept seven days per caller.
+
+    When an open referral exists for the same resident (same name and date of birth, or same
+    name and postcode), the answer is 409 unless the body says ``"confirm_new": true``: with
+    ``existing_referral`` (its number) when the caller may see it, and ``add_need`` (where to
+    POST the need instead) when the caller may add to it; otherwise only that one exists and
+    the co-ordinator will link them.
     """
     user = call.user()
     key = call.request.headers.get(IDEMPOTENCY_HEADER)
@@ -80,7 +87,7 @@ async def submit_referral(call: Call) -> web.StreamResponse:
         )
     submission = as_submitted_by(user, call.body_as(ReferralSubmission))
     created, replayed = await take_referral_once(
-        call.request.app, submission, submitted_by=user.subject, key=key
+        call.request.app, submission, submitted_by=user.subject, key=key, caller=user
     )
     resp = json_response(created, 201)
     if replayed:
@@ -105,15 +112,20 @@ async def take_referral_once(
     *,
     submitted_by: str,
     key: str | None,
+    caller: Principal | None = None,
 ) -> tuple[ReferralCreated, bool]:
     """:func:`take_referral` under an idempotency key (none: no protection): the referral
     and whether it was made before under the same key and body. The key is claimed in the
     store before anything is made, so copies racing through different API processes make one
     referral; a refusal or failure lets the key go so a corrected resend can use it."""
     if key is None:
-        return await take_referral(app, submission, submitted_by=submitted_by), False
+        created = await take_referral(app, submission, submitted_by=submitted_by, caller=caller)
+        return created, False
     sessions = app[SESSIONS]
-    digest = hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
+    # Whether the referrer confirmed a new referral does not make it another referral.
+    digest = hashlib.sha256(
+        submission.model_dump_json(exclude={"confirm_new"}).encode()
+    ).hexdigest()
     seen = await claim_submission(
         sessions,
         submitted_by=submitted_by,
@@ -136,7 +148,7 @@ async def take_referral_once(
         )
         return created, True
     try:
-        created = await take_referral(app, submission, submitted_by=submitted_by)
+        created = await take_referral(app, submission, submitted_by=submitted_by, caller=caller)
     except BaseException:
         await release_submission(sessions, submitted_by=submitted_by, key=key)
         raise
@@ -151,15 +163,27 @@ async def take_referral_once(
 
 
 async def take_referral(
-    app: web.Application, submission: ReferralSubmission, *, submitted_by: str
+    app: web.Application,
+    submission: ReferralSubmission,
+    *,
+    submitted_by: str,
+    caller: Principal | None = None,
 ) -> ReferralCreated:
     """Number and store a validated submission and start its workflow: the one way in for
     every referral, from the API and from the public website alike. If the database or
-    Temporal cannot take it, nothing is kept (503, or :class:`TemporalUnavailable`)."""
+    Temporal cannot take it, nothing is kept (503, or :class:`TemporalUnavailable`).
+
+    When an open referral serves the same resident, a ``caller`` who did not confirm a new
+    referral is refused (:class:`~api.referrals.same_resident.SameResident`, 409); without a
+    caller (the public site's anonymous visitor, who may be told nothing of other referrals)
+    it goes ahead. Either way a new referral carries the numbers for the co-ordinator."""
     config = app[REFERRAL_CONFIG]
     sessions = app[SESSIONS]
     now = datetime.now(UTC)
     await _check_submission(sessions, submission, now.date())
+    same = await same_resident_referrals(sessions, submission)
+    if same and caller is not None and not submission.confirm_new:
+        await refuse_same_resident(sessions, caller, same)
     client = await connect(app[TEMPORAL])
     try:
         number = await next_referral_number(sessions, config.number_prefix, now.year)
@@ -179,7 +203,12 @@ async def take_referral(
             headers={"Retry-After": "5"},
         ) from None
     inp = referral_input(
-        number, submission, submitted_by=submitted_by, today=now.date(), policy=config.policy
+        number,
+        submission,
+        submitted_by=submitted_by,
+        today=now.date(),
+        policy=config.policy,
+        possible_duplicates=[r.number for r in same],
     )
     try:
         await temporal.start_referral(client, inp, task_queue=app[TASK_QUEUE], since=now)

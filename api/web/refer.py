@@ -30,6 +30,7 @@ from api.find.places import PlaceProblem, resolve_place
 from api.find.site import finder
 from api.http.errors import DomainRefusal
 from api.http.state import SESSIONS
+from api.referrals.same_resident import SameResident, add_need_to_referral
 from api.referrals.submission import as_submitted_by, take_referral_once
 from api.web.pages import SESSION_COOKIE, PageCall, PageTable, render, require_form
 from domain.access import Action
@@ -613,10 +614,14 @@ async def submit(call: PageCall) -> web.StreamResponse:
     missing = _missing(answers)
     if missing is not None:
         raise _redirect(missing)
+    return await _send(call, answers)
+
+
+async def _submission(call: PageCall, answers: dict[str, Any]) -> ReferralSubmission:
     user = call.me()
     offer = await _offer(call, answers)
     try:
-        submission = submission_of(
+        return submission_of(
             answers,
             referrer=Referrer(name=user.display_name, agency_id=user.principal.agency_id),
             offered=offer.agency_ids(),
@@ -625,13 +630,28 @@ async def submit(call: PageCall) -> web.StreamResponse:
         raise web.HTTPUnprocessableEntity(
             reason="some answers need checking: go through the questions again"
         ) from None
+
+
+async def _send(
+    call: PageCall, answers: dict[str, Any], *, confirm_new: bool = False
+) -> web.StreamResponse:
+    user = call.me()
+    submission = await _submission(call, answers)
+    if confirm_new:
+        submission = submission.model_copy(update={"confirm_new": True})
     try:
         created, _ = await take_referral_once(
             call.request.app,
             as_submitted_by(user.principal, submission),
             submitted_by=user.principal.subject,
             key=answers["key"],
+            caller=user.principal,
         )
+    except SameResident as exc:
+        # Ask before making a second referral for the same person.
+        answers["same_resident"] = {"number": exc.existing if exc.may_add else None}
+        await _keep(call, answers)
+        raise _redirect("/refer/same-resident") from None
     except DomainRefusal as exc:
         if exc.status != 422 or not exc.detail:
             raise
@@ -646,6 +666,68 @@ async def submit(call: PageCall) -> web.StreamResponse:
     raise _redirect("/refer/done")
 
 
+def _same_resident(answers: dict[str, Any]) -> dict[str, Any]:
+    same = answers.get("same_resident")
+    if not isinstance(same, dict) or _missing(answers) is not None:
+        raise _redirect("/refer/check")
+    return same
+
+
+async def _same_resident_page(
+    call: PageCall, answers: dict[str, Any], values: dict[str, str], errors: Errors
+) -> web.Response:
+    number = _same_resident(answers).get("number")
+    return render(
+        call,
+        "refer/same_resident.html",
+        422 if errors else 200,
+        number=number,
+        may_add=number is not None,
+        needs=len(answers["needs"]),
+        values=values,
+        errors=errors,
+    )
+
+
+@pages.page(
+    "GET",
+    "/refer/same-resident",
+    summary="Refer a resident: a referral for them is already open",
+    action=Action.SUBMIT_REFERRAL,
+)
+async def same_resident_page(call: PageCall) -> web.StreamResponse:
+    """Add the needs to the open referral for this person, or make a new referral."""
+    answers = await _answers(call)
+    return await _same_resident_page(call, answers, {}, {})
+
+
+@pages.page(
+    "POST",
+    "/refer/same-resident",
+    summary="Refer a resident: add to the open referral or make a new one",
+    action=Action.SUBMIT_REFERRAL,
+)
+async def same_resident_answer(call: PageCall) -> web.StreamResponse:
+    """Add each need to the open referral (as ``POST /api/referrals/{number}/needs``), or send
+    a new referral confirmed as new (as ``"confirm_new": true``)."""
+    form = await _form(call)
+    answers = await _answers(call)
+    number = _same_resident(answers).get("number")
+    choice = _first(form, "choice")
+    if choice == "new":
+        return await _send(call, answers, confirm_new=True)
+    if choice != "add" or number is None:
+        errors = {"choice": "Select whether to add to the open referral or make a new one"}
+        return await _same_resident_page(call, answers, {"choice": choice}, errors)
+    submission = await _submission(call, answers)
+    actor = call.me().principal.subject
+    for need in submission.needs:
+        await add_need_to_referral(call.request.app, str(number), need, actor=actor)
+    log.info("needs added from the dashboard", referral=number, needs=len(submission.needs))
+    await _keep(call, {"key": str(uuid.uuid4()), "done": number, "added": len(submission.needs)})
+    raise _redirect("/refer/done")
+
+
 @pages.page("GET", "/refer/done", summary="Refer a resident: sent", action=Action.SUBMIT_REFERRAL)
 async def done(call: PageCall) -> web.StreamResponse:
     """The referral's number and what happens next."""
@@ -653,4 +735,4 @@ async def done(call: PageCall) -> web.StreamResponse:
     number = answers.get("done")
     if not number:
         raise _redirect("/refer")
-    return render(call, "refer/done.html", number=number, errors={})
+    return render(call, "refer/done.html", number=number, added=answers.get("added"), errors={})

@@ -176,7 +176,7 @@ async def referral_detail(call: PageCall) -> web.StreamResponse:
     stored = share.shown(stored)
     stored.needs = [n for n in stored.needs if share.sees_need(n.need_id)]
     stored.legs = [leg for leg in stored.legs if share.sees_leg(leg.leg_id)]
-    stored.events = [e for e in stored.events if share.sees_event(e.leg_id, e.need_id)]
+    stored.events = [e for e in stored.events if share.sees_event(e.leg_id, e.need_id, e.kind)]
     personal = None
     if not stored.summary.personal_data_erased and share.personal:
         personal = await load_personal_data(sessions, number)

@@ -92,6 +92,7 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/api/legs/{leg_id}/outcome"): frozenset({A, G}),
     ("POST", "/api/legs/{leg_id}/close"): frozenset({A, G}),
     ("POST", "/api/referrals/{number}/follow-up"): frozenset({A, C, R}),
+    ("POST", "/api/referrals/{number}/needs"): frozenset({A, C, R}),
     ("POST", "/api/referrals/{number}/withdraw"): frozenset({A, C, R}),
     ("POST", "/api/referrals/{number}/withdraw-consent"): frozenset({A, C, R}),
     ("GET", "/api/needs/unallocated"): frozenset({A, C}),
@@ -192,6 +193,8 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
         for method in ("GET", "POST")
     },
     ("GET", "/refer/done"): frozenset({A, C, R, G}),
+    ("GET", "/refer/same-resident"): frozenset({A, C, R, G}),
+    ("POST", "/refer/same-resident"): frozenset({A, C, R, G}),
     ("GET", "/refer/mine"): frozenset({A, C, R, G}),
     ("GET", "/refer/app"): frozenset({A, C, R, G}),
     ("GET", "/refer/outreach"): frozenset({A, C, R, G}),

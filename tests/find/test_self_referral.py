@@ -161,3 +161,34 @@ async def test_shortlist_emailed_to_yourself(site_world: World) -> None:
         assert "Benefits and debt advice" in text
         assert "01255 000101" in text
         assert "Befriending and lunch clubs" in text
+
+
+async def test_the_same_resident_twice_is_not_told_and_is_flagged_for_staff(
+    site_world: World,
+) -> None:
+    numbers = []
+    async with serve_site(site_world) as client:
+        for _ in range(2):
+            visitor = Visitor(client)
+            await answer_up_to_consent(visitor)
+            await visitor.post("/find/refer/consent", {"consent": "tdc-housing"})
+            await visitor.post("/find/refer/check", {})
+            assert visitor.url.endswith("/find/refer/done")
+            done = text_of(visitor.last)
+            # Anyone can type a name and a date of birth: nothing says another is open.
+            assert "already open" not in done
+            numbers.append(done.split("Your reference number ")[1].split(" ")[0])
+    first, second = numbers
+    assert first not in numbers[1:]
+
+    async def flagged() -> bool:
+        stored = await get_referral(site_world.sessions, second)
+        return stored is not None and any(
+            e.kind == "possible_duplicate" and e.detail == first for e in stored.events
+        )
+
+    for _ in range(150):
+        if await flagged():
+            break
+        await asyncio.sleep(0.1)
+    assert await flagged()

@@ -126,7 +126,7 @@ def directory(webhook_url: str) -> Directory:
 def submission(
     *needs: Need, consent: Sequence[str] = ("cab", "charity", "council")
 ) -> ReferralSubmission:
-    """A Reach Out referral for one resident of Pier ward."""
+    """A Reach Out referral for one resident of Pier ward, made even when one is open."""
     return ReferralSubmission(
         source=ReferralSource.REACH_OUT,
         ward="pier",
@@ -144,6 +144,8 @@ def submission(
             method=ConsentMethod.VERBAL,
         ),
         referrer=Referrer(name="Reach Out worker", email=REFERRER),
+        # Tests make several referrals for this one resident; the same-resident tests do not.
+        confirm_new=True,
     )
 
 

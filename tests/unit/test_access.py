@@ -5,6 +5,7 @@ from pydantic import ValidationError
 
 from domain.access import (
     POLICY,
+    POSSIBLE_DUPLICATE_EVENT,
     Action,
     Principal,
     Role,
@@ -129,6 +130,20 @@ def test_staff_and_the_referrer_share_everything_operations_without_notes() -> N
         assert share.sees_event(None, "N2")
         assert share.personal is personal
         assert share.notes(NOTES) == (NOTES if personal else {})
+
+
+def test_only_staff_see_which_referrals_a_referral_may_duplicate() -> None:
+    for principal, sees in (
+        (Principal(subject="cora", role=Role.COORDINATOR), True),
+        (Principal(subject="ada", role=Role.ADMIN), True),
+        (Principal(subject="olu", role=Role.OPERATIONS), True),
+        (Principal(subject="ro", role=Role.REFERRER), False),
+        (Principal(subject="cab-1", role=Role.AGENCY, agency_id="cab"), False),
+    ):
+        share = referral_share(principal, referrer="ro", legs=TWO_AGENCIES)
+        assert share is not None
+        assert share.sees_event(None, None, POSSIBLE_DUPLICATE_EVENT) is sees
+        assert share.sees_event(None, None, "submitted")
 
 
 def test_outsiders_get_no_share() -> None:

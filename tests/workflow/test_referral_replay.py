@@ -14,19 +14,26 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from domain.directory import NeedCategory, Urgency
 from domain.referral import (
     ACCEPT_UPDATE,
+    ADD_NEED_UPDATE,
     DECLINE_UPDATE,
     RECORD_FOLLOW_UP_UPDATE,
     RECORD_OUTCOME_UPDATE,
+    WITHDRAW_UPDATE,
+    AddNeed,
     AgencyAction,
     Decline,
     FollowUp,
+    NeedRef,
     Outcome,
     OutcomeCode,
     RecordOutcome,
     ReferralPolicy,
     ReferralStatus,
+    ReferralView,
+    Withdrawal,
 )
 from domain.referral_records import (
     FEED_PARTNERSHIPS,
@@ -128,6 +135,43 @@ async def test_recorded_referral_histories_replay(
         HISTORIES.mkdir(exist_ok=True)
         (HISTORIES / "referral.json").write_text(referral.to_json())
         (HISTORIES / "referral_leg.json").write_text(leg.to_json())
+
+
+async def test_a_referral_with_an_added_need_replays(
+    time_skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    smtp_sink: SmtpSink,
+    webhook_sink: WebhookSink,
+) -> None:
+    histories: list[WorkflowHistory] = []
+
+    async def body(world: World) -> None:
+        handle = await world.submit(submission())
+        await world.until(handle, lambda v: len(v.legs) == 1)
+        added = AddNeed(
+            actor="reach-out-1",
+            need=NeedRef(need_id="N2", category=NeedCategory.HOUSING, urgency=Urgency.URGENT),
+        )
+        view = await handle.execute_update(ADD_NEED_UPDATE, added, result_type=ReferralView)
+        assert [n.need_id for n in view.needs] == ["N1", "N2"]
+        view = await world.until(handle, lambda v: len(v.legs) == 2)
+        assert {leg.agency_id for leg in view.legs} == {"cab", "council"}
+        await handle.execute_update(
+            WITHDRAW_UPDATE, Withdrawal(actor="reach-out-1", reason="moved away")
+        )
+        assert (await handle.result()).status is ReferralStatus.WITHDRAWN
+        histories.append(await handle.fetch_history())
+
+    await run_world(
+        time_skipping_env.client,
+        sessions,
+        smtp_sink,
+        webhook_sink,
+        body,
+        max_cached_workflows=0,
+    )
+    for history in histories:
+        await replayer().replay_workflow(history)
 
 
 async def test_committed_referral_histories_replay() -> None:
