@@ -21,6 +21,13 @@ CONTACT_CHOICES = {
     "phone": "By phone",
     "either": "Either is fine",
 }
+ASKED_BEFORE_CHOICES = {
+    "yes": "Yes, I am still waiting or getting help",
+    "no": "No",
+    "not_sure": "I am not sure",
+}
+"""Whether the resident has an earlier request open. Asked, never told: anyone can type a
+name, so the site never says whether a referral for it exists; the co-ordinator joins them."""
 
 
 class _Email(BaseModel):
@@ -85,6 +92,7 @@ def check_about_you(form: Form, *, today: date) -> Checked:
             "phone",
             "contact_by",
             "contact_when",
+            "asked_before",
         )
     }
     errors: Errors = {}
@@ -115,6 +123,8 @@ def check_about_you(form: Form, *, today: date) -> Checked:
         errors["email"] = "Enter your email address, or choose to be contacted by phone"
     elif v["contact_by"] == "phone" and not v["phone"] and "phone" not in errors:
         errors["phone"] = "Enter your phone number, or choose to be contacted by email"
+    if v["asked_before"] and v["asked_before"] not in ASKED_BEFORE_CHOICES:
+        errors["asked_before"] = "Select whether you have asked us for help before"
     if len(v["contact_when"]) > 200:
         errors["contact_when"] = "Best time to contact you must be 200 characters or fewer"
     values: dict[str, object] = dict(v)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from api.find.finder import need_choices
 from api.find.forms import (
+    ASKED_BEFORE_CHOICES,
     CONTACT_CHOICES,
     NO_SHARING,
     check_about_you,
@@ -140,6 +141,7 @@ async def _about(
         values=values,
         errors=errors,
         contact_choices=CONTACT_CHOICES,
+        asked_before_choices=ASKED_BEFORE_CHOICES,
         action=_action(request),
         back="/find/refer/check" if request.query.get("change") else "/find/refer/needs",
     )
@@ -268,6 +270,7 @@ async def check_page(request: web.Request, visit: Visit) -> web.StreamResponse:
         needs=[need_label(NeedCategory(n)) for n in answers["needs"]],
         urgency=URGENCY_WORDS[Urgency(answers["urgency"])],
         contact_by=CONTACT_CHOICES[answers["contact_by"]],
+        asked_before=ASKED_BEFORE_CHOICES.get(answers.get("asked_before") or "", ""),
         dob=_dob_words(answers.get("date_of_birth")),
         sharing=[names[a] for a in _consented(answers, offer)],
         errors={},
@@ -288,7 +291,12 @@ def submission_of(
     contact = f"Contact {CONTACT_CHOICES[answers['contact_by']].lower()}"
     if answers.get("contact_when"):
         contact += f", best time: {answers['contact_when']}"
-    notes = "\n".join(p for p in (answers.get("details", ""), contact + ".") if p)
+    earlier = (
+        "They say an earlier request of theirs is still open."
+        if answers.get("asked_before") == "yes"
+        else ""
+    )
+    notes = "\n".join(p for p in (answers.get("details", ""), contact + ".", earlier) if p)
     return ReferralSubmission(
         source=ReferralSource.WEB_SIGNPOSTING,
         ward=answers["ward"],
@@ -357,6 +365,7 @@ async def submit(request: web.Request, visit: Visit) -> web.StreamResponse:
         "shared": bool(submission.consent.agency_ids),
         "emailed": emailed,
         "urgent": answers["urgency"] != Urgency.ROUTINE.value,
+        "asked_before": answers.get("asked_before") == "yes",
     }
     log.info("self-referral submitted", referral=created.number)
     return await redirect(request, visit, "/find/refer/done")

@@ -192,3 +192,32 @@ async def test_the_same_resident_twice_is_not_told_and_is_flagged_for_staff(
             break
         await asyncio.sleep(0.1)
     assert await flagged()
+
+
+async def test_the_resident_is_asked_about_an_earlier_request_in_plain_words(
+    site_world: World,
+) -> None:
+    async with serve_site(site_world) as client:
+        visitor = Visitor(client)
+        await visitor.get("/find/refer")
+        await visitor.get("/find/refer/needs")
+        await visitor.post(
+            "/find/refer/needs", [("needs", "benefits_debt"), ("urgency", "routine")]
+        )
+        about = text_of(visitor.last)
+        assert "Have you asked us for help before, and is that request still going on?" in about
+        assert "cannot tell you whether we have a request for you" in about
+        await visitor.post("/find/refer/about-you", {**ABOUT, "asked_before": "maybe"}, status=400)
+        assert "Select whether you have asked us for help before" in text_of(visitor.last)
+        await visitor.post("/find/refer/about-you", {**ABOUT, "asked_before": "yes"})
+        await visitor.post("/find/refer/consent", {"consent": "tdc-housing"})
+        check = text_of(visitor.last)
+        assert "An earlier request still open" in check
+        await visitor.post("/find/refer/check", {})
+        done = text_of(visitor.last)
+        # The same words whether or not a request exists: the site never says which.
+        assert "A co-ordinator will join the two" in done
+        number = done.split("Your reference number ")[1].split(" ")[0]
+    personal = await load_personal_data(site_world.sessions, number)
+    assert personal is not None
+    assert "earlier request of theirs is still open" in personal.need_notes["N1"]
