@@ -40,7 +40,8 @@ def review_html(report: ReviewReport, *, nonce: str) -> str:
 
 
 def review_xlsx(report: ReviewReport) -> bytes:
-    """The report as an .xlsx workbook: indicators, actions, projects, value for money, health."""
+    """The report as an .xlsx workbook: indicators, actions, projects, tapered funding against
+    plan, value for money, health."""
     book = Workbook()
     bold = Font(bold=True)
     ind = book.active
@@ -62,13 +63,22 @@ def review_xlsx(report: ReviewReport) -> bytes:
         projects.append(
             [
                 p.name,
-                p.funding_gbp,
+                p.planned_gbp,
                 p.spend_gbp,
                 p.deadline,
                 p.returns,
                 "yes" if p.slipped else "no",
             ]
         )
+    by_year = book.create_sheet("Funding against plan")
+    by_year.append(
+        ["Project", "Year starting", "Year ending", "Share (%)", "Planned (GBP)", "Spent (GBP)"]
+    )
+    for p in report.projects:
+        for y in p.funding_by_year:
+            by_year.append(
+                [p.name, y.year_starting, y.year_ending, y.percent, y.planned_gbp, y.spent_gbp]
+            )
     vfm = book.create_sheet("Value for money")
     v = report.value_for_money
     for label, value in (

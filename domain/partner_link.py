@@ -94,6 +94,10 @@ def closed_because(ask: PartnerAsk, state: PartnershipState) -> str | None:
             return f"{state.name} no longer funds this project"
         if any(str(r.quarter) == ask.answers.get("quarter") for r in project.returns):
             return f"the return for quarter {ask.answers.get('quarter')} has been sent"
+    if ask.update == "plan_after_funding" and not any(
+        p.id == ask.answers.get("project_id") for p in state.projects
+    ):
+        return f"{state.name} no longer funds this project"
     if ask.update == "complete_action":
         planned = next((a for a in state.actions if a.id == ask.answers.get("action_id")), None)
         if planned is None or planned.done_on is not None:

@@ -140,6 +140,15 @@ def _implement(state: PartnershipState) -> list[NextStep]:
                 agency_id=p.agency_id,
             )
         )
+        if p.funding_by_year and p.after_funding is None:
+            steps.append(
+                NextStep(
+                    text=f"The plan for when the funding of {p.name} ends: mainstreaming or exit",
+                    update="plan_after_funding",
+                    answers={"project_id": p.id},
+                    agency_id=p.agency_id,
+                )
+            )
     return steps
 
 

@@ -27,6 +27,7 @@ from domain.partnership import (
     TimelineEvent,
     add_months,
 )
+from domain.partnership.taper import notice_due, step_downs
 
 MEETING_START = time(10, 0)
 MEETING_LENGTH = timedelta(hours=2)
@@ -46,6 +47,7 @@ class ReminderKind(StrEnum):
     ACTION_OVERDUE = "action_overdue"
     ACTION_ESCALATION = "action_escalation"
     PROJECT_SLIPPED = "project_slipped"
+    FUNDING_STEP_DOWN = "funding_step_down"
     REVIEW_DUE = "review_due"
     DECISION_DUE = "decision_due"
     DEPARTMENTAL_REVIEW = "departmental_review"
@@ -152,6 +154,7 @@ def schedule(state: PartnershipState, now: datetime) -> list[Reminder]:
     items = _negotiation(state) + _annual(state, now)
     if state.stage in (Stage.IMPLEMENT, Stage.REVIEW):
         items += _meetings(state) + _returns(state) + _actions(state) + _review(state)
+        items += _step_downs(state, now)
     return sorted(items, key=lambda r: (r.due_at, r.key))
 
 
@@ -379,6 +382,60 @@ def _returns(s: PartnershipState) -> list[Reminder]:
                     overdue=True,
                 )
             )
+    return items
+
+
+def _step_downs(s: PartnershipState, now: datetime) -> list[Reminder]:
+    # Only tapered projects have step downs, so partnerships without one keep their schedule.
+    today = now.astimezone(LONDON).date()
+    items: list[Reminder] = []
+    for p in s.projects:
+        for step in step_downs(p):
+            if step.year_starting <= today:
+                continue  # the money has already fallen: too late to warn of it
+            at = notice_due(step.year_starting, s.policy.taper_notice_working_days)
+            day = f"{step.year_starting:%d %B %Y}"
+            change = (
+                f"From {day} {s.name} funds {p.name} at {step.to_percent} % of its full yearly "
+                f"funding: £{step.to_gbp:,.0f} for the year, down from £{step.from_gbp:,.0f} "
+                f"({step.from_percent} %)."
+            )
+            after = p.after_funding
+            plan = (
+                f"Its plan for when the funding ends ({after.route.value}): "
+                f"{after.plan.rstrip('. ')}."
+                if after
+                else "It has no plan yet for when the funding ends."
+            )
+            base = f"cycle{s.cycle}:taper:{p.id}:{step.year_starting.isoformat()}"
+            items += [
+                Reminder(
+                    key=f"{base}:agency",
+                    kind=ReminderKind.FUNDING_STEP_DOWN,
+                    due_at=at,
+                    to=[p.contact.email],
+                    subject=f"{s.name}: funding for {p.name} steps down to "
+                    f"{step.to_percent} % on {day}",
+                    text=(
+                        f"{change} {plan} Please say by {day} how the project will carry on: "
+                        "mainstreamed into a partner's own budget, or an exit that hands its "
+                        "users on, so that nobody is left without the service when the money "
+                        f"falls. Questions: {s.coordinator.name}, {s.coordinator.email}."
+                    ),
+                    ask=_ask(s, p.agency_id, "plan_after_funding", at, project_id=p.id),
+                ),
+                Reminder(
+                    key=f"{base}:coordinator",
+                    kind=ReminderKind.FUNDING_STEP_DOWN,
+                    due_at=at,
+                    to=[s.coordinator.email],
+                    subject=f"{p.name}: funding steps down to {step.to_percent} % on {day}",
+                    text=(
+                        f"{change} {plan} {p.contact.name} ({p.agency_id}) has been asked to "
+                        f"confirm how the project carries on by {day}."
+                    ),
+                ),
+            ]
     return items
 
 

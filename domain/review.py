@@ -19,7 +19,8 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from domain.indicators import IndicatorStatus, Rag, status
-from domain.partnership import Decision, PartnershipState, Stage
+from domain.partnership import AfterFunding, Decision, PartnershipState, Stage
+from domain.partnership.taper import FundingYear, funding_years
 
 
 class ValueForMoney(BaseModel):
@@ -106,10 +107,22 @@ class ProjectStatus(BaseModel):
     returns: int
     on_target: bool | None
     slipped: bool
+    funding_by_year: list[FundingYear] = Field(
+        default_factory=list, description="Tapered funding: each year planned against spent."
+    )
+    after_funding: AfterFunding | None = None
+
+    @property
+    def planned_gbp(self) -> float:
+        """All the funding planned: the tapered years' sum, or the funding as granted."""
+        if not self.funding_by_year:
+            return self.funding_gbp
+        return round(sum(y.planned_gbp for y in self.funding_by_year), 2)
 
 
 def projects_status(state: PartnershipState, today: date) -> list[ProjectStatus]:
-    """Each funded project: spend so far and whether it has slipped."""
+    """Each funded project: spend so far, whether it has slipped, and for tapered funding
+    each year's plan against its spend."""
     result: list[ProjectStatus] = []
     for p in state.projects:
         last = max(p.returns, key=lambda r: r.quarter) if p.returns else None
@@ -125,6 +138,8 @@ def projects_status(state: PartnershipState, today: date) -> list[ProjectStatus]
                 returns=len(p.returns),
                 on_target=on_target,
                 slipped=on_target is False or (p.deadline < today and on_target is not True),
+                funding_by_year=funding_years(p, state.plan_start),
+                after_funding=p.after_funding,
             )
         )
     return result

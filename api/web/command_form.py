@@ -53,6 +53,10 @@ LABELS: Mapping[str, str] = {
     "id": "Short name (used in links)",
     "coordinator": "Co-ordinator",
     "policy": "Meetings, reminders and approval",
+    "funding_by_year": "Funding years",
+    "after_funding": "After the funding",
+    "route": "Mainstream or exit",
+    "percent": "Share of full funding (%)",
 }
 ID_HINT = "Lower-case letters, digits, dots, dashes or underscores, e.g. pier-ward."
 

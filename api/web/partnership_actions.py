@@ -47,6 +47,8 @@ WHY: Mapping[str, str] = {
     "commit_partner": "Say what your organisation puts in and that it agrees the partnership's "
     "aims, targets and how it will be evaluated.",
     "submit_quarterly_return": "Each funded project reports its spend and progress every quarter.",
+    "plan_after_funding": "Funding for the project tapers and then ends. Say how it carries on: "
+    "taken into a partner's own budget (mainstreamed), or closed with its users handed on (exit).",
     "complete_negotiation": "The partnership moves on to Establish once every partner has "
     "committed, the costs are assessed and, where needed, members have approved.",
     "complete_establishment": "The partnership moves on to Plan once the eight support "

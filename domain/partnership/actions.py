@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from domain.access import Action
-from domain.partnership import cycle, rules
+from domain.partnership import cycle, rules, taper
 from domain.partnership.commands import (
     AddAction,
     AddActionGroup,
@@ -32,6 +32,7 @@ from domain.partnership.commands import (
     CompleteNegotiation,
     Decide,
     InvitePartner,
+    PlanAfterFunding,
     RecordAnnualReview,
     RecordBaseline,
     RecordBenefit,
@@ -53,7 +54,9 @@ def _committing_agency(state: PartnershipState, command: CommitPartner) -> str |
     return command.agency_id
 
 
-def _project_agency(state: PartnershipState, command: SubmitQuarterlyReturn) -> str | None:
+def _project_agency(
+    state: PartnershipState, command: SubmitQuarterlyReturn | PlanAfterFunding
+) -> str | None:
     project = next((p for p in state.projects if p.id == command.project_id), None)
     return project.agency_id if project else None
 
@@ -357,6 +360,19 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         "decision",
         "Continue, rationalise or exit",
         stages=(Stage.REVIEW,),
+    ),
+    _a(
+        "plan_after_funding",
+        PlanAfterFunding,
+        taper.plan_after_funding,
+        "after-funding-plans",
+        "Plan for when a project's funding ends",
+        _project_agency,
+        stages=(
+            Stage.PLAN,
+            Stage.IMPLEMENT,
+            Stage.REVIEW,
+        ),
     ),
 )
 BY_COMMAND: Final = MappingProxyType({action.command: action for action in ACTIONS})

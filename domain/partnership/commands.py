@@ -15,6 +15,7 @@ from domain.partnership.model import (
     KEY_QUESTIONS,
     ActionGroup,
     ActionSpec,
+    AfterFunding,
     AnnualReviewKind,
     BaselineItem,
     ConsultationEvent,
@@ -273,3 +274,10 @@ class Decide(Command):
     reason: Text
     merge_into: Slug | None = None
     exit_options: list[ExitOption] = Field(default_factory=list, max_length=20)
+
+
+class PlanAfterFunding(Command):
+    """A funded project's plan for when its funding ends: mainstreaming or exit."""
+
+    project_id: Slug
+    after_funding: AfterFunding

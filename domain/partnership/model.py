@@ -11,11 +11,20 @@ which the commands and rules all use; it is a glossary, read by looking things u
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_validator,
+)
 
 from domain.indicators import Indicator, Measure
 from domain.patterns import EMAIL
@@ -107,6 +116,13 @@ class Policy(BaseModel):
         description="Working days after a due date before a reminder is escalated.",
     )
     plan_years: Whole = Field(default=2, ge=1, le=5, description="Length of an action plan.")
+    taper_notice_working_days: Whole = Field(
+        default=20,
+        ge=1,
+        le=120,
+        description="Working days before a funded project's funding steps down that its agency "
+        "and the co-ordinator are reminded.",
+    )
     max_history_events: Whole = Field(
         default=10_000, ge=100, le=40_000, description="Start a fresh run beyond this history."
     )
@@ -322,8 +338,44 @@ class QuarterlyReturn(BaseModel):
     on_target: bool
 
 
+class TaperStep(BaseModel):
+    """One funding year of a tapered project: when it starts and the share of full funding."""
+
+    model_config = INPUT
+
+    year_starting: Day = Field(description="The first day of the funding year, e.g. 1 4 2027.")
+    percent: Whole = Field(ge=0, le=100, description="Share of the full yearly funding, 0 to 100.")
+
+
+def a_year_after(day: date) -> date:
+    """The same day a year later (28 February after a 29th)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return date(day.year + 1, 2, 28)
+
+
+class AfterFundingRoute(StrEnum):
+    """What becomes of a project when its funding ends (seed 002: exit strategies)."""
+
+    MAINSTREAM = "mainstream"
+    EXIT = "exit"
+
+
+class AfterFunding(BaseModel):
+    """The plan for after the funding: mainstreamed into a partner's budget, or an exit."""
+
+    model_config = INPUT
+
+    route: AfterFundingRoute = Field(
+        description="Mainstream: a partner takes the project into its own budget. Exit: the "
+        "project ends and its users are handed on."
+    )
+    plan: Text = Field(description="Who takes it on or how it closes, and by when.")
+
+
 class ProjectSpec(BaseModel):
-    """A project to fund, with a deadline and a target."""
+    """A project to fund, with a deadline and a target; its funding may taper year by year."""
 
     model_config = INPUT
 
@@ -331,9 +383,43 @@ class ProjectSpec(BaseModel):
     name: Name
     agency_id: Slug
     contact: Contact
-    funding_gbp: Money
+    funding_gbp: Money = Field(
+        description="Pounds sterling. With funding by year: the full yearly amount (100 %)."
+    )
     deadline: Day
     target: Text
+    funding_by_year: list[TaperStep] = Field(
+        default_factory=list,
+        max_length=10,
+        description="For tapered funding: each funding year and its share, e.g. 100, 75, 50, 25.",
+    )
+    after_funding: AfterFunding | None = Field(
+        default=None, description="How the project is mainstreamed or exits when funding ends."
+    )
+
+    @field_validator("funding_by_year")
+    @classmethod
+    def _taper_steps_down(cls, steps: list[TaperStep]) -> list[TaperStep]:
+        # Checked by the model, not the rule, so a form shows the fault beside the years.
+        for before, step in itertools.pairwise(steps):
+            if step.year_starting != a_year_after(before.year_starting):
+                raise ValueError(
+                    f"funding years follow each other: the year after {before.year_starting} "
+                    f"starts on {a_year_after(before.year_starting)}"
+                )
+            if step.percent > before.percent:
+                raise ValueError(
+                    f"funding tapers: {step.percent} % from {step.year_starting} is more than "
+                    f"the {before.percent} % before it"
+                )
+        return steps
+
+    @model_validator(mode="after")
+    def _funded_until_the_deadline(self) -> ProjectSpec:
+        steps = self.funding_by_year
+        if steps and steps[-1].year_starting > self.deadline:
+            raise ValueError(f"every funding year starts by the deadline ({self.deadline})")
+        return self
 
 
 class FundedProject(ProjectSpec):

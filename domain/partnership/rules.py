@@ -342,6 +342,8 @@ def add_funded_project(s: PartnershipState, c: AddFundedProject, now: datetime) 
     """The rule of AddFundedProject: what it changes, or why it is refused."""
     require(s, Stage.PLAN, Stage.IMPLEMENT)
     _within_calendar("the deadline", c.project.deadline)
+    if c.project.funding_by_year:
+        _within_calendar("the first funding year", c.project.funding_by_year[0].year_starting)
     if any(p.id == c.project.id for p in s.projects):
         raise Refusal(f"project {c.project.id} already exists")
     s.projects.append(FundedProject(**dict(c.project)))

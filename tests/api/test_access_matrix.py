@@ -43,6 +43,7 @@ PERSON_ACTIONS = (
     "start_review",
     "record_annual_review",
     "decide",
+    "plan_after_funding",
 )
 A, C, OPS, R, G = Role.ADMIN, Role.COORDINATOR, Role.OPERATIONS, Role.REFERRER, Role.AGENCY
 EVERYONE = frozenset(Role)
@@ -133,6 +134,7 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/api/partnerships/{partnership_id}/decision"): frozenset({A, C}),
     ("POST", "/api/partnerships/{partnership_id}/commitments"): frozenset({A, C, G}),
     ("POST", "/api/partnerships/{partnership_id}/quarterly-returns"): frozenset({A, C, G}),
+    ("POST", "/api/partnerships/{partnership_id}/after-funding-plans"): frozenset({A, C, G}),
     # Signed by the agency instead of a bearer token (tests/api/test_callbacks.py).
     ("POST", "/api/callbacks/{agency_id}"): PUBLIC,
     ("GET", "/api/callbacks/{agency_id}/secret"): frozenset({A}),
@@ -169,7 +171,13 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
     **{
         (method, f"/partnerships/{{partnership_id}}/actions/{update}"): (
             frozenset({A, C, G})
-            if update in ("commit_partner", "submit_quarterly_return", "complete_action")
+            if update
+            in (
+                "commit_partner",
+                "submit_quarterly_return",
+                "complete_action",
+                "plan_after_funding",
+            )
             else frozenset({A, C})
         )
         for update in PERSON_ACTIONS

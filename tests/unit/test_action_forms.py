@@ -18,6 +18,8 @@ from api.web.partnership_actions import OFFERED, FormPage, fields_for, initial_v
 from domain.partnership import (
     ACTIONS,
     AddFundedProject,
+    AfterFunding,
+    AfterFundingRoute,
     AnnualReviewKind,
     ApprovePlan,
     Command,
@@ -29,6 +31,7 @@ from domain.partnership import (
     DecisionKind,
     ExitOption,
     PartnershipAction,
+    PlanAfterFunding,
     ProjectSpec,
     RecordAnnualReview,
     RecordBenefit,
@@ -36,6 +39,7 @@ from domain.partnership import (
     RecordMeeting,
     StartReview,
     SubmitQuarterlyReturn,
+    TaperStep,
     action_for,
     new_partnership,
 )
@@ -63,9 +67,21 @@ def samples() -> dict[str, Command]:
                 agency_id="tendring-cab",
                 contact=Contact(name="Advice lead", email="lead@cab.example"),
                 funding_gbp=12_500.5,
-                deadline=date(2028, 3, 31),
+                deadline=date(2030, 3, 31),
                 target="200 residents advised",
+                funding_by_year=[
+                    TaperStep(year_starting=date(2027, 4, 1), percent=100),
+                    TaperStep(year_starting=date(2028, 4, 1), percent=75),
+                    TaperStep(year_starting=date(2029, 4, 1), percent=50),
+                ],
+                after_funding=AfterFunding(
+                    route=AfterFundingRoute.MAINSTREAM, plan="The council's advice budget"
+                ),
             )
+        ),
+        PlanAfterFunding(
+            project_id="debt-advice",
+            after_funding=AfterFunding(route=AfterFundingRoute.EXIT, plan="Hand on to the CAB"),
         ),
         ApprovePlan(start=START),
         RecordMeeting(minutes="Met at the Pier", progress="On track", attendees=["tendring-cab"]),

@@ -1,16 +1,25 @@
-"""The review spreadsheet stores partners' text as text, never as formulas."""
+"""The review spreadsheet stores partners' text as text, never as formulas, and sets tapered
+funding against plan beside the report's other parts."""
 
 from __future__ import annotations
 
 import io
+from datetime import date
 
 from openpyxl import load_workbook
 
-from api.partnership_report import review_xlsx
-from domain.partnership import RecordIndicatorActual, StartReview, apply
+from api.partnership_report import review_html, review_xlsx
+from domain.partnership import (
+    AddFundedProject,
+    RecordIndicatorActual,
+    StartReview,
+    SubmitQuarterlyReturn,
+    apply,
+)
 from domain.review import build_report
 from tests.helpers import partnership_scenario as sc
 from tests.unit.test_partnership import T0, implementing, run
+from tests.unit.test_taper import START, tapered
 
 EVIL = '=HYPERLINK("http://evil.example","x")'
 
@@ -40,3 +49,37 @@ def test_formula_like_names_are_string_cells() -> None:
         c for s in book.worksheets for row in s.iter_rows() for c in row if c.data_type == "f"
     ]
     assert formulas == []
+
+
+def test_tapered_funding_against_plan_is_a_sheet_and_a_section() -> None:
+    state = apply(implementing(START), AddFundedProject(project=tapered()), T0)
+    state = apply(
+        state,
+        SubmitQuarterlyReturn(
+            project_id="youth-diversion", quarter=5, spend_gbp=7_500, progress="ok", on_target=True
+        ),
+        T0,
+    )
+    report = build_report(state, T0, meetings_due=0)
+    rows = list(load_workbook(io.BytesIO(review_xlsx(report)))["Funding against plan"].values)
+    assert rows[0] == (
+        "Project",
+        "Year starting",
+        "Year ending",
+        "Share (%)",
+        "Planned (GBP)",
+        "Spent (GBP)",
+    )
+    assert [r[3:] for r in rows[1:]] == [
+        (100, 40_000, 0),
+        (75, 30_000, 7_500),
+        (50, 20_000, 0),
+        (25, 10_000, 0),
+    ]
+    assert rows[2][1].date() == date(2028, 4, 1)
+    projects = list(load_workbook(io.BytesIO(review_xlsx(report)))["Projects"].values)
+    assert projects[-1][:3] == ("Youth diversion", 100_000, 7_500)  # all years planned
+    html = review_html(report, nonce="n")
+    assert "<h2>Funding against plan</h2>" in html
+    assert "<h3>Youth diversion</h3>" in html
+    assert "no plan for mainstreaming or exit yet" in html
