@@ -223,6 +223,11 @@ async def erase_personal_data(sessions: Sessions, number: str) -> bool:
             .values(withdraw_reason=ERASED)
         )
         await session.execute(
+            update(ReferralOutcomeRow)
+            .where(ReferralOutcomeRow.number == number, ReferralOutcomeRow.note.is_not(None))
+            .values(note=ERASED)
+        )
+        await session.execute(
             update(ReferralEventRow)
             .where(
                 ReferralEventRow.number == number,
@@ -322,6 +327,7 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
                 update={
                     "decline_reason": ERASED if leg.decline_reason else None,
                     "withdraw_reason": ERASED if leg.withdraw_reason else None,
+                    "outcome": leg.outcome.note_replaced_by(ERASED) if leg.outcome else None,
                 }
             )
         existing = await session.get(ReferralLegRow, leg.leg_id)
@@ -369,6 +375,7 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
                     code=leg.outcome.code.value,
                     value=leg.outcome.value,
                     unit=leg.outcome.unit,
+                    note=leg.outcome.note,
                     recorded_at=leg.outcome_at,
                 )
             )
@@ -517,6 +524,7 @@ class StoredLeg(BaseModel):
     outcome_code: OutcomeCode | None = None
     outcome_value: float | None = None
     outcome_unit: str | None = None
+    outcome_note: str | None = None
     outcome_at: datetime | None = None
 
 
@@ -669,6 +677,7 @@ async def get_referral(sessions: Sessions, number: str) -> StoredReferral | None
             stored.outcome_code = OutcomeCode(outcome.code)
             stored.outcome_value = outcome.value
             stored.outcome_unit, stored.outcome_at = outcome.unit, outcome.recorded_at
+            stored.outcome_note = outcome.note
         stored_legs.append(stored)
     return StoredReferral(
         summary=_summary(row),

@@ -385,6 +385,8 @@ class ReferralOutcomeRow(Base):
     code: Mapped[str] = mapped_column(String(32))
     value: Mapped[float | None] = mapped_column(Float)
     unit: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    """The agency's words about what happened: free text about the resident, erasable."""
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (
