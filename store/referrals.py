@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import FREE_TEXT_EVENTS
 from domain.agency_stats import ANSWERS, answer_working_days, answered_late
+from domain.declines import DeclineReason
 from domain.directory import NeedCategory, Urgency
 from domain.referral import (
     WAITING_LEG_STATES,
@@ -348,6 +349,7 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
                 reminded_at=leg.reminded_at,
                 escalated_at=leg.escalated_at,
                 decline_reason=leg.decline_reason,
+                decline_why=leg.decline_why.value if leg.decline_why else None,
                 withdraw_reason=leg.withdraw_reason,
                 accepted_at=leg.accepted_at,
                 outcome_due_at=leg.outcome_due_at,
@@ -516,6 +518,7 @@ class StoredLeg(BaseModel):
     decline_reason: str | None
     withdraw_reason: str | None
     updated_at: datetime
+    decline_why: DeclineReason | None = None
     accepted_at: datetime | None = None
     outcome_due_at: datetime | None = None
     outcome_overdue: bool = False

@@ -340,8 +340,8 @@ for _action, _path, _summary, _name, _doc in _FORMS:
 )
 async def agency_stats(call: PageCall) -> web.StreamResponse:
     """Per agency in the directory: referrals received, % accepted, declined and not answered
-    in time, median and 90th percentile working days to answer, % with an outcome; and a chart
-    of answer times by month for every agency or the one chosen."""
+    in time, median and 90th percentile working days to answer, % with an outcome; declines by
+    reason; and a chart of answer times by month for every agency or the one chosen."""
     sessions = call.request.app[SESSIONS]
     stats = await agency_statistics_from_store(sessions)
     asked = call.request.query.get("agency") or None
@@ -363,4 +363,6 @@ async def agency_stats(call: PageCall) -> web.StreamResponse:
         months=months,
         every_agency=EVERY_AGENCY,
         chart_query=urlencode({"agency": chosen}) if chosen else "",
+        decline_reasons=[(r, w.capitalize()) for r, w in DECLINE_WORDS.items()],
+        declining=[s for s in stats if sum(s.declines_by_reason.values())],
     )
