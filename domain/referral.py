@@ -33,7 +33,7 @@ from domain.declines import (
 )
 from domain.directory import NeedCategory, Urgency
 from domain.offers import Offer
-from domain.patterns import NOT_BLANK
+from domain.patterns import BLANK, NOT_BLANK
 from domain.text import OneLine
 
 # --- Numbers ---------------------------------------------------------------------------------
@@ -348,6 +348,8 @@ class OutcomeCode(StrEnum):
 
 
 OUTCOME_NOTE_MAX = 1000
+"""The longest outcome note, in characters."""
+_EDGE_BLANKS = re.compile(rf"^[{BLANK}]+|[{BLANK}]+$")
 
 
 class Outcome(BaseModel):
@@ -372,7 +374,7 @@ class Outcome(BaseModel):
         # A blank note is no note; the length is checked before stripping, as the schema says.
         if value is None or re.search(NOT_BLANK, value) is None:
             return None
-        return value.strip()
+        return _EDGE_BLANKS.sub("", value)
 
     def note_replaced_by(self, marker: str) -> Outcome:
         """This outcome with its note, if it has one, replaced by ``marker`` (erased, withheld)."""

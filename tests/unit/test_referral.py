@@ -166,6 +166,7 @@ def test_outcome_value_is_optional_and_not_negative() -> None:
 def test_an_outcome_note_is_stripped_blank_is_none_and_bounded() -> None:
     assert Outcome(code=OutcomeCode.GOT_HELP).note is None
     assert Outcome(code=OutcomeCode.GOT_HELP, note="  Rent paid\r\n").note == "Rent paid"
+    assert Outcome(code=OutcomeCode.GOT_HELP, note="\ufeffRent\npaid\u200b").note == "Rent\npaid"
     for blank in ("", "   ", "\n\t", "\u200b\ufeff"):
         assert Outcome(code=OutcomeCode.GOT_HELP, note=blank).note is None
     assert len(Outcome(code=OutcomeCode.GOT_HELP, note="x" * 1000).note or "") == 1000
