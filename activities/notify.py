@@ -28,6 +28,7 @@ from activities.attempt_clock import LEDGER_RESERVE, send_window, time_left
 from domain.notification import Delivery, EmailMessage, WebhookMessage
 from domain.signature import SIGNATURE_HEADER, sign
 from domain.text import header_text
+from domain.webhook_events import EVENT_HEADER
 from store.db import Sessions
 from store.notifications import (
     LEDGER_BUSY,
@@ -141,7 +142,7 @@ class Notifier:
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": message.idempotency_key,
-            "X-Partnerflow-Event": message.event,
+            EVENT_HEADER: message.event,
             SIGNATURE_HEADER: sign(self._config.webhook_secrets, int(time.time()), body),
         }
 

@@ -33,6 +33,7 @@ from domain.notification import EmailMessage, WebhookMessage, idempotency_key
 from domain.referral import LegState
 from domain.referral_records import NOTIFY_REFERRAL, NoticeResult, NoticeStep, ReferralNotice
 from domain.signed_link import LinkKeys
+from domain.webhook_events import ReferralNoticeEvent
 from store.db import Sessions
 from store.directory import get_service
 from store.notice_facts import NoticeFacts, notice_facts, sends_details_by_email
@@ -229,19 +230,19 @@ class ReferralNotices:
         return result
 
     def _event(self, notice: ReferralNotice) -> dict[str, object]:
-        """A webhook event: ids and states only; the partner's system fetches the details
-        with its token."""
-        return {
-            "referral": notice.number,
-            "leg_id": notice.leg_id,
-            "need_id": notice.need_id,
-            "service_id": notice.service_id,
-            "step": notice.step.value,
-            "deadline": notice.deadline.isoformat() if notice.deadline else None,
-            "consent_withdrawn": notice.consent_withdrawn,
-            "offer_lost": notice.offer_lost,
-            "url": f"{self._config.public_url}/api/referrals/{notice.number}",
-        }
+        """A webhook event's data, as published (:class:`ReferralNoticeEvent`): ids and states
+        only; the partner's system fetches the details with its token."""
+        return ReferralNoticeEvent(
+            referral=notice.number,
+            leg_id=notice.leg_id,
+            need_id=notice.need_id,
+            service_id=notice.service_id,
+            step=notice.step,
+            deadline=notice.deadline,
+            consent_withdrawn=notice.consent_withdrawn,
+            offer_lost=notice.offer_lost,
+            url=f"{self._config.public_url}/api/referrals/{notice.number}",
+        ).model_dump(mode="json")
 
     def _about(self, notice: ReferralNotice, service: Service | None, facts: NoticeFacts) -> Lines:
         lines: Lines = [("Referral", notice.number)]

@@ -175,8 +175,9 @@ co-ordinator's note), not words the system wrote."""
 POSSIBLE_DUPLICATE_EVENT: Final = "possible_duplicate"
 """A referral's event naming open referrals for the same resident: staff only, since it names
 referrals its referrer may not see (the co-ordinator links them)."""
-FREE_TEXT_FIELDS: Final = ("decline_reason", "withdraw_reason", "status_reason")
-"""Fields of a referral, its legs or its needs that hold someone's free text."""
+FREE_TEXT_FIELDS: Final = ("decline_reason", "withdraw_reason", "status_reason", "outcome_note")
+"""Fields of a referral, its legs or its needs that hold someone's free text (a live leg's
+outcome holds its note within: see :func:`without_free_text`)."""
 WITHHELD: Final = "(withheld)"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -184,7 +185,8 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 def may_read_free_text(principal: Principal, *, referrer: str, agency_ids: Iterable[str]) -> bool:
     """Whether ``principal`` may read the free text agencies and referrers wrote about the
-    resident (decline and withdrawal reasons): as for notes, never operations staff."""
+    resident (decline and withdrawal reasons, outcome notes): as for notes, never operations
+    staff."""
     return may_read_notes(principal, referrer=referrer, agency_ids=agency_ids)
 
 
@@ -204,6 +206,9 @@ def without_free_text(model: ModelT) -> ModelT:
     nested = getattr(model, "summary", None)
     if isinstance(nested, BaseModel):
         update["summary"] = without_free_text(nested)
+    outcome = getattr(model, "outcome", None)
+    if isinstance(outcome, BaseModel) and getattr(outcome, "note", None):
+        update["outcome"] = outcome.model_copy(update={"note": WITHHELD})
     return model.model_copy(update=update)
 
 

@@ -11,6 +11,9 @@ Rules, stated once:
 - *Median and 90th percentile*: nearest rank over the answered legs' working days (the
   smallest time within which at least half, or nine in ten, were answered).
 - *With an outcome*: of the legs the agency accepted, those whose outcome is recorded.
+- *Declines by reason*: the declined legs by the reason from the fixed list
+  (:class:`domain.declines.DeclineReason`); they add up to the declined. A decline recorded
+  without one (none was asked for then) counts as *other*.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from domain.calendar import working_days_elapsed
+from domain.declines import DeclineReason
 
 ANSWERS = ("accepted", "declined")
 OUTCOME_STATES = frozenset({"outcome_recorded", "closed"})
@@ -40,6 +44,9 @@ class LegFacts(BaseModel):
     answered_at: datetime | None = None
     answer: str | None = Field(default=None, description="accepted or declined")
     answered_late: bool = False
+    decline_why: DeclineReason | None = Field(
+        default=None, description="With a decline: its reason from the list."
+    )
     offer_lost: bool = Field(
         default=False, description="An offer withdrawn because another service accepted first."
     )
@@ -77,6 +84,12 @@ class AgencyTally(BaseModel):
     late: int = 0
     with_outcome: int = 0
     answer_days: dict[float, int] = Field(default_factory=dict)
+    declines_by_reason: dict[DeclineReason, int] = Field(default_factory=dict)
+
+    def count_declines(self, why: DeclineReason | None, count: int = 1) -> None:
+        """Add ``count`` declines for ``why`` (none recorded: other)."""
+        reason = why or DeclineReason.OTHER
+        self.declines_by_reason[reason] = self.declines_by_reason.get(reason, 0) + count
 
 
 def tally(legs: Iterable[LegFacts], *, now: datetime) -> dict[str, AgencyTally]:
@@ -89,6 +102,7 @@ def tally(legs: Iterable[LegFacts], *, now: datetime) -> dict[str, AgencyTally]:
             t.accepted += 1
         elif leg.answer == "declined":
             t.declined += 1
+            t.count_declines(leg.decline_why)
         if leg.answered_at is not None:
             days = answer_working_days(leg.sent_at, leg.answered_at)
             t.answer_days[days] = t.answer_days.get(days, 0) + 1
@@ -139,6 +153,11 @@ class AgencyStatistics(BaseModel):
     outcome_percent: float | None = Field(
         description="Accepted legs with an outcome, % of accepted; null when none accepted."
     )
+    declines_by_reason: dict[DeclineReason, int] = Field(
+        default_factory=lambda: dict.fromkeys(DeclineReason, 0),
+        description="Declined legs by the agency's reason from the list, every reason named "
+        "(0 when none); they add up to the declined.",
+    )
 
 
 def agency_statistics(
@@ -163,9 +182,16 @@ def agency_statistics(
                 median_working_days=median,
                 p90_working_days=p90,
                 outcome_percent=_percent(t.with_outcome, t.accepted),
+                declines_by_reason=declines_by_reason(t),
             )
         )
     return sorted(result, key=lambda s: (s.name.casefold(), s.agency_id))
+
+
+def declines_by_reason(t: AgencyTally) -> dict[DeclineReason, int]:
+    """Every reason on the list with how many of the agency's declines gave it, in the list's
+    order."""
+    return {why: t.declines_by_reason.get(why, 0) for why in DeclineReason}
 
 
 def _percent(part: int, whole: int) -> float | None:

@@ -33,6 +33,7 @@ from domain.declines import (
 )
 from domain.directory import NeedCategory, Urgency
 from domain.offers import Offer
+from domain.patterns import BLANK, NOT_BLANK
 from domain.text import OneLine
 
 # --- Numbers ---------------------------------------------------------------------------------
@@ -358,14 +359,38 @@ class OutcomeCode(StrEnum):
     RESIDENT_DECLINED = "resident_declined"
 
 
+OUTCOME_NOTE_MAX = 1000
+"""The longest outcome note, in characters."""
+_EDGE_BLANKS = re.compile(rf"^[{BLANK}]+|[{BLANK}]+$")
+
+
 class Outcome(BaseModel):
-    """An outcome with an optional value, e.g. ``got_help`` 1240 GBP (benefit awarded)."""
+    """An outcome with an optional value, e.g. ``got_help`` 1240 GBP (benefit awarded), and
+    an optional note in words."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: OutcomeCode
     value: float | None = Field(default=None, ge=0, le=1e9)
     unit: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z_ ]+$")
+    note: str | None = Field(
+        default=None,
+        max_length=OUTCOME_NOTE_MAX,
+        description="What happened, in the agency's words: free text about the resident, "
+        "shown only to those who may read it and erased with the resident's details.",
+    )
+
+    @field_validator("note")
+    @classmethod
+    def _note_or_none(cls, value: str | None) -> str | None:
+        # A blank note is no note; the length is checked before stripping, as the schema says.
+        if value is None or re.search(NOT_BLANK, value) is None:
+            return None
+        return _EDGE_BLANKS.sub("", value)
+
+    def note_replaced_by(self, marker: str) -> Outcome:
+        """This outcome with its note, if it has one, replaced by ``marker`` (erased, withheld)."""
+        return self.model_copy(update={"note": marker}) if self.note else self
 
 
 # --- Deadlines ------------------------------------------------------------------------------

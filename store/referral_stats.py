@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from domain.agency_stats import OUTCOME_STATES, AgencyStatistics, AgencyTally, agency_statistics
+from domain.declines import DeclineReason
 from domain.referral import LegState, NeedState
 from store.db import Sessions
 from store.schema import OrganisationRow, ReferralLegRow, ReferralNeedRow, ReferralRow
@@ -68,9 +69,11 @@ async def agency_tallies(sessions: Sessions, *, now: datetime) -> dict[str, Agen
     leg = ReferralLegRow
     # A lost offer (another service accepted first) is left out, as counts_in_statistics says.
     by_answer = (
-        select(leg.agency_id, leg.state, leg.answer, leg.answered_late, func.count())
+        select(
+            leg.agency_id, leg.state, leg.answer, leg.answered_late, leg.decline_why, func.count()
+        )
         .where(leg.offer_lost.is_(False))
-        .group_by(leg.agency_id, leg.state, leg.answer, leg.answered_late)
+        .group_by(leg.agency_id, leg.state, leg.answer, leg.answered_late, leg.decline_why)
     )
     waiting_late = (
         select(leg.agency_id, func.count())
@@ -84,11 +87,14 @@ async def agency_tallies(sessions: Sessions, *, now: datetime) -> dict[str, Agen
     )
     tallies: dict[str, AgencyTally] = {}
     async with sessions() as session:
-        for agency, state, answer, late, count in (await session.execute(by_answer)).all():
+        rows = (await session.execute(by_answer)).all()
+        for agency, state, answer, late, why, count in rows:
             t = tallies.setdefault(agency, AgencyTally(agency_id=agency))
             t.received += count
             t.accepted += count if answer == "accepted" else 0
-            t.declined += count if answer == "declined" else 0
+            if answer == "declined":
+                t.declined += count
+                t.count_declines(DeclineReason(why) if why else None, count)
             # Answered late, or expired unanswered; the still-waiting ones are counted below.
             t.late += count if late or (state == "expired" and answer is None) else 0
             t.with_outcome += count if state in OUTCOME_STATES else 0

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import FREE_TEXT_EVENTS
 from domain.agency_stats import ANSWERS, answer_working_days, answered_late
+from domain.declines import DeclineReason
 from domain.directory import NeedCategory, Urgency
 from domain.referral import (
     WAITING_LEG_STATES,
@@ -231,6 +232,11 @@ async def erase_personal_data(sessions: Sessions, number: str) -> bool:
             .values(withdraw_reason=ERASED)
         )
         await session.execute(
+            update(ReferralOutcomeRow)
+            .where(ReferralOutcomeRow.number == number, ReferralOutcomeRow.note.is_not(None))
+            .values(note=ERASED)
+        )
+        await session.execute(
             update(ReferralEventRow)
             .where(
                 ReferralEventRow.number == number,
@@ -330,6 +336,7 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
                 update={
                     "decline_reason": ERASED if leg.decline_reason else None,
                     "withdraw_reason": ERASED if leg.withdraw_reason else None,
+                    "outcome": leg.outcome.note_replaced_by(ERASED) if leg.outcome else None,
                 }
             )
         existing = await session.get(ReferralLegRow, leg.leg_id)
@@ -350,6 +357,7 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
                 reminded_at=leg.reminded_at,
                 escalated_at=leg.escalated_at,
                 decline_reason=leg.decline_reason,
+                decline_why=leg.decline_why.value if leg.decline_why else None,
                 withdraw_reason=leg.withdraw_reason,
                 accepted_at=leg.accepted_at,
                 outcome_due_at=leg.outcome_due_at,
@@ -377,6 +385,7 @@ async def record_leg(sessions: Sessions, record: LegRecord) -> None:
                     code=leg.outcome.code.value,
                     value=leg.outcome.value,
                     unit=leg.outcome.unit,
+                    note=leg.outcome.note,
                     recorded_at=leg.outcome_at,
                 )
             )
@@ -609,6 +618,7 @@ class StoredLeg(BaseModel):
     decline_reason: str | None
     withdraw_reason: str | None
     updated_at: datetime
+    decline_why: DeclineReason | None = None
     accepted_at: datetime | None = None
     outcome_due_at: datetime | None = None
     outcome_overdue: bool = False
@@ -617,6 +627,7 @@ class StoredLeg(BaseModel):
     outcome_code: OutcomeCode | None = None
     outcome_value: float | None = None
     outcome_unit: str | None = None
+    outcome_note: str | None = None
     outcome_at: datetime | None = None
 
 
@@ -769,6 +780,7 @@ async def get_referral(sessions: Sessions, number: str) -> StoredReferral | None
             stored.outcome_code = OutcomeCode(outcome.code)
             stored.outcome_value = outcome.value
             stored.outcome_unit, stored.outcome_at = outcome.unit, outcome.recorded_at
+            stored.outcome_note = outcome.note
         stored_legs.append(stored)
     return StoredReferral(
         summary=_summary(row),

@@ -301,6 +301,8 @@ class ReferralLegRow(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decline_reason: Mapped[str | None] = mapped_column(Text)
+    decline_why: Mapped[str | None] = mapped_column(String(32), default=None)
+    """A decline's reason from the list (no one's free text: it stays after erasure)."""
     withdraw_reason: Mapped[str | None] = mapped_column(Text)
     accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     outcome_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -317,8 +319,9 @@ class ReferralLegRow(Base):
     __table_args__ = (
         Index("ix_referral_legs_agency_id_state", "agency_id", "state"),
         Index("ix_referral_legs_service_id_state", "service_id", "state"),
-        # The agencies page, each figure read from an index alone: counts per agency, answer
-        # times per agency, answer times by month (every agency, one agency).
+        # The agencies page, each figure read from an index alone: counts per agency (declines
+        # by reason too), answer times per agency, answer times by month (every agency, one
+        # agency).
         Index(
             "ix_referral_legs_agency_id_answers",
             "agency_id",
@@ -326,6 +329,7 @@ class ReferralLegRow(Base):
             "answer",
             "answered_late",
             "offer_lost",  # lost offers are left out; without it each row is a table read
+            "decline_why",  # declines by reason
         ),
         Index("ix_referral_legs_agency_id_answer_days", "agency_id", "answer_working_days"),
         Index("ix_referral_legs_answered_at_days", "answered_at", "answer_working_days"),
@@ -385,6 +389,8 @@ class ReferralOutcomeRow(Base):
     code: Mapped[str] = mapped_column(String(32))
     value: Mapped[float | None] = mapped_column(Float)
     unit: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    """The agency's words about what happened: free text about the resident, erasable."""
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (

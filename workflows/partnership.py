@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         upcoming,
     )
     from domain.review import ReviewReport, build_report
+    from domain.webhook_events import PartnershipReminderEvent, partnership_event_name
     from workflows import search_attributes as sa
 
     # icalendar loads most of itself on first use: make that use here, outside the sandbox,
@@ -285,16 +286,14 @@ class PartnershipWorkflow:
                 {
                     "idempotency_key": idempotency_key(wid, reminder.key, "webhook", url),
                     "url": url,
-                    "event": f"partnership.{reminder.kind.value}",
-                    "payload": {
-                        "partnership": self._state.id,
-                        "cycle": self._state.cycle,
-                        "subject": reminder.subject,
-                        "due_at": reminder.due_at.isoformat(),
-                        "meeting_starts_at": (
-                            reminder.meeting.starts_at.isoformat() if reminder.meeting else None
-                        ),
-                    },
+                    "event": partnership_event_name(reminder.kind),
+                    "payload": PartnershipReminderEvent(
+                        partnership=self._state.id,
+                        cycle=self._state.cycle,
+                        subject=reminder.subject,
+                        due_at=reminder.due_at,
+                        meeting_starts_at=reminder.meeting.starts_at if reminder.meeting else None,
+                    ).model_dump(mode="json"),
                     "subject_ref": self._state.id,
                 }
             )

@@ -278,6 +278,7 @@ class ReferralWorkflow:
                 update={
                     "decline_reason": ERASED_TEXT if leg.decline_reason else None,
                     "withdraw_reason": ERASED_TEXT if leg.withdraw_reason else None,
+                    "outcome": leg.outcome.note_replaced_by(ERASED_TEXT) if leg.outcome else None,
                 }
             )
         self._event("consent_withdrawn", withdrawal.actor, "personal data erased")

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document, generated from the route tables and their pydantic models."""
+"""The OpenAPI 3.1 document, generated from the route tables and their pydantic models, with
+every event posted to partners' webhooks under ``webhooks``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from api.http.errors import Problem
 from api.http.routing import Endpoint
 from domain.callbacks import IDEMPOTENCY_HEADER
 from domain.signature import SIGNATURE_HEADER
+from domain.webhook_events import (
+    EVENT_HEADER,
+    WEBHOOK_EVENTS,
+    WebhookEventType,
+    event_body_schema,
+)
 
 _PARAM = re.compile(r"{(\w+)}")
 _ANY: dict[str, Any] = {"schema": {"type": "string"}}
@@ -50,10 +57,53 @@ def _plain(schema: Any) -> Any:
     return schema
 
 
+def webhook_schema_name(event: WebhookEventType) -> str:
+    """The component name of an event's body schema: ``referral.leg_sent`` is
+    ``ReferralLegSentWebhook``."""
+    return "".join(p.capitalize() for p in re.split(r"[._]", event.name)) + "Webhook"
+
+
+def _webhook_operation(event: WebhookEventType, schema: str) -> dict[str, Any]:
+    """What partnerflow posts for ``event`` to a partner's webhook, and what it expects back."""
+    headers = {
+        IDEMPOTENCY_HEADER: "The event's id: drop an event whose id was seen before.",
+        EVENT_HEADER: f"The event's name: {event.name}.",
+        SIGNATURE_HEADER: 't=<unix time>,v1=<hex HMAC-SHA256 of "t.body"> with the webhook '
+        "secret: refuse a wrong one, or one older than five minutes.",
+    }
+    return {
+        "summary": event.name,
+        "description": event.description,
+        "operationId": "webhook_" + re.sub(r"\W", "_", event.name),
+        "tags": ["webhooks"],
+        "parameters": [
+            {
+                "name": header,
+                "in": "header",
+                "required": True,
+                "description": words,
+                "schema": {"type": "string"},
+            }
+            for header, words in headers.items()
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model=schema)}}},
+        },
+        "responses": {
+            "2XX": {
+                "description": "Received. Any other answer, or none in time, is retried with "
+                "the same id."
+            }
+        },
+        "security": [],
+    }
+
+
 def build_openapi(endpoints: Iterable[Endpoint], *, title: str, version: str) -> dict[str, Any]:
     """Describe every endpoint, its parameters, body, responses and security."""
     endpoints = list(endpoints)
-    models: set[type[BaseModel]] = {Problem}
+    models: set[type[BaseModel]] = {Problem, *(e.data for e in WEBHOOK_EVENTS)}
     for ep in endpoints:
         models.update(m for m in (ep.body, ep.response) if m is not None)
     ordered = sorted(models, key=lambda m: m.__name__)
@@ -135,10 +185,17 @@ def build_openapi(endpoints: Iterable[Endpoint], *, title: str, version: str) ->
             op["x-roles"] = sorted(r.value for r in ep.roles)
         paths.setdefault(ep.path, {})[ep.method.lower()] = op
 
+    webhooks: dict[str, Any] = {}
+    for event in WEBHOOK_EVENTS:
+        name = webhook_schema_name(event)
+        schemas[name] = event_body_schema(event, _REF.format(model=event.data.__name__))
+        webhooks[event.name] = {"post": _webhook_operation(event, name)}
+
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
         "paths": paths,
+        "webhooks": webhooks,
         "components": {
             "schemas": schemas,
             "securitySchemes": {

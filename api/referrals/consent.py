@@ -202,9 +202,16 @@ def _view_from_store(stored: StoredReferral) -> ReferralView:
     s = stored.summary
     legs = [
         LegView(
-            **leg.model_dump(exclude={"outcome_code", "outcome_value", "outcome_unit"}),
+            **leg.model_dump(
+                exclude={"outcome_code", "outcome_value", "outcome_unit", "outcome_note"}
+            ),
             number=s.number,
-            outcome=Outcome(code=leg.outcome_code, value=leg.outcome_value, unit=leg.outcome_unit)
+            outcome=Outcome(
+                code=leg.outcome_code,
+                value=leg.outcome_value,
+                unit=leg.outcome_unit,
+                note=leg.outcome_note,
+            )
             if leg.outcome_code
             else None,
         )

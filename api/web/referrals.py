@@ -26,7 +26,14 @@ from domain.access import (
 from domain.declines import DECLINE_WORDS, DeclineReason
 from domain.directory import Urgency
 from domain.labels import SOURCE_NAMES
-from domain.referral import AgencyAction, Decline, OutcomeCode, RecordOutcome, ReferralStatus
+from domain.referral import (
+    OUTCOME_NOTE_MAX,
+    AgencyAction,
+    Decline,
+    OutcomeCode,
+    RecordOutcome,
+    ReferralStatus,
+)
 from domain.waiting import waiting_on
 from store.names import read_names
 from store.referral_queries import sent_notifications
@@ -236,6 +243,7 @@ async def worklist(call: PageCall) -> web.StreamResponse:
         link=lambda **more: "/worklist?" + urlencode({**base, **more}),
         agency_options=sorted(names.agencies.items(), key=lambda a: a[1]),
         outcomes=list(OutcomeCode),
+        outcome_note_max=OUTCOME_NOTE_MAX,
         decline_reasons=[(r.value, w.capitalize()) for r, w in DECLINE_WORDS.items()],
         services=sorted(names.services.items(), key=lambda s: s[1]),
         done=query.get("done", ""),
@@ -269,6 +277,7 @@ async def _form_action(call: PageCall, action: LegAction) -> web.StreamResponse:
                     "code": form.get("code", ""),
                     "value": float(value) if value else None,
                     "unit": form.get("unit", "").strip() or None,
+                    "note": form.get("note") or None,
                 },
             )
         else:
@@ -331,8 +340,8 @@ for _action, _path, _summary, _name, _doc in _FORMS:
 )
 async def agency_stats(call: PageCall) -> web.StreamResponse:
     """Per agency in the directory: referrals received, % accepted, declined and not answered
-    in time, median and 90th percentile working days to answer, % with an outcome; and a chart
-    of answer times by month for every agency or the one chosen."""
+    in time, median and 90th percentile working days to answer, % with an outcome; declines by
+    reason; and a chart of answer times by month for every agency or the one chosen."""
     sessions = call.request.app[SESSIONS]
     stats = await agency_statistics_from_store(sessions)
     asked = call.request.query.get("agency") or None
@@ -354,4 +363,6 @@ async def agency_stats(call: PageCall) -> web.StreamResponse:
         months=months,
         every_agency=EVERY_AGENCY,
         chart_query=urlencode({"agency": chosen}) if chosen else "",
+        decline_reasons=[(r, w.capitalize()) for r, w in DECLINE_WORDS.items()],
+        declining=[s for s in stats if sum(s.declines_by_reason.values())],
     )

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import insert
 
 from domain.agency_stats import answer_working_days, answered_late
+from domain.declines import DeclineReason
 from domain.directory import Urgency
 from domain.referral import response_deadline
 from store.db import Sessions
@@ -116,6 +117,11 @@ async def seed_history(sessions: Sessions, shape: HistoryShape) -> int:
                 "updated_at": answered_at or created,
                 "answered_at": answered_at,
                 "answer": answer,
+                # Spread over the list without drawing from rng: the rest of the history stays
+                # as it was for a given seed.
+                "decline_why": _DEMO_DECLINES[i % len(_DEMO_DECLINES)].value
+                if answer == "declined"
+                else None,
                 "answer_working_days": answer_working_days(created, answered_at)
                 if answered_at
                 else None,
@@ -146,6 +152,19 @@ async def seed_history(sessions: Sessions, shape: HistoryShape) -> int:
             written += await _flush(sessions, rows)
     written += await _flush(sessions, rows)
     return written
+
+
+# Lack of room is the commonest reason agencies give; every reason appears.
+_DEMO_DECLINES = (
+    DeclineReason.NO_CAPACITY,
+    DeclineReason.NOT_ELIGIBLE,
+    DeclineReason.NO_CAPACITY,
+    DeclineReason.CANNOT_CONTACT,
+    DeclineReason.RESIDENT_DECLINED,
+    DeclineReason.NO_CAPACITY,
+    DeclineReason.BETTER_SERVED_ELSEWHERE,
+    DeclineReason.OTHER,
+)
 
 
 def _fate(

@@ -1,6 +1,7 @@
 """Erasure is complete: what agencies and referrers wrote about the resident (decline and
-withdrawal reasons) goes with the resident's details, from the whole database file and its
-write-ahead log; operations staff never see that free text."""
+withdrawal reasons, outcome notes) goes with the resident's details, from the whole database
+file and its write-ahead log; operations staff never see that free text, and no agency's email
+or webhook carries it."""
 
 from __future__ import annotations
 
@@ -16,16 +17,19 @@ from domain.access import Role
 from domain.referral import (
     ACCEPT_UPDATE,
     DECLINE_UPDATE,
+    STATE_QUERY,
     WITHDRAW_UPDATE,
     AgencyAction,
     Decline,
     LegState,
+    LegView,
     Need,
     ReferralStatus,
     Withdrawal,
 )
 from domain.retention import RetentionBatch
 from store.db import Sessions
+from tests.api.test_dashboard_referrals import signed_in
 from tests.helpers.referral_server import serve
 from tests.helpers.referral_world import World, submission
 
@@ -33,6 +37,7 @@ Bearer = Callable[..., Awaitable[dict[str, str]]]
 NOTES = "Quixotic-notes-7781"
 DECLINE = "Quixotic-decline-7782"
 WITHDRAW = "Quixotic-withdraw-7783"
+OUTCOME_NOTE = "Quixotic-outcome-7784"
 EVERY = (NOTES, DECLINE, WITHDRAW)
 
 
@@ -72,8 +77,11 @@ async def test_consent_withdrawal_erases_every_free_text_from_the_files(
         hidden = await (await api.get(f"/api/referrals/{number}", headers=ops)).text()
         assert DECLINE not in hidden
         assert "(withheld)" in hidden
-        page = await api.get(f"/referrals/{number}", headers=ops)
-        assert DECLINE not in await page.text()
+        # The page too, signed in (a bearer token only reaches the sign-in page).
+        ops_page, _ = await signed_in(world.sessions, "olu", Role.OPERATIONS)
+        page = await (await api.get(f"/referrals/{number}", cookies=ops_page)).text()
+        assert f"Referral {number}" in page
+        assert DECLINE not in page
         resp = await api.post(
             f"/api/referrals/{number}/withdraw-consent",
             json={"reason": WITHDRAW},
@@ -121,3 +129,100 @@ async def test_erasure_on_request_and_at_retention_erase_every_free_text(
     assert result.anonymised == [retained]
     for text in EVERY:
         assert not _on_disk(world.sessions, text), text
+
+
+def _sent_anywhere(world: World, text: str) -> bool:
+    """Whether ``text`` went out in any email (any part) or webhook event."""
+    emails = any(text in m.as_string() for m in world.smtp.messages)
+    return emails or any(text in str(e) for e in world.webhooks.events)
+
+
+async def test_an_outcome_note_is_withheld_never_sent_and_erased(
+    world: World, bearer: Bearer
+) -> None:
+    handle = await world.submit(submission(Need(category="benefits_debt", notes=NOTES)))
+    number = handle.id
+    view = await world.until(handle, lambda v: len(v.legs) == 1)
+    leg_id = view.legs[0].leg_id
+    cab = world.client.get_workflow_handle(leg_id)
+    await cab.execute_update(ACCEPT_UPDATE, AgencyAction(agency_id="cab", actor="cab-user"))
+    coordinator, ops = await bearer(Role.COORDINATOR), await bearer(Role.OPERATIONS)
+    cab_api = await bearer(Role.AGENCY, agency_id="cab")
+    cab_page, cab_csrf = await signed_in(world.sessions, "cab-1", Role.AGENCY, "cab")
+    cora_page, _ = await signed_in(world.sessions, "cora", Role.COORDINATOR)
+    ops_page, _ = await signed_in(world.sessions, "olu", Role.OPERATIONS)
+    async with serve(world) as api:
+        # The agency records the outcome with a note from its worklist's dialog.
+        form = await (await api.get("/worklist", cookies=cab_page)).text()
+        assert f'<textarea id="note-{leg_id}" name="note"' in form
+        recorded = await api.post(
+            f"/worklist/{leg_id}/outcome",
+            data={
+                "csrf_token": cab_csrf,
+                "code": "got_help",
+                "value": "1240",
+                "unit": "GBP",
+                "note": f"  {OUTCOME_NOTE}\r\n",
+            },
+            cookies=cab_page,
+            allow_redirects=False,
+        )
+        assert recorded.status == 303, await recorded.text()
+        leg = await cab.query(STATE_QUERY, result_type=LegView)
+        assert leg.outcome is not None
+        assert leg.outcome.note == OUTCOME_NOTE
+        await world.until(handle, lambda v: v.legs[0].state is LegState.OUTCOME_RECORDED)
+        # The agency that wrote it and the co-ordinator read the note, recorded and live.
+        for who in (coordinator, cab_api):
+            seen = await (await api.get(f"/api/referrals/{number}", headers=who)).json()
+            assert seen["legs"][0]["outcome_note"] == OUTCOME_NOTE
+            assert seen["live"]["legs"][0]["outcome"]["note"] == OUTCOME_NOTE
+        page = await (await api.get(f"/referrals/{number}", cookies=cora_page)).text()
+        assert OUTCOME_NOTE in page
+        # Operations staff see that there is a note, never what it says.
+        hidden = await (await api.get(f"/api/referrals/{number}", headers=ops)).json()
+        assert hidden["legs"][0]["outcome_note"] == "(withheld)"
+        assert hidden["live"]["legs"][0]["outcome"]["note"] == "(withheld)"
+        assert hidden["legs"][0]["outcome_code"] == "got_help"
+        page = await (await api.get(f"/referrals/{number}", cookies=ops_page)).text()
+        assert "Got help" in page or "got help" in page
+        assert OUTCOME_NOTE not in page
+        resp = await api.post(
+            f"/api/referrals/{number}/withdraw-consent",
+            json={"reason": WITHDRAW},
+            headers=coordinator,
+        )
+        assert resp.status == 200, await resp.text()
+        assert OUTCOME_NOTE not in await resp.text()
+        final = await handle.result()
+        assert final.status is ReferralStatus.CONSENT_WITHDRAWN
+        after = await (await api.get(f"/api/referrals/{number}", headers=coordinator)).text()
+    assert OUTCOME_NOTE not in after
+    assert not _on_disk(world.sessions, OUTCOME_NOTE)
+    # The CAB has email and a webhook, and was told to stop: neither carried the note.
+    assert len(world.smtp.to("intake@cab.example")) >= 2
+    assert {e["event"] for e in world.webhooks.events} >= {"referral.leg_stopped"}
+    assert not _sent_anywhere(world, OUTCOME_NOTE)
+
+
+async def test_a_blank_or_overlong_note_is_no_note_or_refused(world: World, bearer: Bearer) -> None:
+    handle = await world.submit(submission(Need(category="benefits_debt")))
+    view = await world.until(handle, lambda v: len(v.legs) == 1)
+    leg_id = view.legs[0].leg_id
+    cab_api = await bearer(Role.AGENCY, agency_id="cab")
+    async with serve(world) as api:
+        assert (await api.post(f"/api/legs/{leg_id}/accept", json={}, headers=cab_api)).ok
+        long = await api.post(
+            f"/api/legs/{leg_id}/outcome",
+            json={"code": "got_help", "note": "x" * 1001},
+            headers=cab_api,
+        )
+        assert long.status == 422, await long.text()
+        assert "note" in await long.text()
+        blank = await api.post(
+            f"/api/legs/{leg_id}/outcome",
+            json={"code": "got_help", "note": " \n "},
+            headers=cab_api,
+        )
+        assert blank.status == 200, await blank.text()
+        assert (await blank.json())["outcome"]["note"] is None

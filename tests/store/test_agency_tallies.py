@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from domain.agency_stats import LegFacts, agency_statistics, tally
+from domain.declines import DeclineReason
 from domain.directory import NeedCategory, Urgency
 from domain.referral import LegState, LegView
 from domain.referral_records import LegRecord, ReferralEvent
@@ -19,13 +20,17 @@ LEGS = [
     ("cab", LegState.CLOSED, "accepted", timedelta(hours=12), timedelta(days=7)),
     ("cab", LegState.IN_PROGRESS, "accepted", timedelta(days=1), timedelta(days=7)),
     ("cab", LegState.DECLINED, "declined", timedelta(days=2), timedelta(days=7)),
+    ("cab", LegState.DECLINED, "declined", timedelta(days=1), timedelta(days=7)),
     ("cab", LegState.OUTCOME_RECORDED, "accepted", timedelta(days=9), timedelta(days=7)),
     ("cab", LegState.SENT, None, None, timedelta(days=7)),
     ("cab", LegState.SENT, None, None, timedelta(days=30)),
     ("cab", LegState.WITHDRAWN, None, None, timedelta(days=7)),
     ("cab", LegState.EXPIRED, None, None, timedelta(days=7)),
     ("police", LegState.ACCEPTED, "accepted", timedelta(hours=2), timedelta(days=1)),
+    ("police", LegState.DECLINED, "declined", timedelta(days=1), timedelta(days=7)),
 ]
+# The declines' reasons, by leg: the cab's second decline is from before there was a list.
+WHY = {3: DeclineReason.NO_CAPACITY, 11: DeclineReason.CANNOT_CONTACT}
 
 
 async def _record(sessions: Sessions) -> list[LegFacts]:
@@ -59,9 +64,17 @@ async def _record(sessions: Sessions) -> list[LegFacts]:
                 kind=answer,
                 actor="staff",
             )
-            moved = view.model_copy(update={"state": LegState(answer), "updated_at": answered})
+            moved = view.model_copy(
+                update={
+                    "state": LegState(answer),
+                    "updated_at": answered,
+                    "decline_why": WHY.get(n),
+                }
+            )
             await record_leg(sessions, LegRecord(view=moved, events=[event]))
-        final = view.model_copy(update={"state": state, "updated_at": NOW})
+        final = view.model_copy(
+            update={"state": state, "updated_at": NOW, "decline_why": WHY.get(n)}
+        )
         await record_leg(sessions, LegRecord(view=final))
         facts.append(
             LegFacts(
@@ -72,6 +85,7 @@ async def _record(sessions: Sessions) -> list[LegFacts]:
                 answered_at=MON + after if after is not None else None,
                 answer=answer,
                 answered_late=after is not None and after > due,
+                decline_why=WHY.get(n),
             )
         )
     return facts
@@ -83,4 +97,11 @@ async def test_store_tallies_match_the_domain_rules(sessions: Sessions) -> None:
     from_store = await agency_statistics_from_store(sessions, now=NOW)
     assert from_store == agency_statistics(tally(facts, now=NOW), {})
     cab = next(s for s in from_store if s.agency_id == "cab")
-    assert (cab.received, cab.late_percent, cab.median_working_days) == (8, 37.5, 1.0)
+    assert (cab.received, cab.late_percent, cab.median_working_days) == (9, 33.3, 1.0)
+    assert cab.declines_by_reason == {
+        **dict.fromkeys(DeclineReason, 0),
+        DeclineReason.NO_CAPACITY: 1,
+        DeclineReason.OTHER: 1,
+    }
+    police = next(s for s in from_store if s.agency_id == "police")
+    assert police.declines_by_reason[DeclineReason.CANNOT_CONTACT] == 1

@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from domain.access import (
     POLICY,
@@ -15,7 +15,9 @@ from domain.access import (
     may_read_notes,
     may_see_referral,
     referral_share,
+    without_free_text,
 )
+from domain.referral import Outcome, OutcomeCode
 
 
 def test_agency_user_must_name_agency() -> None:
@@ -152,3 +154,29 @@ def test_outsiders_get_no_share() -> None:
         Principal(subject="someone-else", role=Role.REFERRER),
     ):
         assert referral_share(principal, referrer="ro", legs=TWO_AGENCIES) is None
+
+
+class _NotedLeg(BaseModel):
+    decline_reason: str | None = None
+    outcome_note: str | None = None
+    outcome: Outcome | None = None
+
+
+class _Referral(BaseModel):
+    legs: list[_NotedLeg]
+
+
+def test_free_text_withheld_takes_outcome_notes_recorded_and_live() -> None:
+    noted = Outcome(code=OutcomeCode.GOT_HELP, value=10, unit="GBP", note="Rent paid")
+    shown = without_free_text(
+        _Referral(
+            legs=[
+                _NotedLeg(outcome_note="Rent paid", outcome=noted),
+                _NotedLeg(outcome=Outcome(code=OutcomeCode.NO_CAPACITY)),
+            ]
+        )
+    )
+    assert shown.legs[0].outcome_note == "(withheld)"
+    assert shown.legs[0].outcome == noted.model_copy(update={"note": "(withheld)"})
+    # No note: nothing to withhold, and the outcome itself is no one's free text.
+    assert shown.legs[1] == _NotedLeg(outcome=Outcome(code=OutcomeCode.NO_CAPACITY))

@@ -15,6 +15,7 @@ from domain.agency_stats import (
     waiting_past_deadline,
 )
 from domain.calendar import working_days_elapsed
+from domain.declines import DeclineReason
 
 # Monday 2 November 2026, 09:00 UTC (GMT: the same in London).
 MON = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -136,3 +137,38 @@ def test_an_agency_only_in_the_store_is_listed_by_its_id() -> None:
 def test_answer_days_are_kept_to_a_tenth() -> None:
     assert answer_working_days(MON, MON + timedelta(minutes=100)) == 0.1
     assert answer_working_days(MON, MON + timedelta(hours=30)) == 1.2
+
+
+def test_declines_by_reason_add_up_to_the_declined_every_reason_named() -> None:
+    declined = {"answered_after": timedelta(days=1), "answer": "declined", "state": "declined"}
+    legs = [
+        leg("cab", **declined).model_copy(update={"decline_why": DeclineReason.NO_CAPACITY}),
+        leg("cab", **declined).model_copy(update={"decline_why": DeclineReason.NO_CAPACITY}),
+        leg("cab", **declined).model_copy(update={"decline_why": DeclineReason.NOT_ELIGIBLE}),
+        # Declined before agencies chose a reason: other.
+        leg("cab", **declined),
+        leg("cab", answered_after=timedelta(hours=2), answer="accepted", state="accepted"),
+        # A lost offer is no decline of the agency's, whatever its leg says.
+        leg("cab", **declined).model_copy(
+            update={"decline_why": DeclineReason.OTHER, "offer_lost": True}
+        ),
+    ]
+    tallies = tally(legs, now=NOW)
+    assert tallies["cab"].declines_by_reason == {
+        DeclineReason.NO_CAPACITY: 2,
+        DeclineReason.NOT_ELIGIBLE: 1,
+        DeclineReason.OTHER: 1,
+    }
+    cab, leisure = agency_statistics(tallies, {"cab": "Citizens Advice", "leisure": "Leisure"})
+    assert list(cab.declines_by_reason) == list(DeclineReason)
+    assert cab.declines_by_reason == {
+        DeclineReason.NO_CAPACITY: 2,
+        DeclineReason.NOT_ELIGIBLE: 1,
+        DeclineReason.CANNOT_CONTACT: 0,
+        DeclineReason.RESIDENT_DECLINED: 0,
+        DeclineReason.BETTER_SERVED_ELSEWHERE: 0,
+        DeclineReason.OTHER: 1,
+    }
+    assert sum(cab.declines_by_reason.values()) == 4
+    assert cab.declined_percent == 80.0  # 4 of the 5 received
+    assert leisure.declines_by_reason == dict.fromkeys(DeclineReason, 0)

@@ -163,6 +163,22 @@ def test_outcome_value_is_optional_and_not_negative() -> None:
         Outcome(code=OutcomeCode.GOT_HELP, value=-1)
 
 
+def test_an_outcome_note_is_stripped_blank_is_none_and_bounded() -> None:
+    assert Outcome(code=OutcomeCode.GOT_HELP).note is None
+    assert Outcome(code=OutcomeCode.GOT_HELP, note="  Rent paid\r\n").note == "Rent paid"
+    assert Outcome(code=OutcomeCode.GOT_HELP, note="\ufeffRent\npaid\u200b").note == "Rent\npaid"
+    for blank in ("", "   ", "\n\t", "\u200b\ufeff"):
+        assert Outcome(code=OutcomeCode.GOT_HELP, note=blank).note is None
+    assert len(Outcome(code=OutcomeCode.GOT_HELP, note="x" * 1000).note or "") == 1000
+    with pytest.raises(ValueError, match="at most 1000 characters"):
+        Outcome(code=OutcomeCode.GOT_HELP, note="x" * 1001)
+    noted = Outcome(code=OutcomeCode.GOT_HELP, value=5, note="Rent paid")
+    assert noted.note_replaced_by("[erased]") == Outcome(
+        code=OutcomeCode.GOT_HELP, value=5, note="[erased]"
+    )
+    assert Outcome(code=OutcomeCode.GOT_HELP).note_replaced_by("[erased]").note is None
+
+
 def test_submission_refuses_unknown_fields_naive_consent_time_and_no_needs() -> None:
     base = {
         "source": "reach_out",

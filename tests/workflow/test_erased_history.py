@@ -28,10 +28,14 @@ from domain.access import Role
 from domain.referral import (
     ACCEPT_UPDATE,
     DECLINE_UPDATE,
+    RECORD_OUTCOME_UPDATE,
     WITHDRAW_UPDATE,
     AgencyAction,
     Decline,
     Need,
+    Outcome,
+    OutcomeCode,
+    RecordOutcome,
     ReferralStatus,
     ReferralView,
     Withdrawal,
@@ -54,7 +58,8 @@ Bearer = Callable[..., Awaitable[dict[str, str]]]
 NOTES = "Zephyrine-notes-5511"
 DECLINE = "Zephyrine-decline-5512"
 WITHDRAW = "Zephyrine-withdraw-5513"
-EVERY = (NOTES, DECLINE, WITHDRAW)
+OUTCOME_NOTE = "Zephyrine-outcome-5514"
+EVERY = (NOTES, DECLINE, WITHDRAW, OUTCOME_NOTE)
 
 
 @pytest_asyncio.fixture
@@ -79,7 +84,8 @@ async def sealed(
 
 
 async def _declined_then_accepted(world: World) -> str:
-    """A referral whose CAB leg was declined with free text and whose charity leg accepted."""
+    """A referral whose CAB leg was declined with free text and whose charity leg accepted and
+    recorded an outcome with a note."""
     handle = await world.submit(submission(Need(category="benefits_debt", notes=NOTES)))
     view = await world.until(handle, lambda v: len(v.legs) == 1)
     cab = world.client.get_workflow_handle(view.legs[0].leg_id)
@@ -90,6 +96,14 @@ async def _declined_then_accepted(world: World) -> str:
     charity = world.client.get_workflow_handle(view.legs[1].leg_id)
     await charity.execute_update(
         ACCEPT_UPDATE, AgencyAction(agency_id="charity", actor="charity-user")
+    )
+    await charity.execute_update(
+        RECORD_OUTCOME_UPDATE,
+        RecordOutcome(
+            agency_id="charity",
+            actor="charity-user",
+            outcome=Outcome(code=OutcomeCode.GOT_HELP, note=OUTCOME_NOTE),
+        ),
     )
     return handle.id
 
@@ -209,9 +223,12 @@ async def test_no_erased_value_survives_in_any_history_after_each_kind_of_erasur
         async with _codec_app(world, codec) as api:
             before = await _histories(world, number)
             # Before erasure: admins read the free text, operations staff only markers.
-            assert DECLINE in await _decode_everything(api, before, admin)
+            shown_to_admin = await _decode_everything(api, before, admin)
+            assert DECLINE in shown_to_admin
+            assert OUTCOME_NOTE in shown_to_admin
             shown_to_ops = await _decode_everything(api, before, ops)
             assert DECLINE not in shown_to_ops
+            assert OUTCOME_NOTE not in shown_to_ops
             assert PERSONAL in shown_to_ops
             await _erase(kind, world, api, number, bearer)
             after = await _histories(world, number)
