@@ -22,6 +22,7 @@ from domain.directory import (
     Service,
     ServiceStatus,
 )
+from domain.oruk.export import service_capacity_records
 from domain.oruk.importing import read_document
 from domain.oruk.mapping import OrukMapping
 from store.directory import get_service, load_directory, report_capacity
@@ -202,6 +203,10 @@ class ServiceCapacity(BaseModel):
     places_available: int | None
     full_until: datetime | None
     capacity_updated_at: datetime | None
+    service_capacity: list[dict[str, Any]] = Field(
+        description="The same as HSDS 3.1 service_capacity records (unit: referral places), "
+        "as a directory that reads HSDS 3.1 imports them."
+    )
 
 
 def _capacity_of(service: Service, now: datetime) -> ServiceCapacity:
@@ -211,6 +216,7 @@ def _capacity_of(service: Service, now: datetime) -> ServiceCapacity:
         places_available=service.places_available,
         full_until=service.full_until,
         capacity_updated_at=service.capacity_updated_at,
+        service_capacity=service_capacity_records(service, now),
     )
 
 
@@ -228,6 +234,31 @@ async def service_capacity(call: Call) -> ServiceCapacity:
     if service is None:
         raise web.HTTPNotFound(reason="no such service")
     return _capacity_of(service, datetime.now(UTC))
+
+
+class CapacityExport(BaseModel):
+    """Every service's room now, as HSDS 3.1 ``service_capacity`` records."""
+
+    service_capacity: list[dict[str, Any]]
+
+
+@routes.route(
+    "GET",
+    "/api/directory/service_capacity",
+    summary="Every service's room now, as HSDS 3.1 service_capacity records",
+    public=True,
+    response=CapacityExport,
+)
+async def export_service_capacity(call: Call) -> CapacityExport:
+    """Services whose agency has said how much room they have: one record each, with the
+    ORUK id the directory's feed gives the service. Importing them back keeps the figures."""
+    now = datetime.now(UTC)
+    directory = await load_directory(call.request.app[SESSIONS])
+    return CapacityExport(
+        service_capacity=[
+            record for svc in directory.services for record in service_capacity_records(svc, now)
+        ]
+    )
 
 
 @routes.route(

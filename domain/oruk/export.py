@@ -241,3 +241,34 @@ def page(
         "empty": not contents,
         "contents": contents,
     }
+
+
+CAPACITY_UNIT = {
+    "id": _sub_id("unit", "referral-places"),
+    "name": "referral places",
+    "scheme": "partnerflow",
+    "identifier": "referral_places",
+}
+"""The unit of a service's HSDS 3.1 ``service_capacity``: new referrals it can take."""
+
+
+def service_capacity_records(svc: Service, now: datetime) -> list[dict[str, Any]]:
+    """The service's room now as HSDS 3.1 ``service_capacity`` records (one, or none when its
+    agency has said nothing). A full spell still running counts as no place available; the
+    import sums ``available``, so exporting and importing back keeps the figure."""
+    full = svc.full_until is not None and svc.full_until > now
+    if svc.places_available is None and not full:
+        return []
+    available = 0 if full else svc.places_available
+    updated = svc.capacity_updated_at or now
+    return [
+        {
+            "id": _sub_id("capacity", svc.id),
+            "service_id": oruk_id(svc.id),
+            "unit": CAPACITY_UNIT,
+            "available": available,
+            "description": "New referrals the service can take now"
+            + (f", full until {svc.full_until:%d %B %Y}" if full and svc.full_until else ""),
+            "updated": updated.isoformat().replace("+00:00", "Z"),
+        }
+    ]

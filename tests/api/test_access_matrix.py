@@ -67,6 +67,7 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/api/directory/mapping"): frozenset({A, C}),
     ("PUT", "/api/directory/mapping"): frozenset({A, C}),
     ("GET", "/api/services/{service_id}/capacity"): PUBLIC,
+    ("GET", "/api/directory/service_capacity"): PUBLIC,
     ("PUT", "/api/services/{service_id}/capacity"): frozenset({A, C, G}),
     ("GET", "/oruk/"): PUBLIC,
     ("GET", "/oruk"): PUBLIC,

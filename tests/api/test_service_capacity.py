@@ -48,6 +48,12 @@ async def test_an_agency_says_its_service_is_full_and_routing_passes_it_over(
     assert page.status == 200
     assert "This service is full at the moment" in await page.text()
 
+    # The same figure as HSDS 3.1 service_capacity, for directories that read it.
+    assert [r["available"] for r in said["service_capacity"]] == [0]
+    resp = await api.http.get("/api/directory/service_capacity")
+    exported = (await resp.json())["service_capacity"]
+    assert [(r["available"], r["unit"]["name"]) for r in exported] == [(0, "referral places")]
+
     # Places again: routed to it again.
     resp = await api.http.put(URL, json={"places_available": 6}, headers=cab)
     assert (await resp.json())["capacity"] == "open"

@@ -508,3 +508,25 @@ def test_hsds_service_capacity_gives_places_unless_the_agency_said_more_lately()
     assert plan.services[0].service.places_available == 4
     plan = plan_import(read_document(doc), mapping, current)
     assert plan.services[0].service.places_available == 0
+
+
+def test_capacity_exported_as_hsds_3_1_imports_back_to_the_same_places() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from domain.oruk.export import service_capacity_records
+
+    mapping = _mapping()
+    doc = _broken()
+    [svc] = _imported(read_document(doc), mapping).services
+    now = datetime(2026, 12, 8, 10, tzinfo=UTC)
+    assert service_capacity_records(svc, now) == []  # nothing said: nothing published
+    said = svc.model_copy(update={"places_available": 3, "capacity_updated_at": now})
+    records = service_capacity_records(said, now)
+    assert [(r["available"], r["unit"]["name"], r["updated"]) for r in records] == [
+        (3, "referral places", "2026-12-08T10:00:00Z")
+    ]
+    [back] = _imported(read_document({**doc, "service_capacity": records}), mapping).services
+    assert (back.places_available, back.capacity_updated_at) == (3, now)
+    # A full spell still running is published as no place available.
+    full = said.model_copy(update={"full_until": now + timedelta(days=3)})
+    assert service_capacity_records(full, now)[0]["available"] == 0
