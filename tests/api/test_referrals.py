@@ -64,7 +64,12 @@ async def test_submit_accept_start_outcome_follow_up_closed(referral_api: Referr
     assert outcome.status == 200, await outcome.text()
     recorded = await outcome.json()
     assert recorded["state"] == "outcome_recorded"
-    assert recorded["outcome"] == {"code": "got_help", "value": 1240.0, "unit": "GBP"}
+    assert recorded["outcome"] == {
+        "code": "got_help",
+        "value": 1240.0,
+        "unit": "GBP",
+        "note": None,
+    }
 
     await referral_api.until(number, referrer, lambda b: b["status"] == "follow_up")
     for wrong in ({"made_difference": "yes"}, {"made_difference": True, "score": "5"}):
