@@ -10,7 +10,6 @@ audited. Every case in which a link cannot be used gets a calm page that says wh
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +23,7 @@ from api.find.site import FIND_CONFIG
 from api.http.state import SESSIONS, TEMPORAL
 from api.referrals.legs import LEG_ACTIONS, LegAction, act_on_leg
 from api.web import command_form as cf
-from api.web.pages import PageCall, PageTable, render
+from api.web.pages import PageCall, PageTable, link_form, render
 from api.web.partnership_actions import values_of
 from clients.temporal import (
     TemporalTimedOut,
@@ -277,9 +276,10 @@ def _context(
 def _failed(call: PageCall, failure: LinkFailed) -> web.Response:
     return render(
         call,
-        "leg_link/failed.html",
+        "partnership_action/link_failed.html",
         failure.status,
         service_name="Referrals",
+        coordinator=None,
         heading=failure.heading,
         message=failure.message,
         errors=False,
@@ -324,9 +324,8 @@ async def leg_link_page(call: PageCall) -> web.StreamResponse:
 async def leg_link_submit(call: PageCall) -> web.StreamResponse:
     """Do the link's action (or, for the view link, show the resident's details)."""
     token = call.request.match_info["token"]
-    posted = await call.request.post()
-    sent = posted.get("csrf_token")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, form_token(_keys(call), token)):
+    posted = await link_form(call, form_token(_keys(call), token))
+    if posted is None:
         return _failed(
             call,
             LinkFailed(

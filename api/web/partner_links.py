@@ -5,7 +5,6 @@ once what it asks for is done, or when the partner leaves; each case gets a calm
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, datetime
 
 import structlog
@@ -15,7 +14,7 @@ from api.find.site import FIND_CONFIG
 from api.http.state import SESSIONS
 from api.partnerships import query_partnership
 from api.web import command_form as cf
-from api.web.pages import PageCall, PageTable, render
+from api.web.pages import PageCall, PageTable, link_form, render
 from api.web.partnership_actions import FormPage, fields_for, page_context, submit, values_of
 from domain.access import Principal, Role
 from domain.partner_link import (
@@ -149,10 +148,16 @@ async def partner_form(call: PageCall) -> web.StreamResponse:
 async def partner_submit(call: PageCall) -> web.StreamResponse:
     """Run the form's Update for the link's partner; the link is then done with."""
     token = call.request.match_info["token"]
-    posted = await call.request.post()
-    sent = posted.get("csrf_token")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, form_token(_keys(call), token)):
-        raise web.HTTPForbidden(reason="the form has expired; open the link in the email again")
+    posted = await link_form(call, form_token(_keys(call), token))
+    if posted is None:
+        return _failed(
+            call,
+            LinkFailed(
+                403,
+                "This form could not be sent",
+                "Nothing was changed. Open the link in your email again and use the page it shows.",
+            ),
+        )
     state = None
     try:
         ask, state = await _open(call, token)
