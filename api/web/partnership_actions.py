@@ -47,6 +47,10 @@ WHY: Mapping[str, str] = {
     "commit_partner": "Say what your organisation puts in and that it agrees the partnership's "
     "aims, targets and how it will be evaluated.",
     "submit_quarterly_return": "Each funded project reports its spend and progress every quarter.",
+    "reply_to_meeting": "The partners meet to monitor progress on the action plan; the "
+    "co-ordinator needs to know who will be there.",
+    "record_meeting": "Each action arising joins the action plan, and its owner is reminded "
+    "before it falls due.",
     "complete_negotiation": "The partnership moves on to Establish once every partner has "
     "committed, the costs are assessed and, where needed, members have approved.",
     "complete_establishment": "The partnership moves on to Plan once the eight support "
@@ -112,6 +116,8 @@ def choices(
         ],
         "group_id": [(g.id, g.theme) for g in state.groups],
         "attendees": [(p.agency_id, p.name) for p in state.partners],
+        "apologies": [(p.agency_id, p.name) for p in state.partners],
+        "owner_agency_id": [(p.agency_id, p.name) for p in partners],
     }
 
 

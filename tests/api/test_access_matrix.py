@@ -36,6 +36,7 @@ PERSON_ACTIONS = (
     "add_funded_project",
     "approve_plan",
     "record_meeting",
+    "reply_to_meeting",
     "submit_quarterly_return",
     "complete_action",
     "record_indicator_actual",
@@ -132,6 +133,7 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/api/partnerships/{partnership_id}/decision"): frozenset({A, C}),
     ("POST", "/api/partnerships/{partnership_id}/commitments"): frozenset({A, C, G}),
     ("POST", "/api/partnerships/{partnership_id}/quarterly-returns"): frozenset({A, C, G}),
+    ("POST", "/api/partnerships/{partnership_id}/meeting-replies"): frozenset({A, C, G}),
     # Signed by the agency instead of a bearer token (tests/api/test_callbacks.py).
     ("POST", "/api/callbacks/{agency_id}"): PUBLIC,
     ("GET", "/api/callbacks/{agency_id}/secret"): frozenset({A}),
@@ -168,7 +170,8 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
     **{
         (method, f"/partnerships/{{partnership_id}}/actions/{update}"): (
             frozenset({A, C, G})
-            if update in ("commit_partner", "submit_quarterly_return", "complete_action")
+            if update
+            in ("commit_partner", "submit_quarterly_return", "complete_action", "reply_to_meeting")
             else frozenset({A, C})
         )
         for update in PERSON_ACTIONS
