@@ -179,6 +179,7 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
     },
     ("GET", "/partnerships/{partnership_id}/mine"): frozenset({A, C, G}),
     ("GET", "/partnerships/{partnership_id}/review"): frozenset({A, C, OPS}),
+    ("GET", "/partnerships/{partnership_id}/meetings/{number}"): frozenset({A, C, OPS}),
     ("GET", "/partnerships/new"): frozenset({A, C}),
     # A partner's link is its own credential (tests/api/test_partner_links.py).
     ("GET", "/partner/{token}"): PUBLIC,
