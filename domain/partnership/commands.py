@@ -217,7 +217,9 @@ class RecordMeeting(Command):
         "added by themselves).",
     )
     decisions: list[Name] = Field(
-        default_factory=list, max_length=50, description="What the meeting decided, one a line."
+        default_factory=list,
+        max_length=50,
+        description="What the meeting decided, one decision a row.",
     )
     actions_arising: list[ActionArising] = Field(
         default_factory=list,
@@ -229,12 +231,12 @@ class RecordMeeting(Command):
 class ReplyToMeeting(Command):
     """A partner says whether it will attend a stakeholder meeting, or sends apologies."""
 
-    agency_id: Slug
-    meeting: Whole = Field(ge=1, le=60, description="The meeting's number.")
-    attending: bool = Field(description="Will your organisation attend?")
-    note: str = Field(
-        default="", max_length=1000, description="Who will come, or your apologies (optional)."
+    agency_id: Slug = Field(description="The partner answering.")
+    meeting: Whole = Field(
+        ge=1, le=60, description="The stakeholder meeting's number, as in the invitation."
     )
+    attending: bool = Field(description="Will your organisation attend?")
+    note: str = Field(default="", max_length=1000, description="Who will come, or your apologies.")
 
 
 class SubmitQuarterlyReturn(Command):
