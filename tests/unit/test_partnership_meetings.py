@@ -17,6 +17,7 @@ from domain.partnership import (
     ReplyToMeeting,
     apply,
 )
+from domain.partnership_next import needed_next
 from domain.partnership_schedule import ReminderKind, due, meeting_slots, schedule
 from tests.helpers import partnership_scenario as sc
 from tests.unit.test_partnership import implementing, run
@@ -166,3 +167,17 @@ def test_the_owner_is_reminded_before_an_action_falls_due() -> None:
     assert not any(":meeting-1-1:" in r.key for r in schedule(done, AT))
     older = state.model_copy(update={"asks_each_partner": False})
     assert ReminderKind.ACTION_DUE_SOON not in {r.kind for r in schedule(older, AT)}
+
+
+def test_a_meeting_past_its_date_is_needed_next_until_recorded() -> None:
+    state = implementing(START)
+    before, after = date(2027, 1, 29), date(2027, 2, 2)  # meeting 1: Monday 1 February 2027
+    assert not [s for s in needed_next(state, before) if s.update == "record_meeting"]
+    (step,) = [s for s in needed_next(state, after) if s.update == "record_meeting"]
+    assert step.text.startswith("Stakeholder meeting 1 was due on 01 February 2027")
+    recorded = with_meeting(state)
+    assert not [s for s in needed_next(recorded, after) if s.update == "record_meeting"]
+    # Its actions arising are then needed next, each linked to the form that records it done.
+    assert {"action_id": "meeting-1-1"} in [
+        s.answers for s in needed_next(recorded, after) if s.update == "complete_action"
+    ]
