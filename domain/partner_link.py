@@ -1,5 +1,6 @@
 """What a link in a partner's email lets them do: one action, for one partner of one
-partnership, with the answers that say which (the project and quarter, the plan action).
+partnership, with the answers that say which (the project and quarter, the plan action, the
+meeting).
 
 The link itself is a :mod:`domain.signed_link` token whose subject is the ask. It works while
 the ask is open: the partner is still in the partnership, the one-off thing asked for is not
@@ -102,4 +103,12 @@ def closed_because(ask: PartnerAsk, state: PartnershipState) -> str | None:
         planned = next((a for a in state.actions if a.id == ask.answers.get("action_id")), None)
         if planned is None or planned.done_on is not None:
             return "the action is already recorded as done"
+    if ask.update == "reply_to_meeting":
+        number = ask.answers.get("meeting")
+        if any(str(m.number) == number for m in state.meetings):
+            return f"meeting {number} has been held"
+        if any(
+            str(r.number) == number and r.agency_id == ask.agency_id for r in state.meeting_replies
+        ):
+            return f"{partner.name} has already answered the invitation to meeting {number}"
     return None

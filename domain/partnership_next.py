@@ -18,6 +18,7 @@ from domain.partnership import (
 )
 from domain.partnership.model import DECIDING_QUESTIONS
 from domain.partnership.rules import plan_end
+from domain.partnership_schedule import meeting_slots
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +120,19 @@ def _plan(state: PartnershipState, today: date) -> list[NextStep]:
     return steps
 
 
+def _meetings(state: PartnershipState, today: date) -> list[NextStep]:
+    held = len(state.meetings)
+    return [
+        NextStep(
+            text=f"Stakeholder meeting {slot.number} was due on {slot.starts_at:%d %B %Y}: "
+            "record who attended, the minutes, decisions and actions arising",
+            update="record_meeting",
+        )
+        for slot in meeting_slots(state)
+        if slot.number > held and slot.starts_at.date() <= today
+    ][:1]
+
+
 def _implement(state: PartnershipState) -> list[NextStep]:
     steps: list[NextStep] = []
     for a in state.actions:
@@ -173,6 +187,7 @@ def needed_next(state: PartnershipState, today: date) -> list[NextStep]:
     elif state.stage is Stage.IMPLEMENT:
         end = f"{state.plan_end:%d %B %Y}" if state.plan_end else "its end"
         return [
+            *_meetings(state, today),
             *_implement(state),
             NextStep(text=f"The plan runs until {end}; review it early?", update="start_review"),
         ]

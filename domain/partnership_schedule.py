@@ -23,6 +23,7 @@ from domain.partner_link import PARTNER_LINK_LIFETIME, PartnerAsk
 from domain.partnership import (
     AnnualReviewKind,
     PartnershipState,
+    PlanAction,
     Stage,
     TimelineEvent,
     add_months,
@@ -44,6 +45,7 @@ class ReminderKind(StrEnum):
     RETURN_REQUEST = "return_request"
     RETURN_REMINDER = "return_reminder"
     RETURN_ESCALATION = "return_escalation"
+    ACTION_DUE_SOON = "action_due_soon"
     ACTION_OVERDUE = "action_overdue"
     ACTION_ESCALATION = "action_escalation"
     PROJECT_SLIPPED = "project_slipped"
@@ -153,7 +155,7 @@ def schedule(state: PartnershipState, now: datetime) -> list[Reminder]:
         return []
     items = _negotiation(state) + _annual(state, now)
     if state.stage in (Stage.IMPLEMENT, Stage.REVIEW):
-        items += _meetings(state) + _returns(state) + _actions(state) + _review(state)
+        items += _meetings(state) + _returns(state) + _actions(state, now) + _review(state)
         items += _step_downs(state, now)
     return sorted(items, key=lambda r: (r.due_at, r.key))
 
@@ -288,25 +290,83 @@ def _meetings(s: PartnershipState) -> list[Reminder]:
     items: list[Reminder] = []
     for slot in meeting_slots(s):
         when = slot.starts_at.astimezone(LONDON)
+        invited = working_days_before(slot.starts_at, s.policy.invite_working_days).replace(
+            hour=NOTICE_AT.hour, minute=0
+        )
+        subject = f"{s.name}: stakeholder meeting {slot.number}, {when:%A %d %B %Y %H:%M}"
+        key = f"cycle{s.cycle}:meeting:{slot.number}:invite"
+        if not s.asks_each_partner:
+            items.append(
+                Reminder(
+                    key=key,
+                    kind=ReminderKind.MEETING_INVITATION,
+                    due_at=invited,
+                    to=[p.contact.email for p in partners] + [s.coordinator.email],
+                    subject=subject,
+                    text=(
+                        f"You are invited to stakeholder meeting {slot.number} of {s.name} on "
+                        f"{when:%A %d %B %Y at %H:%M} to monitor progress on the action plan. "
+                        "The calendar invitation is attached."
+                    ),
+                    webhook_urls=[str(p.webhook_url) for p in partners if p.webhook_url],
+                    meeting=slot,
+                )
+            )
+            continue
+        # Each partner its own invitation, so each carries that partner's link to answer it.
+        answer_by = working_days_before(slot.starts_at, 1)
         items.append(
             Reminder(
-                key=f"cycle{s.cycle}:meeting:{slot.number}:invite",
+                key=key,
                 kind=ReminderKind.MEETING_INVITATION,
-                due_at=working_days_before(slot.starts_at, s.policy.invite_working_days).replace(
-                    hour=NOTICE_AT.hour, minute=0
-                ),
-                to=[p.contact.email for p in partners] + [s.coordinator.email],
-                subject=f"{s.name}: stakeholder meeting {slot.number}, {when:%A %d %B %Y %H:%M}",
+                due_at=invited,
+                to=[s.coordinator.email],
+                subject=subject,
                 text=(
-                    f"You are invited to stakeholder meeting {slot.number} of {s.name} on "
-                    f"{when:%A %d %B %Y at %H:%M} to monitor progress on the action plan. "
-                    "The calendar invitation is attached."
+                    f"Stakeholder meeting {slot.number} of {s.name} is on "
+                    f"{when:%A %d %B %Y at %H:%M}. Each partner has been invited and asked to "
+                    "say whether it will attend; their answers and apologies are listed on "
+                    "the partnership's page. The calendar invitation is attached."
                 ),
-                webhook_urls=[str(p.webhook_url) for p in partners if p.webhook_url],
                 meeting=slot,
             )
         )
+        for p in partners:
+            items.append(
+                Reminder(
+                    key=f"{key}:{p.agency_id}",
+                    kind=ReminderKind.MEETING_INVITATION,
+                    due_at=invited,
+                    to=[p.contact.email],
+                    subject=subject,
+                    text=(
+                        f"{p.name} is invited to stakeholder meeting {slot.number} of {s.name} "
+                        f"on {when:%A %d %B %Y at %H:%M}, for two hours. The partners meet "
+                        "every "
+                        f"{_months(s.policy.meeting_interval_months)} to monitor progress on the "
+                        "action plan against its targets, agree what to do next and who does "
+                        f"it. Please say by {answer_by:%A %d %B %Y} whether your organisation "
+                        "will attend, or send its apologies, so that the co-ordinator knows "
+                        "who will be there. The calendar invitation is attached. Questions: "
+                        f"{s.coordinator.name}, {s.coordinator.email}."
+                    ),
+                    webhook_urls=[str(p.webhook_url)] if p.webhook_url else [],
+                    meeting=slot,
+                    ask=_ask(
+                        s,
+                        p.agency_id,
+                        "reply_to_meeting",
+                        invited,
+                        agency_id=p.agency_id,
+                        meeting=str(slot.number),
+                    ),
+                )
+            )
     return items
+
+
+def _months(n: int) -> str:
+    return "month" if n == 1 else f"{n} months"
 
 
 def _returns(s: PartnershipState) -> list[Reminder]:
@@ -439,12 +499,14 @@ def _step_downs(s: PartnershipState, now: datetime) -> list[Reminder]:
     return items
 
 
-def _actions(s: PartnershipState) -> list[Reminder]:
+def _actions(s: PartnershipState, now: datetime) -> list[Reminder]:
     items: list[Reminder] = []
     for a in s.actions:
         if a.done_on is not None:
             continue
         late = on_working_day(a.due + timedelta(days=1))
+        if s.asks_each_partner and now < late:
+            items.append(_falling_due(s, a))
         items += [
             Reminder(
                 key=f"cycle{s.cycle}:action:{a.id}:overdue",
@@ -477,6 +539,30 @@ def _actions(s: PartnershipState) -> list[Reminder]:
             ),
         ]
     return items
+
+
+def _falling_due(s: PartnershipState, a: PlanAction) -> Reminder:
+    """A few working days before an action is due: its owner is asked to record it done."""
+    soon = working_days_before(on_working_day(a.due), s.policy.due_soon_working_days)
+    arose = f", agreed at stakeholder meeting {a.meeting}," if a.meeting else ""
+    return Reminder(
+        key=f"cycle{s.cycle}:action:{a.id}:due-soon",
+        kind=ReminderKind.ACTION_DUE_SOON,
+        due_at=soon,
+        to=[a.owner.email],
+        subject=f"{s.name}: action due on {a.due:%d %B %Y}: {a.title}",
+        text=(
+            f"The action {a.title!r}{arose} of {s.name} falls due on {a.due:%A %d %B %Y}. "
+            f"Monitoring: {a.monitoring}. Please record it as done once it is, so that the "
+            "partnership's progress against its plan is up to date; if it will be late, tell "
+            f"the co-ordinator, {s.coordinator.name} ({s.coordinator.email}), before then."
+        ),
+        ask=(
+            _ask(s, a.owner_agency_id, "complete_action", soon, action_id=a.id)
+            if a.owner_agency_id
+            else None
+        ),
+    )
 
 
 def _review(s: PartnershipState) -> list[Reminder]:

@@ -49,6 +49,10 @@ WHY: Mapping[str, str] = {
     "submit_quarterly_return": "Each funded project reports its spend and progress every quarter.",
     "plan_after_funding": "Funding for the project tapers and then ends. Say how it carries on: "
     "taken into a partner's own budget (mainstreamed), or closed with its users handed on (exit).",
+    "reply_to_meeting": "The partners meet to monitor progress on the action plan; the "
+    "co-ordinator needs to know who will be there.",
+    "record_meeting": "Each action arising joins the action plan, and its owner is reminded "
+    "before it falls due.",
     "complete_negotiation": "The partnership moves on to Establish once every partner has "
     "committed, the costs are assessed and, where needed, members have approved.",
     "complete_establishment": "The partnership moves on to Plan once the eight support "
@@ -114,6 +118,8 @@ def choices(
         ],
         "group_id": [(g.id, g.theme) for g in state.groups],
         "attendees": [(p.agency_id, p.name) for p in state.partners],
+        "apologies": [(p.agency_id, p.name) for p in state.partners],
+        "owner_agency_id": [(p.agency_id, p.name) for p in partners],
     }
 
 

@@ -146,6 +146,7 @@ async def _detail(
         parent=parent,
         timeline=list(reversed(state.timeline[-TIMELINE_SHOWN:])),
         ward_names=[names.wards.get(w, w) for w in state.wards],
+        partner_names={p.agency_id: p.name for p in state.partners},
         done=done.summary if done else ("Start the partnership" if done_now == "created" else ""),
         indicators=report.indicators,
         indicator_history={i.id: sorted(i.actuals, key=lambda a: a.at) for i in state.indicators},

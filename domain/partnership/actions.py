@@ -41,6 +41,7 @@ from domain.partnership.commands import (
     RecordMeeting,
     RecordOutreachSession,
     RecordReferralOutcome,
+    ReplyToMeeting,
     StartReview,
     SubmitQuarterlyReturn,
 )
@@ -59,6 +60,10 @@ def _project_agency(
 ) -> str | None:
     project = next((p for p in state.projects if p.id == command.project_id), None)
     return project.agency_id if project else None
+
+
+def _replying_agency(state: PartnershipState, command: ReplyToMeeting) -> str | None:
+    return command.agency_id
 
 
 def _action_owner(state: PartnershipState, command: CompleteAction) -> str | None:
@@ -267,6 +272,18 @@ ACTIONS: Final[tuple[PartnershipAction, ...]] = (
         "meetings",
         "Record a meeting",
         stages=(Stage.IMPLEMENT,),
+    ),
+    _a(
+        "reply_to_meeting",
+        ReplyToMeeting,
+        cycle.reply_to_meeting,
+        "meeting-replies",
+        "Answer a meeting invitation",
+        _replying_agency,
+        stages=(
+            Stage.IMPLEMENT,
+            Stage.REVIEW,
+        ),
     ),
     _a(
         "submit_quarterly_return",

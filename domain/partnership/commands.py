@@ -13,6 +13,7 @@ from domain.outreach import OutreachSessionFact
 from domain.partnership.model import (
     INPUT,
     KEY_QUESTIONS,
+    ActionArising,
     ActionGroup,
     ActionSpec,
     AfterFunding,
@@ -202,11 +203,41 @@ class ApprovePlan(Command):
 
 
 class RecordMeeting(Command):
-    """Record a stakeholder meeting: minutes and progress."""
+    """Record a stakeholder meeting: who came, the minutes, what it decided and the actions
+    arising, which join the action plan."""
 
     minutes: Text
     progress: str = Field(default="", max_length=4000)
-    attendees: list[Slug] = Field(default_factory=list, max_length=200)
+    attendees: list[Slug] = Field(
+        default_factory=list, max_length=200, description="The partners who attended."
+    )
+    apologies: list[Slug] = Field(
+        default_factory=list,
+        max_length=200,
+        description="The partners who sent apologies (those sent from the invitation are "
+        "added by themselves).",
+    )
+    decisions: list[Name] = Field(
+        default_factory=list,
+        max_length=50,
+        description="What the meeting decided, one decision a row.",
+    )
+    actions_arising: list[ActionArising] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Each becomes an action of the plan, reminded and chased like the others.",
+    )
+
+
+class ReplyToMeeting(Command):
+    """A partner says whether it will attend a stakeholder meeting, or sends apologies."""
+
+    agency_id: Slug = Field(description="The partner answering.")
+    meeting: Whole = Field(
+        ge=1, le=60, description="The stakeholder meeting's number, as in the invitation."
+    )
+    attending: bool = Field(description="Will your organisation attend?")
+    note: str = Field(default="", max_length=1000, description="Who will come, or your apologies.")
 
 
 class SubmitQuarterlyReturn(Command):

@@ -20,6 +20,7 @@ from domain.outcome_binding import (
     outreach_key,
 )
 from domain.partnership.commands import (
+    AddAction,
     CompleteAction,
     Decide,
     RecordAnnualReview,
@@ -28,10 +29,12 @@ from domain.partnership.commands import (
     RecordMeeting,
     RecordOutreachSession,
     RecordReferralOutcome,
+    ReplyToMeeting,
     StartReview,
     SubmitQuarterlyReturn,
 )
 from domain.partnership.model import (
+    ActionSpec,
     AnnualReview,
     AnnualReviewKind,
     BaselineItem,
@@ -40,6 +43,7 @@ from domain.partnership.model import (
     Decision,
     DecisionKind,
     Meeting,
+    MeetingReply,
     PartnershipState,
     QuarterlyReturn,
     Refusal,
@@ -47,16 +51,44 @@ from domain.partnership.model import (
 )
 
 # Stage gates.
-from domain.partnership.rules import add_event, require
+from domain.partnership.rules import add_action, add_event, add_months, require
 
 
 def record_meeting(s: PartnershipState, c: RecordMeeting, now: datetime) -> str:
-    """The rule of RecordMeeting: what it changes, or why it is refused."""
+    """The rule of RecordMeeting: the meeting, with the apologies its invitation brought, and
+    each action arising added to the plan as AddAction adds one (so it is chased alike)."""
     require(s, Stage.IMPLEMENT)
-    unknown = [a for a in c.attendees if s.partner(a) is None]
+    owners = [a.owner_agency_id for a in c.actions_arising if a.owner_agency_id]
+    unknown = [a for a in [*c.attendees, *c.apologies, *owners] if s.partner(a) is None]
     if unknown:
-        raise Refusal(f"not partners: {', '.join(unknown)}")
+        raise Refusal(f"not partners: {', '.join(dict.fromkeys(unknown))}")
+    both = set(c.attendees) & set(c.apologies)
+    if both:
+        raise Refusal(f"both attended and sent apologies: {', '.join(sorted(both))}")
     number = len(s.meetings) + 1
+    sent = [
+        r.agency_id
+        for r in s.meeting_replies
+        if r.number == number and not r.attending and r.agency_id not in c.attendees
+    ]
+    action_ids: list[str] = []
+    for n, arising in enumerate(c.actions_arising, start=1):
+        partner = s.partner(arising.owner_agency_id) if arising.owner_agency_id else None
+        spec = ActionSpec(
+            id=f"meeting-{number}-{n}",
+            title=arising.title,
+            owner=partner.contact if partner else s.coordinator,
+            owner_agency_id=arising.owner_agency_id,
+            due=arising.due,
+            resources=f"As agreed at stakeholder meeting {number}",
+            monitoring="Reported at the next stakeholder meeting",
+        )
+        try:
+            add_action(s, AddAction(action=spec), now)
+        except Refusal as exc:
+            raise Refusal(f"action arising {n}: {exc}") from None
+        s.actions[-1].meeting = number
+        action_ids.append(spec.id)
     s.meetings.append(
         Meeting(
             number=number,
@@ -64,9 +96,52 @@ def record_meeting(s: PartnershipState, c: RecordMeeting, now: datetime) -> str:
             minutes=c.minutes,
             progress=c.progress,
             attendees=c.attendees,
+            apologies=list(dict.fromkeys([*c.apologies, *sent])),
+            decisions=c.decisions,
+            action_ids=action_ids,
         )
     )
-    return f"meeting {number} recorded"
+    if not action_ids:
+        return f"meeting {number} recorded"
+    return f"meeting {number} recorded with {len(action_ids)} action(s) arising"
+
+
+def planned_meetings(s: PartnershipState) -> int:
+    """How many stakeholder meetings the plan has: one every ``meeting_interval_months``."""
+    if s.plan_start is None or s.plan_end is None:
+        return 0
+    k = 0
+    while add_months(s.plan_start, s.policy.meeting_interval_months * (k + 1)) < s.plan_end:
+        k += 1
+    return k
+
+
+def reply_to_meeting(s: PartnershipState, c: ReplyToMeeting, now: datetime) -> str:
+    """The rule of ReplyToMeeting: one answer per partner and meeting, before it is held."""
+    require(s, Stage.IMPLEMENT, Stage.REVIEW)
+    partner = s.partner(c.agency_id)
+    if partner is None:
+        raise Refusal(f"{c.agency_id} is not a partner")
+    planned = planned_meetings(s)
+    if c.meeting > planned:
+        raise Refusal(
+            f"the plan has {planned} stakeholder meetings; there is no meeting {c.meeting}"
+        )
+    if any(m.number == c.meeting for m in s.meetings):
+        raise Refusal(f"meeting {c.meeting} has already been held")
+    if any(r.number == c.meeting and r.agency_id == c.agency_id for r in s.meeting_replies):
+        raise Refusal(f"{partner.name} has already answered the invitation to meeting {c.meeting}")
+    s.meeting_replies.append(
+        MeetingReply(
+            number=c.meeting,
+            agency_id=c.agency_id,
+            attending=c.attending,
+            note=c.note,
+            replied_at=now,
+        )
+    )
+    answer = "will attend" if c.attending else "sends apologies for"
+    return f"{partner.name} {answer} meeting {c.meeting}"
 
 
 def submit_quarterly_return(s: PartnershipState, c: SubmitQuarterlyReturn, now: datetime) -> str:
@@ -248,6 +323,7 @@ def _next_cycle(s: PartnershipState, now: datetime) -> None:
     s.cycle += 1
     s.stage = Stage.PLAN
     s.consultations, s.actions, s.projects, s.meetings, s.benefits = [], [], [], [], []
+    s.meeting_replies = []
     s.plan_start = s.plan_end = s.review_started_at = None
     s.decision = None
     # Reminder keys of past cycles can never be due again.

@@ -115,6 +115,12 @@ class Policy(BaseModel):
         le=60,
         description="Working days after a due date before a reminder is escalated.",
     )
+    due_soon_working_days: Whole = Field(
+        default=5,
+        ge=1,
+        le=30,
+        description="Working days before an action's due date its owner is reminded.",
+    )
     plan_years: Whole = Field(default=2, ge=1, le=5, description="Length of an action plan.")
     taper_notice_working_days: Whole = Field(
         default=20,
@@ -314,10 +320,23 @@ class ActionSpec(BaseModel):
     monitoring: Text = Field(description="How progress on the action is monitored.")
 
 
+class ActionArising(BaseModel):
+    """An action agreed at a meeting: it joins the action plan with the meeting's number."""
+
+    model_config = INPUT
+
+    title: Name
+    owner_agency_id: Slug | None = Field(
+        default=None, description="The partner that owns it; none: the co-ordinator."
+    )
+    due: Day
+
+
 class PlanAction(ActionSpec):
     """An action of the action plan, and when it was done."""
 
     done_on: Day | None = None
+    meeting: int | None = Field(default=None, description="The meeting it arose at, if any.")
 
 
 class PlanOutcome(BaseModel):
@@ -436,6 +455,21 @@ class Meeting(BaseModel):
     minutes: Text
     progress: str = Field(default="", max_length=4000)
     attendees: list[Slug] = Field(default_factory=list)
+    apologies: list[Slug] = Field(default_factory=list)
+    decisions: list[str] = Field(default_factory=list)
+    action_ids: list[Slug] = Field(
+        default_factory=list, description="The plan actions that arose at it."
+    )
+
+
+class MeetingReply(BaseModel):
+    """A partner's answer to a meeting invitation: it will attend, or sends apologies."""
+
+    number: int = Field(ge=1)
+    agency_id: Slug
+    attending: bool
+    note: str = ""
+    replied_at: datetime
 
 
 class Benefit(BaseModel):
@@ -542,6 +576,7 @@ class PartnershipState(BaseModel):
     plan_start: date | None = None
     plan_end: date | None = None
     meetings: list[Meeting] = Field(default_factory=list)
+    meeting_replies: list[MeetingReply] = Field(default_factory=list)
     benefits: list[Benefit] = Field(default_factory=list)
     review_started_at: datetime | None = None
     decision: Decision | None = None
@@ -551,6 +586,12 @@ class PartnershipState(BaseModel):
     invitation_emails: bool = Field(
         default=False,
         description="Invited partners are written to at once (partnerships started since this "
+        "was added; older ones keep the schedule their history recorded).",
+    )
+    asks_each_partner: bool = Field(
+        default=False,
+        description="Each partner gets its own meeting invitation, with a link to answer it, "
+        "and a reminder before an action it owns falls due (partnerships started since this "
         "was added; older ones keep the schedule their history recorded).",
     )
     timeline: list[TimelineEvent] = Field(default_factory=list)

@@ -156,6 +156,7 @@ def new_partnership(cmd: NewPartnership, now: datetime) -> PartnershipState:
         policy=cmd.policy,
         created_at=now,
         invitation_emails=True,
+        asks_each_partner=True,
     )
     add_event(state, now, "created", f"partnership {cmd.name!r} started in negotiate")
     return state

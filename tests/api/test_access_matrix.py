@@ -36,6 +36,7 @@ PERSON_ACTIONS = (
     "add_funded_project",
     "approve_plan",
     "record_meeting",
+    "reply_to_meeting",
     "submit_quarterly_return",
     "complete_action",
     "record_indicator_actual",
@@ -136,6 +137,7 @@ EXPECTED_API: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/api/partnerships/{partnership_id}/commitments"): frozenset({A, C, G}),
     ("POST", "/api/partnerships/{partnership_id}/quarterly-returns"): frozenset({A, C, G}),
     ("POST", "/api/partnerships/{partnership_id}/after-funding-plans"): frozenset({A, C, G}),
+    ("POST", "/api/partnerships/{partnership_id}/meeting-replies"): frozenset({A, C, G}),
     # Signed by the agency instead of a bearer token (tests/api/test_callbacks.py).
     ("POST", "/api/callbacks/{agency_id}"): PUBLIC,
     ("GET", "/api/callbacks/{agency_id}/secret"): frozenset({A}),
@@ -178,6 +180,7 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
                 "submit_quarterly_return",
                 "complete_action",
                 "plan_after_funding",
+                "reply_to_meeting",
             )
             else frozenset({A, C})
         )
@@ -186,6 +189,7 @@ EXPECTED_PAGES: dict[tuple[str, str], frozenset[Role] | str] = {
     },
     ("GET", "/partnerships/{partnership_id}/mine"): frozenset({A, C, G}),
     ("GET", "/partnerships/{partnership_id}/review"): frozenset({A, C, OPS}),
+    ("GET", "/partnerships/{partnership_id}/meetings/{number}"): frozenset({A, C, OPS}),
     ("GET", "/partnerships/new"): frozenset({A, C}),
     # A partner's link is its own credential (tests/api/test_partner_links.py).
     ("GET", "/partner/{token}"): PUBLIC,

@@ -17,6 +17,7 @@ from api.web.pages import _env
 from api.web.partnership_actions import OFFERED, FormPage, fields_for, initial_values, page_context
 from domain.partnership import (
     ACTIONS,
+    ActionArising,
     AddFundedProject,
     AfterFunding,
     AfterFundingRoute,
@@ -37,6 +38,7 @@ from domain.partnership import (
     RecordBenefit,
     RecordIndicatorActual,
     RecordMeeting,
+    ReplyToMeeting,
     StartReview,
     SubmitQuarterlyReturn,
     TaperStep,
@@ -84,7 +86,22 @@ def samples() -> dict[str, Command]:
             after_funding=AfterFunding(route=AfterFundingRoute.EXIT, plan="Hand on to the CAB"),
         ),
         ApprovePlan(start=START),
-        RecordMeeting(minutes="Met at the Pier", progress="On track", attendees=["tendring-cab"]),
+        RecordMeeting(
+            minutes="Met at the Pier",
+            progress="On track",
+            attendees=["tendring-cab"],
+            apologies=["essex-police"],
+            decisions=["Extend the patrols", "Report to the board in June"],
+            actions_arising=[
+                ActionArising(
+                    title="Map the fly-tipping sites",
+                    owner_agency_id="tendring-cab",
+                    due=date(2027, 7, 1),
+                ),
+                ActionArising(title="Write to the landlords", due=date(2027, 8, 2)),
+            ],
+        ),
+        ReplyToMeeting(agency_id="tendring-cab", meeting=2, attending=False, note="On leave"),
         SubmitQuarterlyReturn(
             project_id="debt-advice", quarter=2, spend_gbp=3000, progress="50 seen", on_target=True
         ),

@@ -176,6 +176,17 @@ async def test_two_year_cycle_then_second_cycle_then_exit(
         assert len(ics) == 1
         assert "METHOD:REQUEST" in ics[0]
         assert "mailto:tendring@police.example" in ics[0]
+        # Each partner's invitation, and the reminder before its action falls due, carries
+        # its own link to answer; the co-ordinator's copy of the invitation needs none.
+        link = "Answer here, without signing in: http://dashboard.test/partner/"
+        assert link in _text(invitations[0])
+        assert "whether your organisation will attend" in _text(invitations[0])
+        copies = [m for m in smtp_sink.to(coordinator) if "stakeholder meeting" in m["Subject"]]
+        assert copies
+        assert link not in _text(copies[0])
+        (soon,) = [m for m in smtp_sink.to(police) if "action due on" in m["Subject"]]
+        assert soon["Subject"].endswith(": Joint fly-tipping patrols")
+        assert link in _text(soon)
 
         await act(
             handle,
@@ -267,6 +278,12 @@ async def test_two_year_cycle_then_second_cycle_then_exit(
     if os.environ.get("PARTNERFLOW_RECORD_HISTORIES"):
         first = await env.client.get_workflow_handle(handle.id, run_id=first_run).fetch_history()
         HISTORY.write_text(json.dumps(json.loads(first.to_json()), separators=(",", ":")))
+
+
+def _text(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
 
 
 async def _next_run(handle: WorkflowHandle[Any, Any], previous: str | None) -> str:
