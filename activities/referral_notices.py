@@ -33,7 +33,7 @@ from domain.notification import EmailMessage, WebhookMessage, idempotency_key
 from domain.referral import LegState
 from domain.referral_records import NOTIFY_REFERRAL, NoticeResult, NoticeStep, ReferralNotice
 from domain.signed_link import LinkKeys
-from domain.webhook_events import ReferralNoticeEvent
+from domain.webhook_events import EventLink, ReferralNoticeEvent
 from store.db import Sessions
 from store.directory import get_service
 from store.notice_facts import NoticeFacts, notice_facts, sends_details_by_email
@@ -82,6 +82,7 @@ _SOURCE_WORDS = {
     "web_signposting": "the council's web signposting service",
     "agency": "a partner agency",
 }
+_ACTION_OF = {words: action for action, words in ACTION_WORDS.items()}
 _STATE_AT = {
     NoticeStep.LEG_SENT: LegState.SENT,
     NoticeStep.LEG_REMINDER: LegState.SENT,
@@ -219,7 +220,7 @@ class ReferralNotices:
                     idempotency_key=idempotency_key(notice.key, "webhook"),
                     url=webhook,
                     event=f"referral.{notice.step.value}",
-                    payload=self._event(notice),
+                    payload=self._event(notice, composed.links if composed else []),
                     subject_ref=notice.number,
                 )
             )
@@ -229,7 +230,7 @@ class ReferralNotices:
             log.warning("no recipient for notice", referral=notice.number, step=notice.step)
         return result
 
-    def _event(self, notice: ReferralNotice) -> dict[str, object]:
+    def _event(self, notice: ReferralNotice, links: Lines) -> dict[str, object]:
         """A webhook event's data, as published (:class:`ReferralNoticeEvent`): ids and states
         only; the partner's system fetches the details with its token."""
         return ReferralNoticeEvent(
@@ -242,6 +243,10 @@ class ReferralNotices:
             consent_withdrawn=notice.consent_withdrawn,
             offer_lost=notice.offer_lost,
             url=f"{self._config.public_url}/api/referrals/{notice.number}",
+            links=[
+                EventLink(action=_ACTION_OF[words].value, words=words, url=url)
+                for words, url in links
+            ],
         ).model_dump(mode="json")
 
     def _about(self, notice: ReferralNotice, service: Service | None, facts: NoticeFacts) -> Lines:

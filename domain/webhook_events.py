@@ -22,6 +22,18 @@ EVENT_HEADER = "X-Partnerflow-Event"
 """The header that names the event, as its body's ``event`` does."""
 
 
+class EventLink(BaseModel):
+    """One action on the leg, as the notice's email offers it: a signed link to its page."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: str = Field(
+        description="view, accept, decline, start, outcome or capacity (see the README)."
+    )
+    words: str = Field(description="What the link does, in words.")
+    url: str = Field(description="The page: a GET shows it and changes nothing.")
+
+
 class ReferralNoticeEvent(BaseModel):
     """The data of a referral event, posted to the webhook of the service a leg was sent to.
     Every field is always there (null when it does not apply)."""
@@ -44,6 +56,10 @@ class ReferralNoticeEvent(BaseModel):
         "resident's details."
     )
     url: str = Field(description="The referral in the API: GET it with the agency's token.")
+    links: list[EventLink] = Field(
+        description="The same signed links as the email: one per action possible for the leg "
+        "now (empty once it has ended). Each works for this leg and agency only."
+    )
 
 
 class PartnershipReminderEvent(BaseModel):

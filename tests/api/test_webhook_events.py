@@ -91,6 +91,7 @@ async def test_the_document_publishes_every_event_with_its_schema(
         "consent_withdrawn",
         "offer_lost",
         "url",
+        "links",
     }
 
 
@@ -121,6 +122,15 @@ async def test_referral_events_as_posted_validate_against_their_schemas(
         _validator(doc, event["event"]).validate(event)
     stopped = events[2]["data"]
     assert (stopped["consent_withdrawn"], stopped["deadline"]) == (True, None)
+    # The partner's system gets the email's links: the leg's actions now, none once stopped.
+    assert [link["action"] for link in events[0]["data"]["links"]] == [
+        "view",
+        "accept",
+        "decline",
+        "capacity",
+    ]
+    assert all("/leg/" in link["url"] for link in events[0]["data"]["links"])
+    assert stopped["links"] == []
     # The schemas tell the events apart: a leg_sent body is no leg_stopped event.
     with pytest.raises(ValidationError):
         _validator(doc, "referral.leg_stopped").validate(events[0])
