@@ -300,8 +300,12 @@ def _value(f: FormField, values: Values, name: str) -> Any:
         body = _group(f.children, values, name)
         return body or None
     if f.kind is Kind.REPEAT:
-        items = [_value(f.children[0], values, f"{name}.{n}") for n in rows(values, name)]
-        kept = [item for item in items if item is not None]
+        item = f.children[0]
+        kept = [
+            _value(item, values, f"{name}.{n}")
+            for n in rows(values, name)
+            if not untouched(item, values, f"{name}.{n}")
+        ]
         return kept or None
     if f.kind is Kind.CHOICES:
         picked = [v.strip() for v in values.get(name, ()) if v.strip()]
@@ -320,6 +324,21 @@ def _value(f: FormField, values: Values, name: str) -> Any:
     if f.kind is Kind.WHOLE:
         return _whole(text)
     return text
+
+
+def untouched(f: FormField, values: Values, name: str) -> bool:
+    """Whether field ``f`` posted as ``name`` holds nothing but blanks and the defaults the
+    form started with: a list's row left like that is no item (an exit option with only its
+    "Chosen: no" is not an option)."""
+    if f.kind is Kind.GROUP:
+        return all(untouched(c, values, f"{name}.{c.name}") for c in f.children)
+    if f.kind is Kind.REPEAT:
+        return all(untouched(f.children[0], values, f"{name}.{n}") for n in rows(values, name))
+    if f.kind is Kind.DATE:
+        return not any(_one(values, f"{name}-{p}") for p in ("day", "month", "year"))
+    if f.kind is Kind.CHOICES:
+        return not any(v.strip() for v in values.get(name, ()))
+    return _one(values, name) in ("", f.default)
 
 
 def _group(fields: Sequence[FormField], values: Values, prefix: str) -> dict[str, Any]:
@@ -348,7 +367,7 @@ def compact(fields: Sequence[FormField], values: Values) -> dict[str, list[str]]
         elif f.kind is Kind.REPEAT:
             item, kept = f.children[0], 0
             for n in rows(values, src):
-                if _value(item, values, f"{src}.{n}") is not None:
+                if not untouched(item, values, f"{src}.{n}"):
                     copy(item, f"{src}.{n}", f"{dst}.{kept}")
                     kept += 1
         elif f.kind is Kind.DATE:

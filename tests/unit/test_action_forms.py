@@ -319,6 +319,18 @@ def test_blank_list_rows_are_dropped_and_the_rest_renumbered() -> None:
     assert "exit_options.1.name" not in kept
 
 
+def test_a_row_left_at_its_defaults_is_no_item() -> None:
+    # A fresh decision form posts its empty exit option with "Chosen: no" ticked; continuing
+    # the partnership must not ask for that option's name.
+    fields = cf.fields_of(Decide)
+    posted = {**cf.initial(fields), "kind": ["continue"], "reason": ["On target"]}
+    assert posted["exit_options.0.chosen"] == ["no"]
+    assert cf.parse(Decide, fields, posted) == Decide(
+        kind=DecisionKind.CONTINUE, reason="On target"
+    )
+    assert "exit_options.0.chosen" not in cf.compact(fields, posted)
+
+
 def test_another_row_is_added_without_javascript() -> None:
     action = action_for(Decide)
     html = render(action, {}, another="exit_options")
