@@ -540,6 +540,24 @@ def _as_posted(info: FieldInfo) -> str:
     return ""
 
 
+def input_names(fields: Sequence[FormField], prefix: str = "") -> set[str]:
+    """The names a fresh form's inputs post under (a list's first row, a date's parts)."""
+    names: set[str] = set()
+    for f in fields:
+        name = f"{prefix}.{f.name}" if prefix else f.name
+        if f.kind is Kind.GROUP:
+            names |= input_names(f.children, name)
+        elif f.kind is Kind.REPEAT and f.children[0].kind is Kind.GROUP:
+            names |= input_names(f.children[0].children, f"{name}.0")
+        elif f.kind is Kind.REPEAT:
+            names.add(f"{name}.0")
+        elif f.kind is Kind.DATE:
+            names |= {f"{name}-day", f"{name}-month", f"{name}-year"}
+        else:
+            names.add(name)
+    return names
+
+
 def initial(fields: Sequence[FormField], prefix: str = "") -> dict[str, list[str]]:
     """The values a fresh form starts with: the model's defaults, as the form would post them
     (a list's first row included)."""

@@ -190,7 +190,8 @@ def initial_values(page: FormPage, query: Mapping[str, str]) -> dict[str, list[s
     """A fresh form: the model's defaults, then anything the link that opened it names."""
     fields = fields_for(page.action, page.state, page.principal)
     values = cf.initial(fields)
-    names = {f.name for f in fields}
+    # Nested names too: a key question's link names the question (``answers.0.number``).
+    names = cf.input_names(fields)
     values.update({k: [v] for k, v in query.items() if k in names})
     return values
 

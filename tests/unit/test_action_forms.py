@@ -22,6 +22,7 @@ from domain.partnership import (
     AfterFunding,
     AfterFundingRoute,
     AnnualReviewKind,
+    AnswerKeyQuestions,
     ApprovePlan,
     Command,
     CompleteAction,
@@ -403,3 +404,19 @@ def test_a_link_can_name_an_answer_in_advance() -> None:
         "project_id": ["debt-advice"]
     }
     assert Stage.IMPLEMENT in action.stages
+
+
+def test_a_link_can_name_an_answer_inside_a_list() -> None:
+    # "What is needed next" links each unanswered key question to the form, number filled in.
+    page = FormPage(
+        pid="ip",
+        action=action_for(AnswerKeyQuestions),
+        state=a_state(),
+        principal=None,
+        form_action="/x",
+        back="/y",
+        csrf_token="t",
+    )
+    assert initial_values(page, {"answers.0.number": "2", "answers.9.number": "3"}) == {
+        "answers.0.number": ["2"]
+    }
