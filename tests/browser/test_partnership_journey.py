@@ -292,7 +292,8 @@ async def partners_commit(*, site: str, smtp: SmtpSink, browser: Browser) -> Non
 
     await page.goto(site + await partner_link(smtp, sc.PARTNERS[CAB][1], "invites"))
     await page.get_by_role("button", name="Continue").click()
-    await expect(page.locator(".govuk-error-summary")).to_contain_text("Add at least one: contributions")
+    summary = page.locator(".govuk-error-summary")
+    await expect(summary).to_contain_text("Add at least one: contributions")
     await check_page(page, "journey-partner-commit-error")
     await page.get_by_label("Money", exact=True).check()
     await page.locator('[name="contributions.0.description"]').fill("Pooled budget")
@@ -422,7 +423,8 @@ async def plan(me: Journey, start: date) -> None:
     await page.locator("#i-baseline").fill("0")
     await page.locator("#i-target").fill("100000")
     await page.get_by_role("button", name="Add the outcome").click()
-    await expect(page.get_by_role("status").first).to_contain_text("Added the indicator New and backdated")
+    added = page.get_by_role("status").first
+    await expect(added).to_contain_text("Added the indicator New and backdated")
 
     await me.offered("Fund a project")
     await me.arrive("add_funded_project", "Fund a project")

@@ -83,3 +83,5 @@ def test_tapered_funding_against_plan_is_a_sheet_and_a_section() -> None:
     assert "<h2>Funding against plan</h2>" in html
     assert "<h3>Youth diversion</h3>" in html
     assert "no plan for mainstreaming or exit yet" in html
+    # All of it inside a landmark, so a screen reader's user can jump to it.
+    assert html.index("<main>") < html.index("<h1>") < html.index("</main>")
