@@ -90,8 +90,11 @@ class Journey:
     async def pick(self, name: str, value: str) -> None:
         """Tick the radio (or choose the option) ``value`` of ``name``."""
         found = self.page.locator(f'[name="{name}"]')
-        if await found.first.evaluate("e => e.tagName") == "SELECT":
+        shape = await found.first.evaluate("e => e.tagName + ' ' + e.type")
+        if shape.startswith("SELECT"):
             await found.select_option(value)
+        elif shape in ("INPUT text", "TEXTAREA textarea"):
+            await found.fill(value)
         else:
             await self.page.locator(f'[name="{name}"][value="{value}"]').check()
 
@@ -180,7 +183,9 @@ async def test_a_partnership_from_creation_to_its_review_decision(
             assert cab is not None
             assert cab.commitment is not None
             assert [r.quarter for r in state.projects[0].returns] == [1]
-            assert all(a.done_on is not None for a in state.actions)
+            done = {a.id for a in state.actions if a.done_on is not None}
+            assert done == {"reach-out", "fly-tipping-patrols"}
+            assert [a.title for a in state.actions if a.id not in done] == ["Patrols in Golf Green"]
         finally:
             await context.close()
             with contextlib.suppress(RPCError):
@@ -326,6 +331,10 @@ async def establish_by_keyboard(me: Journey) -> None:
     await tab_to(page, 'section[aria-labelledby="next"] a[href*="/actions/appoint_coordinator"]')
     await page.keyboard.press("Enter")
     await me.arrive("appoint_coordinator", "Appoint the co-ordinator", errors=False)
+    await tab_to(page, 'form[novalidate] button[type="submit"]:not([name])')
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".govuk-error-summary")).to_contain_text("Enter co-ordinator")
+    await check_page(page, "journey-appoint_coordinator-error")
     await type_into(page, "coordinator.name", sc.COORDINATOR.name)
     await type_into(page, "coordinator.email", sc.COORDINATOR.email)
     await tab_to(page, 'form[novalidate] button[type="submit"]:not([name])')
@@ -408,7 +417,7 @@ async def plan(me: Journey, start: date) -> None:
                 "action.monitoring": "Monthly counts",
             }
         )
-        await me.fill({"action.owner_agency_id": agency})
+        await me.pick("action.owner_agency_id", agency)
         await me.pick("action.group_id", "work")
         await me.send()
         await me.done("Add an action to the plan")
@@ -440,7 +449,7 @@ async def plan(me: Journey, start: date) -> None:
             "project.target": "Raise the standards of 6 voluntary organisations",
         }
     )
-    await me.fill({"project.agency_id": CAB})
+    await me.pick("project.agency_id", CAB)
     await me.send()
     await me.done("Fund a project")
 
@@ -510,6 +519,10 @@ async def implement(me: Journey, start: date) -> None:
     )
     for agency in (POLICE, CAB):
         await page.locator(f'[name="attendees"][value="{agency}"]').check()
+    await me.fill({"decisions.0": "Extend the patrols to Golf Green"})
+    await me.fill({"actions_arising.0.title": "Patrols in Golf Green"})
+    await me.pick("actions_arising.0.owner_agency_id", POLICE)
+    await me.fill({"actions_arising.0.due": start + timedelta(days=150)})
     await me.send()
     await me.done("Record a meeting")
 
