@@ -212,7 +212,7 @@ async def negotiate(me: Journey, smtp: SmtpSink, browser: Browser) -> None:
     await me.send("Start the partnership")
     await me.done("Start the partnership")
     await expect(
-        page.get_by_role("heading", name="Partnership Interaction Partnership")
+        page.get_by_role("heading", name="Interaction Partnership")
     ).to_be_visible()
 
     for n, agency in enumerate((POLICE, CAB)):

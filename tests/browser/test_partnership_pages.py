@@ -57,7 +57,7 @@ async def test_coordinator_opens_a_partnership_and_sees_indicator_rag(
                 await page.get_by_role("button", name="Filter").click()
                 await page.get_by_role("link", name="Interaction Partnership").click()
                 await expect(
-                    page.get_by_role("heading", name="Partnership Interaction Partnership")
+                    page.get_by_role("heading", name="Interaction Partnership")
                 ).to_be_visible()
                 row = page.get_by_role("row").filter(has_text="Satisfied with the neighbourhood")
                 await expect(row).to_contain_text("red")
