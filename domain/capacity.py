@@ -8,11 +8,13 @@ finder and the directory read the capacity *now* through :func:`directory_now`.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.calendar import add_working_days
 from domain.directory import Capacity, Directory, Service
+from domain.numbers import AS_WHOLE
 
 LIMITED_PLACES = 2
 """At most this many places left: limited (ranked after services with more room)."""
@@ -23,13 +25,11 @@ class CapacityReport(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    places_available: int | None = Field(
-        default=None, ge=0, le=100_000, description="New referrals it can take now."
+    places_available: Annotated[int, Field(ge=0, le=100_000), AS_WHOLE] | None = Field(
+        default=None, description="New referrals it can take now."
     )
-    full_for_working_days: int | None = Field(
+    full_for_working_days: Annotated[int, Field(ge=1, le=60), AS_WHOLE] | None = Field(
         default=None,
-        ge=1,
-        le=60,
         description="Full for this many working days from now, whatever the places say.",
     )
 

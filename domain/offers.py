@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.numbers import Whole
+
 MAX_OFFERS = 5
 ACCEPT_OFFER_UPDATE = "accept_offer"  # OfferAcceptance -> LegView, on the referral
 OFFER_ACCEPTED_SIGNAL = "offer_accepted"  # OfferAcceptance, from the referral to its leg
@@ -31,7 +33,7 @@ class Offer(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     mode: OfferMode = OfferMode.FIRST_ACCEPT
-    max_services: int = Field(default=3, ge=1, le=MAX_OFFERS)
+    max_services: Whole = Field(default=3, ge=1, le=MAX_OFFERS)
 
 
 class OfferAcceptance(BaseModel):

@@ -520,11 +520,21 @@ def _control(
     return replace(base, values=tuple(v.strip() for v in values.get(name, ())))
 
 
-def _singular(label: str) -> str:
+def _singular_word(word: str) -> str:
     for plural, one in (("ies", "y"), ("es", "e"), ("s", "")):
-        if label.endswith(plural) and not label.endswith("ss"):
-            return label[: -len(plural)] + one
-    return label
+        if word.endswith(plural) and not word.endswith("ss"):
+            return word[: -len(plural)] + one
+    return word
+
+
+def _singular(label: str) -> str:
+    """One row's name: "Support elements" → "Support element", "Actions arising" → "Action
+    arising" (the plural is the last word, else the first)."""
+    words = label.split(" ")
+    last = _singular_word(words[-1])
+    if last != words[-1] or len(words) == 1:
+        return " ".join([*words[:-1], last])
+    return " ".join([_singular_word(words[0]), *words[1:]])
 
 
 def _as_posted(info: FieldInfo) -> str:

@@ -18,7 +18,6 @@ from typing import Annotated
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     HttpUrl,
@@ -27,6 +26,7 @@ from pydantic import (
 )
 
 from domain.indicators import Indicator, Measure
+from domain.numbers import Whole as Whole
 from domain.patterns import EMAIL
 from domain.text import OneLine
 
@@ -39,17 +39,6 @@ Hours = Annotated[float, Field(ge=0, le=1e7)]
 Day = date
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2069, 12, 31)
 """Deadlines must fall in the years the working-day calendar covers."""
-
-
-def _integral(value: object) -> object:
-    # JSON Schema counts 2.0 as an integer; strict mode alone would refuse it.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-Whole = Annotated[int, BeforeValidator(_integral)]
-"""A whole number: 2 or 2.0, never true or "2"."""
 
 
 Email = Annotated[

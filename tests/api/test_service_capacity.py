@@ -54,6 +54,10 @@ async def test_an_agency_says_its_service_is_full_and_routing_passes_it_over(
     exported = (await resp.json())["service_capacity"]
     assert [(r["available"], r["unit"]["name"]) for r in exported] == [(0, "referral places")]
 
+    # A whole number written as 2.0 is one, as JSON Schema says.
+    resp = await api.http.put(URL, json={"places_available": 2.0}, headers=cab)
+    assert (await resp.json())["places_available"] == 2
+
     # Places again: routed to it again.
     resp = await api.http.put(URL, json={"places_available": 6}, headers=cab)
     assert (await resp.json())["capacity"] == "open"

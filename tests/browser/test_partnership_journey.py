@@ -211,9 +211,7 @@ async def negotiate(me: Journey, smtp: SmtpSink, browser: Browser) -> None:
     await me.pick("strategic", "yes")
     await me.send("Start the partnership")
     await me.done("Start the partnership")
-    await expect(
-        page.get_by_role("heading", name="Interaction Partnership")
-    ).to_be_visible()
+    await expect(page.get_by_role("heading", name="Interaction Partnership")).to_be_visible()
 
     for n, agency in enumerate((POLICE, CAB)):
         name, email = sc.PARTNERS[agency]

@@ -188,7 +188,7 @@ async def test_coordinator_records_a_meeting_and_reads_its_page(
             for name in ("Tendring Citizens Advice", "Tendring District Council housing"):
                 await attended.get_by_label(name).check()
             await page.get_by_label("Decision 1").fill("Extend the patrols to Golf Green")
-            arising = page.get_by_role("group", name="Actions arising 1")
+            arising = page.get_by_role("group", name="Action arising 1")
             await arising.get_by_label("Title").fill("Map the fly-tipping sites")
             await arising.get_by_label("Essex Police").check()
             await arising.get_by_label("Day").fill(str(due.day))

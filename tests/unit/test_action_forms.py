@@ -420,3 +420,13 @@ def test_a_link_can_name_an_answer_inside_a_list() -> None:
     assert initial_values(page, {"answers.0.number": "2", "answers.9.number": "3"}) == {
         "answers.0.number": ["2"]
     }
+
+
+def test_a_list_s_rows_are_named_in_the_singular() -> None:
+    from api.web.command_form import _singular
+
+    assert _singular("Support elements") == "Support element"
+    assert _singular("Actions arising") == "Action arising"
+    assert _singular("Key questions") == "Key question"
+    assert _singular("Funding by year") == "Funding by year"
+    assert _singular("Activities") == "Activity"
