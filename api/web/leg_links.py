@@ -23,7 +23,8 @@ from api.find.site import FIND_CONFIG
 from api.http.state import SESSIONS, TEMPORAL
 from api.referrals.legs import LEG_ACTIONS, LegAction, act_on_leg
 from api.web import command_form as cf
-from api.web.pages import PageCall, PageTable, link_form, render
+from api.web.link_pages import LinkFailed, form_not_sent, link_form
+from api.web.pages import PageCall, PageTable, render
 from api.web.partnership_actions import values_of
 from clients.temporal import (
     TemporalTimedOut,
@@ -78,14 +79,6 @@ _BUSY = (
     "Sorry, this could not be done just now",
     "Nothing was changed. Please try the link again in a few minutes.",
 )
-
-
-class LinkFailed(Exception):
-    """The link cannot be used; ``status`` and the words of the calm page that says so."""
-
-    def __init__(self, status: int, heading: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.heading, self.message = status, heading, message
 
 
 class Opened(BaseModel):
@@ -326,14 +319,7 @@ async def leg_link_submit(call: PageCall) -> web.StreamResponse:
     token = call.request.match_info["token"]
     posted = await link_form(call, form_token(_keys(call), token))
     if posted is None:
-        return _failed(
-            call,
-            LinkFailed(
-                403,
-                "This form could not be sent",
-                "Nothing was changed. Open the link in your email again and use the page it shows.",
-            ),
-        )
+        return _failed(call, form_not_sent())
     try:
         opened = await _open(call, token)
         await _usable(call, opened)

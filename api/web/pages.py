@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +9,6 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
-from multidict import MultiDictProxy
 
 from api.http.errors import TEMPORAL_ERRORS, DomainRefusal, temporal_answer
 from domain.access import Action, Role, may, roles_for
@@ -202,13 +200,3 @@ def wrap_page(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRespons
             return response
 
     return handle
-
-
-async def link_form(call: PageCall, expected: str) -> MultiDictProxy[Any] | None:
-    """The form posted to a page opened from a signed link, if it carries that page's CSRF
-    token (``expected``); ``None`` when it does not, and then nothing may change."""
-    posted = await call.request.post()
-    sent = posted.get("csrf_token")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
-        return None
-    return posted

@@ -14,7 +14,8 @@ from api.find.site import FIND_CONFIG
 from api.http.state import SESSIONS
 from api.partnerships import query_partnership
 from api.web import command_form as cf
-from api.web.pages import PageCall, PageTable, link_form, render
+from api.web.link_pages import LinkFailed, form_not_sent, link_form
+from api.web.pages import PageCall, PageTable, render
 from api.web.partnership_actions import FormPage, fields_for, page_context, submit, values_of
 from domain.access import Principal, Role
 from domain.partner_link import (
@@ -34,14 +35,6 @@ log = structlog.get_logger(__name__)
 
 PATH = "/partner/{token}"
 CSRF_PURPOSE = "partner-action-form"
-
-
-class LinkFailed(Exception):
-    """The link cannot be used; ``status`` and the words of the calm page that says so."""
-
-    def __init__(self, status: int, heading: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.heading, self.message = status, heading, message
 
 
 def _keys(call: PageCall) -> LinkKeys:
@@ -150,14 +143,7 @@ async def partner_submit(call: PageCall) -> web.StreamResponse:
     token = call.request.match_info["token"]
     posted = await link_form(call, form_token(_keys(call), token))
     if posted is None:
-        return _failed(
-            call,
-            LinkFailed(
-                403,
-                "This form could not be sent",
-                "Nothing was changed. Open the link in your email again and use the page it shows.",
-            ),
-        )
+        return _failed(call, form_not_sent())
     state = None
     try:
         ask, state = await _open(call, token)
