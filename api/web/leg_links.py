@@ -10,7 +10,6 @@ audited. Every case in which a link cannot be used gets a calm page that says wh
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,8 +20,14 @@ from pydantic import BaseModel
 from api.audit import audit_personal_read
 from api.find.site import FIND_CONFIG
 from api.http.state import SESSIONS, TEMPORAL
-from api.referrals.legs import LEG_ACTIONS, LegAction, act_on_leg
+from api.referrals.legs import act_on_leg
 from api.web import command_form as cf
+from api.web.leg_link_forms import (
+    LEG_ACTION_OF,
+    LEG_ACTION_SPECS,
+    form_fields,
+    form_model,
+)
 from api.web.link_pages import LinkFailed, form_not_sent, link_form
 from api.web.pages import PageCall, PageTable, render
 from api.web.partnership_actions import values_of
@@ -37,7 +42,6 @@ from clients.temporal import (
 from domain.access import Principal, Role, referral_share
 from domain.capacity import CapacityReport
 from domain.deadline_words import deadline_words
-from domain.declines import DECLINE_WORDS
 from domain.labels import category_name, words
 from domain.leg_link import (
     ACTION_WORDS,
@@ -63,13 +67,6 @@ pages = PageTable()
 log = structlog.get_logger(__name__)
 
 PATH = "/leg/{token}"
-_SPEC = {
-    LinkAction.ACCEPT: LegAction.ACCEPT,
-    LinkAction.DECLINE: LegAction.DECLINE,
-    LinkAction.START: LegAction.START,
-    LinkAction.OUTCOME: LegAction.RECORD_OUTCOME,
-}
-_SPECS = {spec.action: spec for spec in LEG_ACTIONS}
 _ASK_AGAIN = (
     "Links in referral emails work for 30 days, and only for the organisation they were sent "
     "to. Each reminder brings new ones; or reply to the email and the co-ordinator will help."
@@ -180,57 +177,6 @@ async def _facts(call: PageCall, opened: Opened) -> list[tuple[str, str]]:
     return facts
 
 
-def _model(action: LinkAction) -> type[BaseModel] | None:
-    """What the action's form holds: the leg action's body, or the capacity report."""
-    if action is LinkAction.CAPACITY:
-        return CapacityReport
-    return _SPECS[_SPEC[action]].body if action in _SPEC else None
-
-
-def _fields(action: LinkAction, services: list[tuple[str, str]]) -> tuple[cf.FormField, ...]:
-    """The action's form, read off its model, with the reasons and services in words."""
-    model = _model(action)
-    if model is None:
-        return ()
-    fields = []
-    for f in cf.fields_of(model):
-        if f.name == "why":
-            f = replace(
-                f,
-                label="Why are you declining?",
-                hint="What happens next depends on the reason.",
-                required=True,
-                choices=tuple((r.value, w.capitalize()) for r, w in DECLINE_WORDS.items()),
-            )
-        elif f.name == "reason":
-            f = replace(
-                f,
-                label="In your words",
-                hint="Needed when the resident is not eligible (say which rule), when you could "
-                "not contact them (say what you tried) and for any other reason.",
-            )
-        elif f.name == "places_available":
-            f = replace(
-                f,
-                label="How many new referrals can the service take now?",
-                hint="0 if it is full. Leave both empty to go back to the directory's listing.",
-            )
-        elif f.name == "full_for_working_days":
-            f = replace(
-                f,
-                label="Full for how many working days?",
-                hint="Routing passes the service over until then, whatever the places say.",
-            )
-        elif f.name == "service_id":
-            f = replace(
-                f,
-                label="Which service would serve the resident better?",
-                hint="Only when the resident would be better served elsewhere.",
-            )
-        fields.append(f)
-    return cf.with_choices(fields, {"service_id": services})
-
-
 def _context(
     call: PageCall,
     opened: Opened,
@@ -306,7 +252,7 @@ async def leg_link_page(call: PageCall) -> web.StreamResponse:
         await _usable(call, opened)
     except LinkFailed as failure:
         return _failed(call, failure)
-    fields = _fields(opened.link.action, await _services(call))
+    fields = form_fields(opened.link.action, await _services(call))
     # No reason is chosen for the agency: it picks one.
     values = {k: v for k, v in cf.initial(fields).items() if k != "why"}
     context = _context(call, opened, await _facts(call, opened), fields, values)
@@ -329,9 +275,9 @@ async def leg_link_submit(call: PageCall) -> web.StreamResponse:
         return await _details(call, opened)
     action = opened.link.action
     facts = await _facts(call, opened)
-    fields = _fields(action, await _services(call))
+    fields = form_fields(action, await _services(call))
     values = values_of(posted)
-    model = _model(action)
+    model = form_model(action)
     parsed: BaseModel | None = None
     if model is not None:
         found = cf.parse(model, fields, values)
@@ -351,7 +297,7 @@ async def leg_link_submit(call: PageCall) -> web.StreamResponse:
         await report_capacity(sessions, opened.leg.service_id, parsed, now)
         log.info("capacity reported from a link", service=opened.leg.service_id)
         raise web.HTTPSeeOther(f"/leg/{token}?done=1")
-    spec = _SPECS[_SPEC[action]]
+    spec = LEG_ACTION_SPECS[LEG_ACTION_OF[action]]
     who = AgencyAction(agency_id=opened.leg.agency_id, actor=opened.link.actor)
     body = spec.command(who, parsed) if parsed is not None else who
     try:
