@@ -2,6 +2,9 @@
 
 The workflow registers one Update (with a validator) per entry, and the API one endpoint, so
 adding an action is one entry here and one rule in :mod:`domain.partnership.rules`.
+
+Longer than 400 lines on purpose: it is the one table that drives the Updates, the routes, the
+OpenAPI document and the generated forms; apart, the declarations would drift.
 """
 
 from __future__ import annotations
