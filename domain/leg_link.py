@@ -61,6 +61,16 @@ ACTION_WORDS: dict[LinkAction, str] = {
 }
 
 
+DONE_WORDS: dict[LinkAction, str] = {
+    LinkAction.ACCEPT: "You have accepted the referral",
+    LinkAction.DECLINE: "You have declined the referral",
+    LinkAction.START: "You have started work on the referral",
+    LinkAction.OUTCOME: "The outcome is recorded",
+    LinkAction.CAPACITY: "The service's places are updated",
+}
+"""What the page after a one-off action says was done."""
+
+
 class LegLink(BaseModel):
     """One action on one leg for the agency it was sent to, and until when the link works."""
 

@@ -45,6 +45,7 @@ from domain.deadline_words import deadline_words
 from domain.labels import category_name, words
 from domain.leg_link import (
     ACTION_WORDS,
+    DONE_WORDS,
     LEG_ACTION_PURPOSE,
     LEG_LINK_LIFETIME,
     ONE_OFF,
@@ -242,7 +243,7 @@ async def leg_link_page(call: PageCall) -> web.StreamResponse:
                 call,
                 "leg_link/done.html",
                 service_name="Referrals",
-                title=ACTION_WORDS[opened.link.action],
+                title=DONE_WORDS[opened.link.action],
                 number=opened.referral.summary.number,
                 facts=await _facts(call, opened),
                 next_links=_next_links(call, opened, opened.leg),

@@ -88,6 +88,7 @@ async def test_an_agency_accepts_and_records_the_outcome_from_its_notice(
         assert (status, done) == (303, f"{links['Accept the referral']}?done=1")
         thanks = await (await http.get(done)).text()
         assert "Thank you" in thanks
+        assert "You have accepted the referral" in thanks
         await api.until(number, referrer, lambda b: b["legs"][0]["state"] == "accepted")
         # Used once: the same link, and the decline link, no longer do anything.
         again = await http.get(links["Accept the referral"])
